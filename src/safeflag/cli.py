@@ -1,0 +1,150 @@
+"""The ``safeflag`` command: a thin shell over :class:`safeflag.Safeflag`.
+
+Exit codes:
+
+====  ==========================================================================
+0     success: every record was read and checked
+1     finished, but some records could not be read (their lines carry ``errors``)
+2     could not run: bad arguments, unreadable register or settings, database error
+====  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import SafeflagError
+from .models import CheckResult
+from .output import to_dict, to_fhir_bundle, to_json_line, to_text
+from .pipeline import Safeflag
+from .settings import Settings
+
+EXIT_OK, EXIT_RECORD_ERRORS, EXIT_CANNOT_RUN = 0, 1, 2
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Safeguarding flags and injury-pattern prompts for children attending "
+                       "emergency departments.")
+register_app = typer.Typer(no_args_is_help=True, help="Manage the safeguarding register.")
+app.add_typer(register_app, name="register")
+
+DbOption = typer.Option(None, "--db", envvar="SAFEFLAG_DB",
+                        help="SQLite database (default: $SAFEFLAG_DB or "
+                             "~/.local/share/safeflag/safeflag.db).")
+ConfigOption = typer.Option(None, "--config", help="Settings TOML file (thresholds, match bands).")
+
+
+def _fail(exc: BaseException) -> "typer.Exit":
+    typer.echo(f"safeflag: {exc}", err=True)
+    return typer.Exit(EXIT_CANNOT_RUN)
+
+
+def _open(db: Optional[Path], config: Optional[Path]) -> Safeflag:
+    settings = Settings.from_toml(config) if config else Settings()
+    return Safeflag.open(db, settings)
+
+
+@register_app.command("load")
+def register_load(path: Path = typer.Argument(..., help="Register folder of CSV files."),
+                  db: Optional[Path] = DbOption, config: Optional[Path] = ConfigOption) -> None:
+    """Replace the register with the CSV folder at PATH (all or nothing)."""
+    try:
+        with _open(db, config) as sf:
+            info = sf.load_register(path)
+    except SafeflagError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"register loaded: {info.persons} persons, {info.relationships} relationships, "
+               f"{info.plans} plans")
+
+
+def _emit(result: CheckResult, fmt: str) -> str:
+    if fmt == "text":
+        return to_text(result)
+    if fmt == "fhir":
+        return json.dumps(to_fhir_bundle(result), indent=2)
+    return to_json_line(result)
+
+
+@app.command()
+def check(file: str = typer.Argument("-", help="Attendance file (HL7 v2, FHIR JSON, CSV) or - "
+                                                "for standard input."),
+          db: Optional[Path] = DbOption, config: Optional[Path] = ConfigOption,
+          fmt: str = typer.Option("json", "--format", help="json, text or fhir."),
+          input_format: Optional[str] = typer.Option(None, "--input-format",
+                                                     help="hl7, fhir, ndjson or csv "
+                                                          "(default: detected)")) -> None:
+    """Check one attendance (or each in FILE) and print its flags and prompts."""
+    if fmt not in ("json", "text", "fhir"):
+        raise _fail(ValueError("--format must be json, text or fhir"))
+    failed = False
+    try:
+        with _open(db, config) as sf:
+            for result in sf.check_path(file, fmt=input_format):
+                failed = failed or bool(result.errors)
+                typer.echo(_emit(result, fmt))
+    except SafeflagError as exc:
+        raise _fail(exc) from exc
+    raise typer.Exit(EXIT_RECORD_ERRORS if failed else EXIT_OK)
+
+
+@app.command()
+def batch(inputs: list[str] = typer.Argument(..., help="Attendance files, read in order."),
+          out: Path = typer.Option(..., "--out", help="NDJSON output, one line per record."),
+          db: Optional[Path] = DbOption, config: Optional[Path] = ConfigOption,
+          input_format: Optional[str] = typer.Option(None, "--input-format")) -> None:
+    """Check every attendance in INPUTS and write one JSON line each to OUT."""
+    from .batch import run_batch
+    try:
+        with _open(db, config) as sf:
+            summary = run_batch(sf, inputs, out, fmt=input_format)
+    except SafeflagError as exc:
+        raise _fail(exc) from exc
+    except OSError as exc:
+        raise _fail(exc) from exc
+    typer.echo(summary.describe(), err=True)
+    raise typer.Exit(EXIT_RECORD_ERRORS if summary.errors else EXIT_OK)
+
+
+@app.command()
+def demo(db: Optional[Path] = typer.Option(None, "--db",
+                                           help="Database to use (default: a temporary one)."),
+         fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
+    """Tell the Child L story: what the hospital could have shown at each attendance."""
+    from .demo import run_demo
+    with tempfile.TemporaryDirectory() as tmp:
+        path = db or Path(tmp) / "demo.db"
+        try:
+            with Safeflag.open(path) as sf:
+                if fmt == "text":
+                    typer.echo("The Child L scenario (synthetic names; dates, plans and injuries "
+                               "from the serious case review)\n")
+                for step, result in run_demo(sf):
+                    if fmt == "json":
+                        typer.echo(to_json_line(result))
+                        continue
+                    typer.echo("=" * 78)
+                    if step is not None:
+                        typer.echo(f"{result.arrival:%d %B %Y} — {step.child}: {step.review}")
+                        typer.echo(f"The review: the hospital could have shown: {step.expected}")
+                    typer.echo("safeflag shows:")
+                    typer.echo(to_text(result))
+                    typer.echo("")
+        except SafeflagError as exc:
+            raise _fail(exc) from exc
+
+
+def main() -> None:
+    """Console entry point."""
+    logging.basicConfig(level=logging.WARNING, format="safeflag: %(levelname)s %(message)s")
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

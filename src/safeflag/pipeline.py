@@ -1,0 +1,168 @@
+"""The pipeline: ingest → match → family → rules → output, one attendance at a time.
+
+:class:`Safeflag` is the library's one entry point. It holds a :class:`~safeflag.store.Store`
+and :class:`~safeflag.settings.Settings` (both passed in, nothing global) and turns each
+attendance into a :class:`~safeflag.models.CheckResult`, recording it as history so that later
+checks see it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+from .algo.injury import InjuryFinding, classify
+from .errors import MessageError, NotAnArrival
+from .family import Family, family_of
+from .ingest import IngestItem
+from .ingest.register import load_register_csv
+from .match import Matcher, person_identity
+from .algo.compare import blocking_keys
+from .models import Attendance, CheckResult, MatchResult, Register
+from .rules import Age, RelativeView, RuleContext, evaluate, flags_for
+from .settings import Settings
+from .store import HistoryEntry, RegisterInfo, Store, open_store
+
+__all__ = ["Safeflag", "injury_findings", "index_register"]
+
+log = logging.getLogger("safeflag")
+_EPOCH = date(1900, 1, 1)
+
+
+def injury_findings(attendance: Attendance) -> tuple[InjuryFinding, ...]:
+    """Injury findings from the presenting complaint and every diagnosis."""
+    terms = [t for t in (attendance.complaint, *attendance.diagnoses) if t is not None]
+    found = [f for f in (classify(t.code, t.system, t.text) for t in terms) if f is not None]
+    coded = tuple(f for f in found if f.confidence == "coded")
+    # Free text is a fallback: once an injury is coded it adds only noise.
+    return coded or tuple(found)
+
+
+class Safeflag:
+    """Check attendances against a register and the attendance history.
+
+    >>> sf = Safeflag.open("safeflag.db")                       # doctest: +SKIP
+    >>> sf.load_register("register/")                           # doctest: +SKIP
+    >>> for result in sf.check_path("attendances.hl7"): ...     # doctest: +SKIP
+    """
+
+    def __init__(self, store: Store, settings: Settings | None = None) -> None:
+        self.store = store
+        self.settings = settings or Settings()
+        self.matcher = Matcher(store, self.settings.match)
+
+    @classmethod
+    def open(cls, db: str | Path | None = None, settings: Settings | None = None) -> "Safeflag":
+        """Open the SQLite store at ``db`` (default: ``SAFEFLAG_DB`` or the user data folder)."""
+        return cls(open_store(db), settings)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Safeflag":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- register -------------------------------------------------------------------------------
+    def load_register(self, path: str | Path) -> RegisterInfo:
+        """Replace the register with the CSV folder at ``path`` (all or nothing)."""
+        register = load_register_csv(path)
+        return self.store.replace_register(register, index_register(register), source=str(path))
+
+    # --- checking -------------------------------------------------------------------------------
+    def check(self, attendance: Attendance, *, record: bool = True) -> CheckResult:
+        """Flags and warnings for one attendance; recorded as history unless ``record=False``."""
+        s = self.settings.rules
+        arrival = attendance.arrival_date
+        findings = injury_findings(attendance)
+        match = (self.matcher.match(attendance.patient) if self.store.register_info()
+                 else MatchResult(band="none", method="no register loaded"))
+        person_id = match.person_id
+        attendee_id, attendee_ids = self.matcher.attendee_for(attendance.patient, person_id)
+
+        person = self.store.persons([person_id]).get(person_id) if person_id else None
+        birth = attendance.patient.birth_date
+        if person is not None and person.birth_date is not None and (
+                birth is None or (person.birth_date.is_full and not birth.is_full)):
+            birth = person.birth_date
+        own_history = self.store.history(
+            attendee_ids, until=attendance.arrival, exclude=attendance.attendance_id,
+            since=arrival - timedelta(days=max(s.repeat_long_days, s.repeat_short_days)))
+
+        family = family_of(self.store, person_id, arrival) if person_id else Family("", ())
+        rel_ids = [r.person_id for r in family.relatives]
+        plans = self.store.plans_of([person_id, *rel_ids]) if person_id else []
+        relatives = self._relative_views(family, plans, attendance)
+        flags = flags_for(person_id, family, plans, arrival) if person_id else []
+
+        ctx = RuleContext(attendance=attendance, settings=s, findings=findings,
+                          age=Age.at(birth, arrival), person_id=person_id,
+                          own_plans=tuple(p for p in plans if p.person_id == person_id),
+                          own_history=tuple(own_history), relatives=relatives)
+        warnings = evaluate(ctx)
+        notes = list(ctx.notes)
+
+        previous = self.store.attendance(attendance.attendance_id)
+        if previous is not None and previous.warnings:
+            repeated = [w.code for w in warnings if w.code in previous.warnings]
+            if repeated:
+                notes.append(f"already shown for attendance {attendance.attendance_id} "
+                             f"({previous.event or 'earlier message'}): {', '.join(repeated)}")
+                warnings = [w for w in warnings if w.code not in previous.warnings]
+        if record:
+            shown = tuple(dict.fromkeys((*(previous.warnings if previous else ()),
+                                         *(w.code for w in warnings))))
+            self.store.record_attendance(HistoryEntry(
+                attendance_id=attendance.attendance_id, attendee_id=attendee_id,
+                arrival=attendance.arrival, injury=bool(findings),
+                findings=tuple(f.describe() for f in findings), event=attendance.event,
+                person_id=person_id, warnings=shown))
+        log.debug("checked attendance %s: band=%s flags=%d warnings=%d",
+                  attendance.attendance_id, match.band, len(flags), len(warnings))
+        return CheckResult(attendance_id=attendance.attendance_id, arrival=attendance.arrival,
+                           match=match, flags=tuple(flags), warnings=tuple(warnings),
+                           message_id=attendance.message_id, injury=bool(findings),
+                           notes=tuple(notes))
+
+    def _relative_views(self, family: Family, plans: list,
+                        attendance: Attendance) -> tuple[RelativeView, ...]:
+        if not family.relatives:
+            return ()
+        ids = [r.person_id for r in family.relatives]
+        persons = self.store.persons(ids)
+        attendees = self.store.attendees_of_persons(ids)
+        views = []
+        for rel in family.relatives:
+            history = self.store.history(attendees.get(rel.person_id, []),
+                                         until=attendance.arrival, since=_EPOCH,
+                                         exclude=attendance.attendance_id)
+            person = persons.get(rel.person_id)
+            views.append(RelativeView(
+                relative=rel, age=Age.at(person.birth_date if person else None,
+                                         attendance.arrival_date),
+                history=tuple(history),
+                plans=tuple(p for p in plans if p.person_id == rel.person_id)))
+        return tuple(views)
+
+    def check_item(self, item: IngestItem, *, record: bool = True) -> CheckResult:
+        """A result for an ingest item: a check for an attendance, an error line otherwise."""
+        if isinstance(item, MessageError):
+            ref = item.message_ref or item.source or "unknown"
+            kind = "not an arrival" if isinstance(item, NotAnArrival) else "unreadable"
+            log.warning("%s record %s: %s", kind, ref, item.describe())
+            return CheckResult(attendance_id=ref, errors=(item.describe(),),
+                               message_id=item.message_ref or "")
+        return self.check(item, record=record)
+
+    def check_items(self, items: Iterable[IngestItem], *, record: bool = True) -> Iterator[CheckResult]:
+        for item in items:
+            yield self.check_item(item, record=record)
+
+    def check_path(self, path: str | Path, *, fmt: str | None = None) -> Iterator[CheckResult]:
+        """Check every record in a file (HL7 v2, FHIR JSON/NDJSON or CSV), in input order."""
+        from .ingest import read_attendances
+        return self.check_items(read_attendances(path, fmt=fmt))

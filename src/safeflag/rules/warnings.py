@@ -1,0 +1,318 @@
+"""Warning rules: small declarative units, each with an id, a level and its clinical source.
+
+A rule's ``evaluate`` returns an :class:`Outcome` — fired with evidence, or not fired with the
+reason (``"no data: …"`` when what it needs is missing, ``"otherwise"`` when it simply does not
+apply). Wording prompts professional curiosity; no rule asserts abuse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..models import Level, Plan, PlanType, Warning
+from ..store import HistoryEntry
+from .context import RelativeView, RuleContext
+
+__all__ = ["Rule", "Outcome", "RULES", "LEVEL_ORDER"]
+
+LEVEL_ORDER = {"suspect": 0, "consider": 1, "info": 2}
+
+NICE_CG89 = ("NICE CG89 Child maltreatment: when to suspect maltreatment in under 18s "
+             "(2009, updated 2017)")
+TEN4 = ("Pierce MC et al. TEN-4-FACESp bruising clinical decision rule, JAMA Netw Open "
+        "2021;4(4):e215832 (sensitivity 95.6%, specificity 87.1%)")
+SCR_CHILD_L = "Serious Case Review: Child L, North East Lincolnshire Safeguarding Children Board"
+LINDBERG = ("Lindberg DM et al. Prevalence of abusive injuries in siblings and household "
+            "contacts of physically abused children, Pediatrics 2012;130(2):193-201")
+RCEM = "RCEM Safeguarding Children and Young People in the Emergency Department"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    fired: bool
+    reason: str = ""
+    evidence: tuple[str, ...] = ()
+    subject: str = "self"
+    confirmed: bool = True
+
+
+NOT_INJURY = Outcome(False, "otherwise: not an injury attendance")
+NO_AGE = Outcome(False, "no data: birth date unknown")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    level: Level
+    source: str
+    summary: str                       # what the prompt asks the clinician to do
+    evaluate: Callable[[RuleContext], Outcome]
+    beyond_contract: bool = False
+
+    def apply(self, ctx: RuleContext) -> Warning | None:
+        outcome = self.evaluate(ctx)
+        if not outcome.fired:
+            if outcome.reason.startswith("no data"):
+                ctx.notes.append(f"{self.id}: {outcome.reason}")
+            return None
+        return Warning(code=self.id, level=self.level, subject=outcome.subject,
+                       message=self.summary, evidence=outcome.evidence, source=self.source,
+                       confirmed=outcome.confirmed)
+
+
+def _findings(ctx: RuleContext, test: Callable[..., bool]) -> list[str]:
+    return [f.describe() + (" [free-text, lower confidence]" if f.confidence == "free-text" else "")
+            for f in ctx.findings if test(f)]
+
+
+def _age_rule(months: Callable[[RuleContext], int], finding: Callable[..., bool],
+              what: str) -> Callable[[RuleContext], Outcome]:
+    def evaluate(ctx: RuleContext) -> Outcome:
+        if not ctx.injury:
+            return NOT_INJURY
+        found = _findings(ctx, finding)
+        if not found:
+            return Outcome(False, f"otherwise: no {what}")
+        if ctx.age is None:
+            return NO_AGE
+        limit = months(ctx)
+        if not ctx.age.under(limit):
+            return Outcome(False, f"otherwise: not under {limit} months")
+        return Outcome(True, evidence=(ctx.age.describe() + f" (under {limit})", *found))
+    return evaluate
+
+
+def _any_injury(f: object) -> bool:
+    return True
+
+
+def _ten4(ctx: RuleContext) -> Outcome:
+    if not ctx.injury:
+        return NOT_INJURY
+    superficial = [f for f in ctx.findings if f.kind.startswith("superficial")]
+    if not superficial:
+        return Outcome(False, "otherwise: no bruise or superficial injury")
+    if ctx.age is None:
+        return NO_AGE
+    s = ctx.settings
+    at_site = [f for f in superficial if f.ten4_site]
+    if at_site and ctx.age.under(s.ten4_months):
+        return Outcome(True, evidence=(ctx.age.describe() + f" (under {s.ten4_months})",
+                                       *(f"TEN-4-FACESp site {f.ten4_site}: {f.describe()}"
+                                         for f in at_site)))
+    if ctx.age.under(s.ten4_any_site_months):
+        return Outcome(True, evidence=(
+            ctx.age.describe() + f" (under {s.ten4_any_site_months}: any bruise)",
+            *(f.describe() for f in superficial)))
+    return Outcome(False, "otherwise: no TEN-4-FACESp site at this age")
+
+
+def _history_line(h: HistoryEntry, who: str = "") -> str:
+    what = "; ".join(h.findings) or "injury"
+    prefix = f"{who} " if who else ""
+    return f"{prefix}attendance {h.attendance_id} on {h.arrival.date()}: {what}"
+
+
+def _repeat(ctx: RuleContext) -> Outcome:
+    if not ctx.injury:
+        return NOT_INJURY
+    s = ctx.settings
+    short = ctx.earlier_injuries(s.repeat_short_days)
+    long = ctx.earlier_injuries(s.repeat_long_days)
+    young = ctx.age is not None and ctx.age.under(s.repeat_short_max_months)
+    if young and len(short) >= s.repeat_short_count:
+        return Outcome(True, evidence=(
+            f"{len(short)} earlier injury attendance(s) in the previous {s.repeat_short_days} "
+            f"days, {ctx.age.describe() if ctx.age else ''} (under {s.repeat_short_max_months})",
+            *(_history_line(h) for h in short)))
+    if len(long) >= s.repeat_long_count:
+        return Outcome(True, evidence=(
+            f"{len(long)} earlier injury attendances in the previous {s.repeat_long_days} days",
+            *(_history_line(h) for h in long)))
+    if ctx.person_id is None and not ctx.own_history:
+        return Outcome(False, "otherwise: no earlier attendance of this child on record")
+    return Outcome(False, "otherwise: too few earlier injuries")
+
+
+_CONCERN_PLANS = {PlanType.CP, PlanType.LAC, PlanType.CIN}
+
+
+def _plan_line(plan: Plan) -> str:
+    end = f"ended {plan.end_date}" if plan.end_date else "open"
+    la = f", {plan.local_authority}" if plan.local_authority else ""
+    return f"plan {plan.plan.value} from {plan.start_date}, {end}{la}"
+
+
+def _after_concern(ctx: RuleContext) -> Outcome:
+    if not ctx.injury:
+        return NOT_INJURY
+    if ctx.person_id is None:
+        return Outcome(False, "no data: child not matched to the register")
+    plans = [p for p in ctx.own_plans if p.plan in _CONCERN_PLANS and p.start_date <= ctx.arrival]
+    if not plans:
+        return Outcome(False, "otherwise: no CP, LAC or CIN plan for this child")
+    return Outcome(True, evidence=tuple(_plan_line(p) for p in plans),
+                   confirmed=ctx.match_confirmed)
+
+
+def _child_relatives(ctx: RuleContext) -> Iterator[RelativeView]:
+    limit = ctx.settings.household_child_years * 12
+    for view in ctx.relatives:
+        if view.relative.subject == "sibling":
+            yield view
+        elif view.age is not None and view.age.under(limit) and view.age.oldest >= 0:
+            yield view
+
+
+def _sibling_injury(ctx: RuleContext) -> Outcome:
+    if not ctx.injury:
+        return NOT_INJURY
+    if not ctx.relatives:
+        return Outcome(False, "no data: no siblings or household known")
+    start = ctx.window_start(ctx.settings.sibling_injury_days)
+    evidence, subjects, confirmed = [], set(), True
+    for view in _child_relatives(ctx):
+        recent = [h for h in view.history if h.injury and h.arrival.date() >= start]
+        if recent:
+            rel = view.relative
+            subjects.add(rel.subject)
+            confirmed = confirmed and rel.confirmed
+            evidence.append(f"{rel.relationship} {rel.person_id} ({rel.evidence})")
+            evidence.extend(_history_line(h, rel.person_id) for h in recent)
+    if not evidence:
+        return Outcome(False, "otherwise: no sibling or household child injury in window")
+    subject = "sibling" if "sibling" in subjects else "household"
+    return Outcome(True, evidence=tuple(evidence), subject=subject, confirmed=confirmed)
+
+
+def _family_history(ctx: RuleContext) -> Outcome:
+    start = ctx.window_start(ctx.settings.sibling_injury_days)
+    evidence, confirmed = [], True
+    for view in _child_relatives(ctx):
+        older = [h for h in view.history if h.injury and h.arrival.date() < start]
+        if older:
+            evidence.append(f"{view.relative.relationship} {view.relative.person_id}: "
+                            f"{len(older)} earlier injury attendance(s)")
+            evidence.extend(_history_line(h, view.relative.person_id) for h in older)
+            confirmed = confirmed and view.relative.confirmed
+    if not evidence:
+        return Outcome(False, "otherwise: no earlier family injuries")
+    return Outcome(True, evidence=tuple(evidence), subject="sibling", confirmed=confirmed)
+
+
+def _recent_closure(ctx: RuleContext) -> Outcome:
+    days = ctx.settings.recent_closure_days
+    start = ctx.window_start(days)
+    evidence, subject = [], None
+    own = [("self", "", p) for p in ctx.own_plans]
+    sibs = [("sibling", v.relative.person_id, p) for v in ctx.relatives
+            if v.relative.subject == "sibling" for p in v.plans]
+    for who, pid, plan in own + sibs:
+        if plan.plan in _CONCERN_PLANS and plan.end_date is not None \
+                and start <= plan.end_date < ctx.arrival:
+            gap = (ctx.arrival - plan.end_date).days
+            evidence.append(f"{who} {pid} ".replace("  ", " ").strip() + ": "
+                            + _plan_line(plan) + f" — closed {gap} day(s) before arrival")
+            subject = subject or who
+    if not evidence:
+        return Outcome(False, f"otherwise: no plan closed in the previous {days} days")
+    return Outcome(True, evidence=tuple(evidence), subject=subject or "self")
+
+
+def _delayed(ctx: RuleContext) -> Outcome:
+    if not ctx.injury:
+        return NOT_INJURY
+    evidence = [f"{f.describe()} described as old or healing" for f in ctx.findings if f.delayed]
+    complaint = ctx.attendance.complaint
+    if complaint is not None and re.search(r"\b(old|healing|days? ago|weeks? ago)\b",
+                                           complaint.text, re.I):
+        evidence.append("presenting complaint describes an earlier injury")
+    injured = ctx.attendance.injury_time
+    if injured is not None:
+        gap = ctx.attendance.arrival.replace(tzinfo=None) - injured.replace(tzinfo=None)
+        if gap > timedelta(hours=ctx.settings.delayed_presentation_hours):
+            evidence.append(f"injury time recorded {gap.days} day(s) "
+                            f"{gap.seconds // 3600} hour(s) before arrival")
+    if not evidence:
+        return Outcome(False, "otherwise: no sign of delay")
+    return Outcome(True, evidence=tuple(evidence))
+
+
+_THINK_FAMILY_CODES = re.compile(r"^(X[6-7]\d|X8[0-4]|T3[6-9]|T4\d|T50|F1\d|T51|Y0[0-9]|T74)")
+_THINK_FAMILY_TEXT = re.compile(r"\b(overdose|self[- ]harm|domestic (abuse|violence)|assault(ed)? "
+                                r"by partner|intoxicat\w*|alcohol|drunk|suicid\w*)\b", re.I)
+
+
+def _think_family(ctx: RuleContext) -> Outcome:
+    if ctx.age is not None and ctx.age.under(ctx.settings.household_child_years * 12):
+        return Outcome(False, "otherwise: the attendee is a child")
+    terms = [c for c in (ctx.attendance.complaint, *ctx.attendance.diagnoses) if c is not None]
+    hits = [c.code or c.text for c in terms
+            if (c.code and _THINK_FAMILY_CODES.match(c.code.upper().replace(".", "")))
+            or _THINK_FAMILY_TEXT.search(c.text)]
+    if not hits:
+        return Outcome(False, "otherwise: no domestic abuse, self-harm or intoxication")
+    limit = ctx.settings.household_child_years * 12
+    children = [v for v in ctx.relatives if v.age is not None and v.age.under(limit)
+                and v.relative.subject == "household"]
+    if not children:
+        return Outcome(False, "no data: no children known to live with this adult")
+    evidence = [f"presentation: {', '.join(hits)}"]
+    for view in children:
+        plans = "; ".join(_plan_line(p) for p in view.plans) or "no plan"
+        evidence.append(f"{view.relative.relationship} {view.relative.person_id} "
+                        f"(child in household): {plans}")
+    return Outcome(True, evidence=tuple(evidence), subject="household")
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("INFANT_INJURY", "consider", NICE_CG89 + ", 1.2 (injuries in infants); " + RCEM,
+         "Injury in an infant under 12 months: consider whether the explanation fits the "
+         "child's development, and discuss with the safeguarding team if not.",
+         _age_rule(lambda c: c.settings.infant_months, _any_injury, "injury")),
+    Rule("TEN4_BRUISING", "suspect", TEN4 + "; " + NICE_CG89 + ", 1.2.1 (bruises)",
+         "Bruising at a TEN-4-FACESp site or in a baby under 5 months: suspect maltreatment "
+         "unless there is a confirmed accidental or medical explanation; discuss with the "
+         "safeguarding team.", _ten4),
+    Rule("FRACTURE_UNDER_2", "suspect", NICE_CG89 + ", 1.2.9 (fractures)",
+         "Fracture in a child under 2: suspect maltreatment in the absence of a suitable "
+         "explanation; consider a skeletal survey and discuss with the safeguarding team.",
+         _age_rule(lambda c: c.settings.fracture_months, lambda f: f.fracture, "fracture")),
+    Rule("HEAD_INJURY_UNDER_3", "suspect", NICE_CG89 + ", 1.2.11 (intracranial injury)",
+         "Intracranial injury in a child under 3 without confirmed major accidental trauma: "
+         "suspect maltreatment and discuss with the safeguarding team.",
+         _age_rule(lambda c: c.settings.head_injury_months, lambda f: f.intracranial,
+                   "intracranial injury")),
+    Rule("REPEAT_INJURY", "consider", NICE_CG89 + ", 1.2 (repeated presentations); " + SCR_CHILD_L,
+         "Repeated injury attendances: consider the pattern together, not each alone.",
+         _repeat),
+    Rule("INJURY_AFTER_CONCERN", "suspect", SCR_CHILD_L + ", recommendation 1; " + NICE_CG89,
+         "Injury in a child who is or was on a child protection, looked-after or child in "
+         "need plan: suspect, inform the allocated social worker and discuss with the "
+         "safeguarding team.", _after_concern),
+    Rule("SIBLING_INJURY", "consider", LINDBERG + "; " + SCR_CHILD_L,
+         "A sibling or household child was injured recently: consider the family's injuries "
+         "together.", _sibling_injury),
+    Rule("RECENT_CLOSURE", "consider", SCR_CHILD_L + ", significant episode 4",
+         "A plan for this child or a sibling closed recently: consider informing the local "
+         "authority that closed it.", _recent_closure, beyond_contract=True),
+    Rule("DELAYED_PRESENTATION", "consider", NICE_CG89 + ", 1.2 (delay in seeking help)",
+         "The injury may be older than the account suggests: consider whether the delay in "
+         "seeking help is explained.", _delayed, beyond_contract=True),
+    Rule("NON_MOBILE_INJURY", "suspect", NICE_CG89 + ", 1.2.1 (injury in a child not "
+         "independently mobile)",
+         "Injury in a child not yet independently mobile: suspect maltreatment unless there "
+         "is a confirmed accidental or medical explanation; discuss with the safeguarding team.",
+         _age_rule(lambda c: c.settings.non_mobile_months, _any_injury, "injury"),
+         beyond_contract=True),
+    Rule("THINK_FAMILY", "consider", SCR_CHILD_L + ", finding 3.3 (Think Family); " + RCEM,
+         "An adult attending with domestic abuse, self-harm, overdose or intoxication lives "
+         "with children: consider the children's safety and discuss with the safeguarding team.",
+         _think_family, beyond_contract=True),
+    Rule("FAMILY_INJURY_HISTORY", "info", SCR_CHILD_L + ", finding 3.7 (linking siblings' injuries)",
+         "Siblings or household children have earlier injury attendances on record: consider "
+         "them alongside this attendance.", _family_history, beyond_contract=True),
+)

@@ -1,0 +1,81 @@
+"""Storage: the register and the attendance history, behind one small interface.
+
+:class:`Store` is what the pipeline stages use. :class:`SqliteStore` is the embedded default
+(one file, WAL mode); ``SqliteStore(":memory:")`` is the in-memory store tests use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Protocol
+
+from ..algo.compare import Identity
+from ..models import Person, Plan, Register, Relationship
+
+__all__ = ["Store", "HistoryEntry", "RegisterInfo", "default_db_path", "open_store"]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One attendance as kept for later checks (no names: identifiers and findings only)."""
+
+    attendance_id: str
+    attendee_id: int
+    arrival: datetime
+    injury: bool
+    findings: tuple[str, ...] = ()
+    event: str = ""
+    person_id: str | None = None
+    warnings: tuple[str, ...] = ()    # warning codes already shown for this attendance
+
+
+@dataclass(frozen=True)
+class RegisterInfo:
+    loaded_at: str
+    source: str
+    persons: int
+    relationships: int
+    plans: int
+
+
+class Store(Protocol):
+    """What the pipeline needs from storage."""
+
+    # register
+    def replace_register(self, register: Register, index: Sequence[tuple[Identity, set[str]]],
+                         *, source: str) -> RegisterInfo: ...
+    def register_info(self) -> RegisterInfo | None: ...
+    def person_candidates(self, keys: Iterable[str]) -> list[Identity]: ...
+    def persons(self, ids: Iterable[str]) -> dict[str, Person]: ...
+    def relationships_touching(self, ids: Iterable[str]) -> list[Relationship]: ...
+    def plans_of(self, ids: Iterable[str]) -> list[Plan]: ...
+
+    # attendance history
+    def attendee_candidates(self, keys: Iterable[str]) -> list[Identity]: ...
+    def attendees_of_persons(self, ids: Iterable[str]) -> dict[str, list[int]]: ...
+    def add_attendee(self, ident: Identity, keys: set[str], person_id: str | None) -> int: ...
+    def link_attendee(self, attendee_id: int, person_id: str) -> None: ...
+    def record_attendance(self, entry: HistoryEntry) -> None: ...
+    def attendance(self, attendance_id: str) -> HistoryEntry | None: ...
+    def history(self, attendee_ids: Iterable[int], *, until: datetime, since: date,
+                exclude: str = "") -> list[HistoryEntry]: ...
+    def close(self) -> None: ...
+
+
+def default_db_path() -> Path:
+    """``$SAFEFLAG_DB``, else ``$XDG_DATA_HOME/safeflag/safeflag.db`` (``~/.local/share``)."""
+    env = os.environ.get("SAFEFLAG_DB")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "safeflag" / "safeflag.db"
+
+
+def open_store(path: str | Path | None = None) -> "Store":
+    """Open (creating if needed) the SQLite store at ``path`` or the default location."""
+    from .sqlite import SqliteStore
+    return SqliteStore(path if path is not None else default_db_path())

@@ -1,0 +1,236 @@
+"""The embedded SQLite store: register, blocking index, attendee index and history in one file.
+
+Writes happen in transactions; a register reload replaces every register table inside one
+transaction, so a failed load leaves the old register in place. History writes are idempotent
+on attendance id (an A08 update replaces its A01/A04). WAL mode and a busy timeout let several
+processes read and write the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from ..algo.compare import Identity
+from ..errors import StoreError
+from ..models import Person, Plan, Register, Relationship
+from . import HistoryEntry, RegisterInfo
+
+__all__ = ["SqliteStore", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS person (
+    person_id TEXT PRIMARY KEY, record TEXT NOT NULL, identity TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS person_key (key TEXT NOT NULL, person_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS person_key_key ON person_key(key);
+CREATE TABLE IF NOT EXISTS relationship (
+    person_id TEXT NOT NULL, related_person_id TEXT NOT NULL, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS relationship_a ON relationship(person_id);
+CREATE INDEX IF NOT EXISTS relationship_b ON relationship(related_person_id);
+CREATE TABLE IF NOT EXISTS plan (person_id TEXT NOT NULL, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS plan_person ON plan(person_id);
+CREATE TABLE IF NOT EXISTS attendee (
+    attendee_id INTEGER PRIMARY KEY, person_id TEXT, identity TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS attendee_person ON attendee(person_id);
+CREATE TABLE IF NOT EXISTS attendee_key (key TEXT NOT NULL, attendee_id INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS attendee_key_key ON attendee_key(key);
+CREATE TABLE IF NOT EXISTS attendance (
+    attendance_id TEXT PRIMARY KEY, attendee_id INTEGER NOT NULL, arrival TEXT NOT NULL,
+    injury INTEGER NOT NULL, findings TEXT NOT NULL, event TEXT NOT NULL,
+    warnings TEXT NOT NULL, recorded_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS attendance_attendee ON attendance(attendee_id, arrival);
+"""
+
+_REGISTER_TABLES = ("person", "person_key", "relationship", "plan")
+
+
+def _wall(moment: datetime) -> str:
+    """Wall-clock time as sent (offset dropped), so history compares in one local frame."""
+    return moment.replace(tzinfo=None).isoformat()
+
+
+_HISTORY_SELECT = (
+    "SELECT t.attendance_id, t.attendee_id, t.arrival, t.injury, t.findings, t.event, "
+    "a.person_id, t.warnings FROM attendance t JOIN attendee a ON a.attendee_id = t.attendee_id")
+
+
+def _entry(r: tuple) -> HistoryEntry:
+    return HistoryEntry(attendance_id=r[0], attendee_id=r[1], arrival=datetime.fromisoformat(r[2]),
+                        injury=bool(r[3]), findings=tuple(json.loads(r[4])), event=r[5],
+                        person_id=r[6], warnings=tuple(json.loads(r[7])))
+
+
+def _chunks(items: Sequence, size: int = 500) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class SqliteStore:
+    """:class:`~safeflag.store.Store` on one SQLite file (or ``":memory:"``)."""
+
+    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+        self.path = str(path)
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            self._db.executescript(_SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                             (str(SCHEMA_VERSION),))
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the database at {self.path}: {exc}. Check the path "
+                             "(--db or SAFEFLAG_DB) and that the folder is writable.") from exc
+
+    # --- plumbing -------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot start a write to {self.path}: {exc}") from exc
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot commit to {self.path}: {exc}") from exc
+
+    def _query(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the database at {self.path}: {exc}") from exc
+
+    def _in(self, sql: str, values: Iterable, extra: Sequence = ()) -> list[tuple]:
+        values = list(dict.fromkeys(values))
+        rows: list[tuple] = []
+        for chunk in _chunks(values):
+            marks = ",".join("?" * len(chunk))
+            rows.extend(self._query(sql.format(marks=marks), (*chunk, *extra)))
+        return rows
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- register -------------------------------------------------------------------------
+    def replace_register(self, register: Register, index: Sequence[tuple[Identity, set[str]]],
+                         *, source: str) -> RegisterInfo:
+        info = RegisterInfo(loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                            source=source, persons=len(register.persons),
+                            relationships=len(register.relationships), plans=len(register.plans))
+        identities = {ident.ref: ident for ident, _ in index}
+        with self.transaction() as db:
+            for table in _REGISTER_TABLES:
+                db.execute(f"DELETE FROM {table}")
+            db.executemany("INSERT INTO person VALUES (?, ?, ?)", (
+                (p.person_id, p.model_dump_json(), identities[p.person_id].to_json())
+                for p in register.persons))
+            db.executemany("INSERT INTO person_key VALUES (?, ?)",
+                           ((k, ident.ref) for ident, keys in index for k in keys))
+            db.executemany("INSERT INTO relationship VALUES (?, ?, ?)", (
+                (r.person_id, r.related_person_id, r.model_dump_json())
+                for r in register.relationships))
+            db.executemany("INSERT INTO plan VALUES (?, ?)",
+                           ((p.person_id, p.model_dump_json()) for p in register.plans))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('register', ?)",
+                       (json.dumps(info.__dict__),))
+            # attendees linked to persons who are no longer on the register lose the link
+            db.execute("UPDATE attendee SET person_id = NULL WHERE person_id IS NOT NULL "
+                       "AND person_id NOT IN (SELECT person_id FROM person)")
+        return info
+
+    def register_info(self) -> RegisterInfo | None:
+        rows = self._query("SELECT value FROM meta WHERE key = 'register'")
+        return RegisterInfo(**json.loads(rows[0][0])) if rows else None
+
+    def person_candidates(self, keys: Iterable[str]) -> list[Identity]:
+        rows = self._in("SELECT DISTINCT p.identity FROM person_key k JOIN person p "
+                        "ON p.person_id = k.person_id WHERE k.key IN ({marks})", keys)
+        return [Identity.from_json(r[0]) for r in rows]
+
+    def persons(self, ids: Iterable[str]) -> dict[str, Person]:
+        rows = self._in("SELECT person_id, record FROM person WHERE person_id IN ({marks})", ids)
+        return {pid: Person.model_validate_json(rec) for pid, rec in rows}
+
+    def relationships_touching(self, ids: Iterable[str]) -> list[Relationship]:
+        ids = list(ids)
+        rows = self._in("SELECT record FROM relationship WHERE person_id IN ({marks})", ids)
+        rows += self._in("SELECT record FROM relationship WHERE related_person_id IN ({marks})",
+                         ids)
+        return list(dict.fromkeys(Relationship.model_validate_json(r[0]) for r in rows))
+
+    def plans_of(self, ids: Iterable[str]) -> list[Plan]:
+        rows = self._in("SELECT record FROM plan WHERE person_id IN ({marks})", ids)
+        return [Plan.model_validate_json(r[0]) for r in rows]
+
+    # --- attendance history ---------------------------------------------------------------
+    def attendee_candidates(self, keys: Iterable[str]) -> list[Identity]:
+        rows = self._in("SELECT DISTINCT a.identity FROM attendee_key k JOIN attendee a "
+                        "ON a.attendee_id = k.attendee_id WHERE k.key IN ({marks})", keys)
+        return [Identity.from_json(r[0]) for r in rows]
+
+    def attendees_of_persons(self, ids: Iterable[str]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for pid, aid in self._in("SELECT person_id, attendee_id FROM attendee "
+                                 "WHERE person_id IN ({marks})", ids):
+            out.setdefault(pid, []).append(aid)
+        return out
+
+    def add_attendee(self, ident: Identity, keys: set[str], person_id: str | None) -> int:
+        with self.transaction() as db:
+            cur = db.execute("INSERT INTO attendee (person_id, identity) VALUES (?, '')",
+                             (person_id,))
+            attendee_id = int(cur.lastrowid or 0)
+            stored = Identity(ref=f"A{attendee_id}", nhs=ident.nhs, givens=ident.givens,
+                              families=ident.families, birth=ident.birth, sex=ident.sex,
+                              postcodes=ident.postcodes)
+            db.execute("UPDATE attendee SET identity = ? WHERE attendee_id = ?",
+                       (stored.to_json(), attendee_id))
+            db.executemany("INSERT INTO attendee_key VALUES (?, ?)",
+                           ((k, attendee_id) for k in keys))
+        return attendee_id
+
+    def link_attendee(self, attendee_id: int, person_id: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE attendee SET person_id = ? WHERE attendee_id = ?",
+                       (person_id, attendee_id))
+
+    def record_attendance(self, entry: HistoryEntry) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO attendance VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(attendance_id) DO UPDATE SET attendee_id = excluded.attendee_id, "
+                "arrival = excluded.arrival, injury = excluded.injury, "
+                "findings = excluded.findings, event = excluded.event, "
+                "warnings = excluded.warnings",
+                (entry.attendance_id, entry.attendee_id, _wall(entry.arrival),
+                 int(entry.injury), json.dumps(entry.findings), entry.event,
+                 json.dumps(entry.warnings),
+                 datetime.now(timezone.utc).isoformat(timespec="seconds")))
+
+    def attendance(self, attendance_id: str) -> HistoryEntry | None:
+        rows = self._query(f"{_HISTORY_SELECT} WHERE t.attendance_id = ?", (attendance_id,))
+        return _entry(rows[0]) if rows else None
+
+    def history(self, attendee_ids: Iterable[int], *, until: datetime, since: date,
+                exclude: str = "") -> list[HistoryEntry]:
+        rows = self._in(
+            _HISTORY_SELECT + " WHERE t.attendee_id IN ({marks}) AND t.arrival <= ? "
+            "AND t.arrival >= ? AND t.attendance_id != ? ORDER BY t.arrival, t.attendance_id",
+            attendee_ids, (_wall(until), since.isoformat(), exclude))
+        return [_entry(r) for r in rows]
