@@ -127,6 +127,14 @@ class SqliteStore:
     def close(self) -> None:
         self._db.close()
 
+    def get_meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     # --- register -------------------------------------------------------------------------
     def replace_register(self, register: Register, index: Sequence[tuple[Identity, set[str]]],
                          *, source: str) -> RegisterInfo:
