@@ -4,13 +4,217 @@ Every reader yields, in input order, one item per record: an :class:`~safeflag.m
 or a :class:`~safeflag.errors.MessageError` naming the record and the field that could not be
 read (a :class:`~safeflag.errors.NotAnArrival` for readable messages that are not arrivals).
 Nothing is dropped silently.
+
+Entry points: :func:`read_attendances` (a file path, or ``"-"`` for stdin, read as a stream)
+and :func:`read_text` (text already in memory); :func:`detect_format` tells the formats apart.
 """
 
 from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import BinaryIO, Iterator
 
 from ..errors import MessageError
 from ..models import Attendance
 
 IngestItem = Attendance | MessageError
 
-__all__ = ["IngestItem"]
+__all__ = ["IngestItem", "FORMATS", "detect_format", "read_attendances", "read_text"]
+
+#: The format names :func:`detect_format` returns and ``fmt=`` accepts.
+FORMATS = ("hl7", "fhir", "ndjson", "csv")
+_HEAD_BYTES = 64 * 1024
+_MAX_JSON_BYTES = 256 * 1024 * 1024
+_HL7_START = re.compile(r"(?:^|[\r\n\x0b])[ \t]*(?:MSH|FHS|BHS).", re.S)
+_SEGMENT_LINE = re.compile(r"^[A-Z][A-Z0-9]{2}\|")
+_EXT = {".hl7": "hl7", ".er7": "hl7", ".json": "fhir", ".ndjson": "ndjson", ".jsonl": "ndjson",
+        ".csv": "csv", ".tsv": "csv", ".xml": "fhir"}
+
+
+def _head_text(head: str | bytes) -> str:
+    if isinstance(head, bytes):
+        head = head.decode("utf-8", errors="replace")
+    return head.lstrip("\ufeff")
+
+
+def detect_format(path_or_head: str | os.PathLike | bytes, *, name: str = "") -> str:
+    """``"hl7"``, ``"fhir"``, ``"ndjson"`` or ``"csv"`` from a file path or the start of the text.
+
+    A :class:`~pathlib.Path` (or a string naming an existing file) is opened and its first
+    64 KB read; other strings and bytes are taken as the head itself. Content decides; the file
+    extension only breaks ties. Raises :class:`MessageError` when the format cannot be told.
+    """
+    source = name
+    if isinstance(path_or_head, os.PathLike) or (
+            isinstance(path_or_head, str) and "\n" not in path_or_head and "\r" not in
+            path_or_head and len(path_or_head) < 4096 and os.path.isfile(path_or_head)):
+        source = os.fspath(path_or_head)
+        with open(source, "rb") as fp:
+            head = _head_text(fp.read(_HEAD_BYTES))
+    else:
+        head = _head_text(path_or_head)
+    return _detect(head, source)
+
+
+def _detect(head: str, source: str) -> str:
+    stripped = head.lstrip(" \t\r\n\x0b")
+    if _HL7_START.search(head[:_HEAD_BYTES]):
+        return "hl7"
+    if stripped.startswith(("[", "<")):
+        return "fhir"
+    if stripped.startswith("{"):
+        lines = [ln for ln in stripped.splitlines() if ln.strip()]
+        if len(lines) > 1 and _is_json_object(lines[0]):
+            return "ndjson"
+        return "fhir"
+    ext = _EXT.get(Path(source).suffix.lower()) if source else None
+    first = stripped.split("\n", 1)[0].split("\r", 1)[0]
+    if ext == "hl7" or _SEGMENT_LINE.match(first):
+        return "hl7"
+    if any(d in first for d in (",", ";", "\t", "|")):
+        return "csv"
+    if ext:
+        return ext
+    raise MessageError("cannot tell the format (not HL7 v2, FHIR JSON, NDJSON or CSV); pass "
+                       "the format explicitly", source=source or None)
+
+
+def _is_json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def read_attendances(path: str | Path, *, fmt: str | None = None,
+                     column_map: dict[str, str] | None = None) -> Iterator[IngestItem]:
+    """Every attendance record in a file (``"-"`` = stdin), in order, as a stream.
+
+    HL7 is read message by message and NDJSON/CSV line by line, so large files are not held
+    in memory; a FHIR JSON file (one document) is read whole, up to 256 MB.
+    """
+    source = "-" if str(path) == "-" else str(path)
+    try:
+        fp: BinaryIO = sys.stdin.buffer if source == "-" else open(path, "rb")
+    except OSError as exc:
+        yield MessageError(f"cannot open the file ({exc.strerror or type(exc).__name__})",
+                           source=source)
+        return
+    try:
+        head = fp.read(_HEAD_BYTES)
+        stream = _Rejoined(head, fp)
+        try:
+            kind = fmt or _detect(_head_text(head), source)
+        except MessageError as exc:
+            yield exc
+            return
+        yield from _read_stream(kind, stream, source, column_map)
+    finally:
+        if fp is not sys.stdin.buffer:
+            fp.close()
+
+
+class _Rejoined(io.RawIOBase):
+    """A binary stream that replays an already-read head before the rest of ``fp``."""
+
+    def __init__(self, head: bytes, fp: BinaryIO) -> None:
+        super().__init__()
+        self._head, self._fp = head, fp
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:   # type: ignore[override]
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._fp.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _read_stream(kind: str, stream: io.RawIOBase, source: str,
+                 column_map: dict[str, str] | None) -> Iterator[IngestItem]:
+    from . import csv_extract, er7, fhir, hl7v2
+
+    if kind == "hl7":
+        for position, latin1 in er7.iter_hl7_stream(io.BufferedReader(stream)):
+            try:
+                yield hl7v2.parse_hl7(er7.decode_message_bytes(latin1, position, source),
+                                      position, source)
+            except MessageError as exc:
+                yield exc
+    elif kind == "ndjson":
+        yield from fhir.iter_ndjson_lines(_text_lines(stream), source)
+    elif kind == "csv":
+        yield from csv_extract.iter_csv_rows(_text_lines(stream), source, column_map=column_map)
+    elif kind == "fhir":
+        data = io.BufferedReader(stream).read(_MAX_JSON_BYTES + 1)
+        yield from _fhir_document(data, source)
+    else:
+        yield MessageError(f"unknown format {kind!r}; use one of {', '.join(FORMATS)}",
+                           source=source)
+
+
+def _text_lines(stream: io.RawIOBase) -> Iterator[str]:
+    """Lines decoded as UTF-8 (BOM dropped); undecodable bytes survive as surrogates so that
+    the reader can report the row they are in."""
+    text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig",
+                            errors="surrogateescape", newline="")
+    yield from text
+
+
+def _fhir_document(data: bytes, source: str) -> Iterator[IngestItem]:
+    from . import fhir
+
+    if len(data) > _MAX_JSON_BYTES:
+        yield MessageError("the FHIR JSON document is over 256 MB; send NDJSON (one Bundle "
+                           "per line) instead", message="#1", source=source)
+        return
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        yield MessageError(f"bytes at offset {exc.start} are not UTF-8; FHIR JSON must be "
+                           "UTF-8", message="#1", source=source)
+        return
+    yield from _fhir_text(text, source)
+
+
+def _fhir_text(text: str, source: str) -> Iterator[IngestItem]:
+    from . import fhir
+
+    try:
+        yield from fhir.parse_fhir_text(text, "#1", source)
+    except MessageError as exc:
+        yield exc
+
+
+def read_text(text: str, *, source: str = "-", fmt: str | None = None,
+              column_map: dict[str, str] | None = None) -> Iterator[IngestItem]:
+    """Every attendance record in text already in memory (e.g. one message from a script)."""
+    from . import csv_extract, fhir, hl7v2
+
+    try:
+        kind = fmt or _detect(text.lstrip("\ufeff"), source)
+    except MessageError as exc:
+        yield exc
+        return
+    if kind == "hl7":
+        yield from hl7v2.iter_hl7_attendances(text, source)
+    elif kind == "ndjson":
+        yield from fhir.iter_ndjson_lines(text.lstrip("\ufeff").split("\n"), source)
+    elif kind == "csv":
+        yield from csv_extract.iter_csv_rows(
+            io.StringIO(text.lstrip("\ufeff"), newline=""), source, column_map=column_map)
+    elif kind == "fhir":
+        yield from _fhir_text(text, source)
+    else:
+        yield MessageError(f"unknown format {kind!r}; use one of {', '.join(FORMATS)}",
+                           source=source)

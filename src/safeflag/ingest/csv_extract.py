@@ -1,0 +1,237 @@
+"""ECDS-like CSV attendance extracts into :class:`~safeflag.models.Attendance`.
+
+One row per attendance, header row first, any column order. Column names are documented in
+``docs/formats.md``; ``column_map`` renames a site's own headers (their name → ours). The
+delimiter is sniffed among ``, ; TAB |`` from the header and refused when ambiguous. Files are
+UTF-8 (a BOM is fine); a row holding other bytes gets its own error naming file, line, column.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, time
+from typing import Iterable, Iterator
+
+from ..algo.dates import PartialDate, parse_iso_datetime
+from ..algo.nhs import normalise_nhs_number
+from ..errors import MessageError
+from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
+from ._common import MAX_MESSAGE_CHARS, coded, local_wall_time, sex_of
+
+__all__ = ["COLUMNS", "REQUIRED", "sniff_delimiter", "iter_csv_rows", "parse_csv_row"]
+
+#: Every column the reader understands (ours), in documentation order.
+COLUMNS = (
+    "attendance_id", "arrival", "nhs_number", "given_name", "middle_name", "family_name",
+    "birth_date", "sex", "address_line", "city", "postcode", "complaint_code",
+    "complaint_text", "complaint_system", "diagnosis_codes", "injury_time", "patient_class",
+    "local_id",
+    "mother_nhs_number", "mother_given_name", "mother_family_name", "mother_birth_date",
+    "father_nhs_number", "father_given_name", "father_family_name", "father_birth_date",
+)
+REQUIRED = ("attendance_id", "arrival")
+_DELIMITERS = (",", ";", "\t", "|")
+_DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_PREFIX = {"ICD10": "ICD10", "ICD-10": "ICD10", "I10": "ICD10", "SNOMED": "SNOMED",
+           "SCT": "SNOMED", "SNOMEDCT": "SNOMED"}
+_KIN = (("mother", "MTH"), ("father", "FTH"))
+
+
+class _Row:
+    """One data row with its file, line and the header mapping, for error messages."""
+
+    def __init__(self, values: dict[str, str], source: str, line: int) -> None:
+        self.values, self.source, self.line = values, source, line
+
+    def get(self, column: str) -> str:
+        return self.values.get(column, "").strip()
+
+    def error(self, reason: str, column: str | None = None) -> MessageError:
+        return MessageError(reason, message=f"line {self.line}",
+                            location=f"column {column}" if column else None, source=self.source)
+
+
+def _canonical(name: str, column_map: dict[str, str]) -> str:
+    raw = name.strip().lstrip("\ufeff")
+    for key in (raw, raw.lower()):
+        if key in column_map:
+            return column_map[key]
+    return raw.lower().replace(" ", "_")
+
+
+def sniff_delimiter(header: str, column_map: dict[str, str] | None = None,
+                    source: str = "") -> str:
+    """The header's delimiter among ``, ; TAB |``.
+
+    The candidate that splits the header into the most known column names wins; a tie, or
+    several candidates with no known names, raises :class:`MessageError` (pass ``delimiter``).
+    """
+    cmap = _lower_map(column_map)
+    scores = {}
+    for delim in _DELIMITERS:
+        if delim not in header:
+            continue
+        names = next(csv.reader([header], delimiter=delim))
+        scores[delim] = sum(1 for n in names if _canonical(n, cmap) in COLUMNS)
+    if not scores:
+        raise MessageError("the header has no , ; tab or | delimiter; is this a CSV extract?",
+                           message="line 1", source=source)
+    best = max(scores.values())
+    winners = [d for d, s in scores.items() if s == best]
+    if len(winners) == 1 and (best > 0 or len(scores) == 1):
+        return winners[0]
+    names = " and ".join(_DELIM_NAMES[d] for d in winners)
+    raise MessageError(f"cannot tell the delimiter ({names} both fit the header); pass the "
+                       "delimiter explicitly", message="line 1", source=source)
+
+
+def _lower_map(column_map: dict[str, str] | None) -> dict[str, str]:
+    cmap = dict(column_map or {})
+    cmap.update({k.strip().lower(): v for k, v in cmap.items()})
+    return cmap
+
+
+def iter_csv_rows(lines: Iterable[str], source: str = "", *,
+                  column_map: dict[str, str] | None = None,
+                  delimiter: str | None = None) -> Iterator[Attendance | MessageError]:
+    """Read an extract line by line: one Attendance or MessageError per data row."""
+    lines = iter(lines)
+    header = next(lines, None)
+    header_line = 1
+    while header is not None and not header.strip():
+        header, header_line = next(lines, None), header_line + 1
+    if header is None:
+        return
+    header = header.lstrip("\ufeff")
+    try:
+        delim = delimiter or sniff_delimiter(header.rstrip("\r\n"), column_map, source)
+    except MessageError as exc:
+        yield exc
+        return
+    cmap = _lower_map(column_map)
+    names = [_canonical(n, cmap) for n in next(csv.reader([header], delimiter=delim))]
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        yield MessageError(f"the header lacks the required column(s) {', '.join(missing)}; "
+                           "rename with a column map", message="line 1",
+                           location=f"column {missing[0]}", source=source)
+        return
+    reader = csv.reader(lines, delimiter=delim)
+    previous = 0
+    for fields in reader:
+        start, previous = previous + 1, reader.line_num
+        if not any(f.strip() for f in fields):
+            continue
+        yield _row_item(names, fields, source, start + header_line)
+
+
+def _row_item(names: list[str], fields: list[str], source: str, line: int
+              ) -> Attendance | MessageError:
+    row = _Row(dict(zip(names, fields)), source, line)
+    try:
+        if sum(map(len, fields)) > MAX_MESSAGE_CHARS:
+            raise row.error("the row is too long")
+        if len(fields) > len(names):
+            raise row.error(f"the row has {len(fields)} fields but the header {len(names)}; "
+                            "check quoting")
+        return parse_csv_row(row)
+    except MessageError as exc:
+        return exc
+    except Exception as exc:   # never let odd input escape as anything but a MessageError
+        return row.error(f"unreadable row ({type(exc).__name__})")
+
+
+def _check_bytes(row: _Row) -> None:
+    for column, value in row.values.items():
+        if any("\udc80" <= ch <= "\udcff" for ch in value):
+            raise row.error("bytes that are not UTF-8; save the extract as UTF-8", column)
+
+
+def _datetime(row: _Row, column: str, required: bool = False) -> datetime | None:
+    value = row.get(column)
+    if not value:
+        if required:
+            raise row.error("empty; every attendance needs its arrival date/time", column)
+        return None
+    try:
+        return local_wall_time(parse_iso_datetime(value))
+    except ValueError as exc:
+        raise row.error("not an ISO date/time (YYYY-MM-DDTHH:MM[:SS])", column) from exc
+
+
+def _date(row: _Row, column: str) -> PartialDate | None:
+    value = row.get(column)
+    if not value:
+        return None
+    try:
+        return PartialDate.parse(value)
+    except ValueError as exc:
+        raise row.error("not a date (YYYY-MM-DD, YYYY-MM or YYYY)", column) from exc
+
+
+def _injury_time(row: _Row, arrival: datetime) -> datetime | None:
+    value = row.get("injury_time")
+    if value and len(value) <= 8 and ":" in value and "-" not in value:
+        try:
+            return datetime.combine(arrival.date(), time.fromisoformat(value))
+        except ValueError as exc:
+            raise row.error("not a time (HH:MM) or ISO date/time", "injury_time") from exc
+    return _datetime(row, "injury_time")
+
+
+def _diagnoses(row: _Row) -> tuple[Coded, ...]:
+    out = []
+    for item in row.get("diagnosis_codes").split(";"):
+        item = item.strip()
+        if not item:
+            continue
+        prefix, sep, code = item.partition(":")
+        system = _PREFIX.get(prefix.strip().upper()) if sep else None
+        if sep and system is None:
+            raise row.error("a code prefix must be ICD10: or SNOMED: (or no prefix)",
+                            "diagnosis_codes")
+        found = coded(code if sep else item, "", system or "")
+        if found:
+            out.append(found)
+    return tuple(out)
+
+
+def _kin(row: _Row) -> tuple[NextOfKin, ...]:
+    out = []
+    for who, code in _KIN:
+        name = Name(given=row.get(f"{who}_given_name"), family=row.get(f"{who}_family_name"))
+        nhs = normalise_nhs_number(row.get(f"{who}_nhs_number"))
+        born = _date(row, f"{who}_birth_date")
+        if nhs or name.given or name.family:
+            demo = Demographics(nhs_number=nhs, names=(name,) if name.given or name.family
+                                else (), birth_date=born)
+            out.append(NextOfKin(relationship=who, code=code, demographics=demo))
+    return tuple(out)
+
+
+def parse_csv_row(row: _Row) -> Attendance:
+    """One row into an Attendance; :class:`MessageError` names the bad column."""
+    _check_bytes(row)
+    attendance_id = row.get("attendance_id")
+    if not attendance_id:
+        raise row.error("empty; every row needs its attendance id", "attendance_id")
+    arrival = _datetime(row, "arrival", required=True)
+    name = Name(given=row.get("given_name"), family=row.get("family_name"),
+                middle=row.get("middle_name"))
+    address = Address(line=row.get("address_line"), city=row.get("city"),
+                      postcode=row.get("postcode"))
+    local = row.get("local_id")
+    patient = Demographics(
+        nhs_number=normalise_nhs_number(row.get("nhs_number")),
+        identifiers=(Identifier(value=local, type="MR"),) if local else (),
+        names=(name,) if name.given or name.family else (),
+        birth_date=_date(row, "birth_date"), sex=sex_of(row.get("sex")),
+        addresses=(address,) if address.line or address.postcode or address.city else ())
+    return Attendance(
+        attendance_id=attendance_id, event="csv", arrival=arrival,
+        patient_class=(row.get("patient_class") or "E").upper(), patient=patient,
+        next_of_kin=_kin(row),
+        complaint=coded(row.get("complaint_code"), row.get("complaint_text"),
+                        row.get("complaint_system")),
+        diagnoses=_diagnoses(row), injury_time=_injury_time(row, arrival),
+        source=f"{row.source}:{row.line}" if row.source else f"line {row.line}")

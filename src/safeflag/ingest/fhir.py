@@ -1,0 +1,382 @@
+"""FHIR R4 (UK Core) attendances into :class:`~safeflag.models.Attendance`.
+
+The fast path reads plain JSON (``json`` module, dict walking): a Bundle of any type holding
+Encounter(s) with their Patient and optionally RelatedPerson and Condition resources; a JSON
+array of resources; or a bare Encounter with a contained Patient. NDJSON files hold one such
+object per line. :func:`validate_fhir_strict` checks a resource with ``fhir.resources``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Iterable, Iterator
+
+from ..algo.dates import PartialDate, parse_iso_datetime
+from ..algo.nhs import normalise_nhs_number
+from ..errors import MessageError
+from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
+from ._common import coded, local_wall_time, relationship_of, sex_of
+
+__all__ = ["NHS_NUMBER_SYSTEM", "parse_fhir", "parse_fhir_text", "iter_ndjson_lines",
+           "validate_fhir_strict"]
+
+NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+_CLASS = {"EMER": "E", "IMP": "I", "ACUTE": "I", "AMB": "O", "OBSENC": "O", "SS": "O"}
+
+
+class _Ctx:
+    """Where we are: the bundle reference and source, for error messages."""
+
+    def __init__(self, ref: str, source: str) -> None:
+        self.ref, self.source = ref, source
+
+    def error(self, reason: str, location: str) -> MessageError:
+        return MessageError(reason, message=self.ref, location=location, source=self.source)
+
+
+def _list(value: Any) -> list:
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
+def _str(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+# --- resource collection -----------------------------------------------------------------------
+def _resources(obj: Any, ctx: _Ctx) -> tuple[list[dict], dict[str, dict]]:
+    """All resources of a Bundle / array / single resource and an index by reference."""
+    if isinstance(obj, list):
+        entries = [{"resource": r} for r in obj]
+    elif isinstance(obj, dict) and obj.get("resourceType") == "Bundle":
+        entries = [e for e in _list(obj.get("entry")) if isinstance(e, dict)]
+    elif isinstance(obj, dict) and "resourceType" in obj:
+        entries = [{"resource": obj}] + [{"resource": c} for c in _list(obj.get("contained"))]
+    else:
+        raise ctx.error("not a FHIR resource or Bundle (no resourceType)", "resourceType")
+    resources: list[dict] = []
+    index: dict[str, dict] = {}
+    for entry in entries:
+        res = entry.get("resource")
+        if not isinstance(res, dict):
+            continue
+        resources.append(res)
+        rtype, rid = _str(res.get("resourceType")), _str(res.get("id"))
+        if rid:
+            index[f"{rtype}/{rid}"] = res
+            index[f"#{rid}"] = res
+        full = _str(entry.get("fullUrl"))
+        if full:
+            index[full] = res
+            if rid and "/" in full:
+                index[f"{rtype}/{rid}"] = res
+    return resources, index
+
+
+def _resolve(ref: Any, index: dict[str, dict]) -> dict | None:
+    target = _str(ref.get("reference")) if isinstance(ref, dict) else ""
+    if not target:
+        return None
+    if target in index:
+        return index[target]
+    parts = target.rstrip("/").split("/")
+    tail = "/".join(parts[-2:]) if len(parts) >= 2 else target
+    return index.get(tail)
+
+
+def _refers_to(ref: Any, res: dict, index: dict[str, dict]) -> bool:
+    return _resolve(ref, index) is res
+
+
+# --- datatypes -----------------------------------------------------------------------------------
+def _name(hn: dict) -> Name:
+    given = [_str(g) for g in _list(hn.get("given")) if _str(g)]
+    family = _str(hn.get("family"))
+    if not family and not given and _str(hn.get("text")):
+        words = _str(hn.get("text")).split()
+        given, family = words[:-1], words[-1]
+    return Name(given=given[0] if given else "", family=family, middle=" ".join(given[1:]))
+
+
+def _names(res: dict) -> tuple[Name, ...]:
+    names = [_name(n) for n in _list(res.get("name")) if isinstance(n, dict)]
+    return tuple(n for n in names if n.given or n.family)
+
+
+def _address(a: dict) -> Address:
+    lines = ", ".join(_str(x) for x in _list(a.get("line")) if _str(x))
+    return Address(line=lines, city=_str(a.get("city")), postcode=_str(a.get("postalCode")))
+
+
+def _addresses(res: dict) -> tuple[Address, ...]:
+    out = [_address(a) for a in _list(res.get("address")) if isinstance(a, dict)]
+    return tuple(a for a in out if a.line or a.city or a.postcode)
+
+
+def _verified(ident: dict) -> bool | None:
+    for ext in _list(ident.get("extension")):
+        if isinstance(ext, dict) and "NHSNumberVerificationStatus" in _str(ext.get("url")):
+            codings = _list((ext.get("valueCodeableConcept") or {}).get("coding"))
+            codes = [_str(c.get("code")) for c in codings if isinstance(c, dict)]
+            return any(c in ("01", "1") for c in codes) if codes else None
+    return None
+
+
+def _identity(res: dict) -> tuple[tuple[Identifier, ...], str | None, bool | None]:
+    ids, nhs, verified = [], None, None
+    for ident in _list(res.get("identifier")):
+        if not isinstance(ident, dict) or not _str(ident.get("value")):
+            continue
+        system = _str(ident.get("system"))
+        codings = _list((ident.get("type") or {}).get("coding"))
+        itype = next((_str(c.get("code")) for c in codings if isinstance(c, dict)), "")
+        ids.append(Identifier(value=_str(ident.get("value")), system=system, type=itype))
+        if system == NHS_NUMBER_SYSTEM and nhs is None:
+            nhs, verified = normalise_nhs_number(_str(ident.get("value"))), _verified(ident)
+    return tuple(ids), nhs, verified
+
+
+def _birth(res: dict, ctx: _Ctx, where: str, strict: bool = True) -> PartialDate | None:
+    raw = _str(res.get("birthDate"))
+    if not raw:
+        return None
+    try:
+        return PartialDate.parse(raw)
+    except ValueError as exc:
+        if not strict:
+            return None
+        raise ctx.error("not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)", where) from exc
+
+
+def _demographics(res: dict, ctx: _Ctx, where: str, strict: bool = True) -> Demographics:
+    ids, nhs, verified = _identity(res)
+    return Demographics(nhs_number=nhs, nhs_verified=verified, identifiers=ids,
+                        names=_names(res), birth_date=_birth(res, ctx, f"{where}.birthDate",
+                                                             strict),
+                        sex=sex_of(_str(res.get("gender"))), addresses=_addresses(res))
+
+
+def _concept(cc: Any) -> Coded | None:
+    """A CodeableConcept: the ICD-10 coding if any, else SNOMED, else the first, else text."""
+    if not isinstance(cc, dict):
+        return None
+    options = [coded(_str(c.get("code")), _str(c.get("display")) or _str(cc.get("text")),
+                     _str(c.get("system")))
+               for c in _list(cc.get("coding")) if isinstance(c, dict)]
+    options = [o for o in options if o is not None]
+    for wanted in ("ICD10", "SNOMED"):
+        for option in options:
+            if option.system == wanted:
+                return option
+    return options[0] if options else coded("", _str(cc.get("text")), "")
+
+
+# --- the attendance ------------------------------------------------------------------------------
+def _arrival(enc: dict, ctx: _Ctx) -> datetime:
+    for key in ("period", "actualPeriod"):
+        start = _str((enc.get(key) or {}).get("start")) if isinstance(enc.get(key), dict) else ""
+        if start:
+            try:
+                return local_wall_time(parse_iso_datetime(start))
+            except ValueError as exc:
+                raise ctx.error("not a FHIR dateTime", f"Encounter.{key}.start") from exc
+    raise ctx.error("the Encounter has no period.start (arrival time); send it",
+                    "Encounter.period.start")
+
+
+def _attendance_id(enc: dict, ctx: _Ctx) -> str:
+    for ident in _list(enc.get("identifier")):
+        if isinstance(ident, dict) and _str(ident.get("value")):
+            return _str(ident.get("value"))
+    if _str(enc.get("id")):
+        return _str(enc.get("id"))
+    raise ctx.error("the Encounter has neither an identifier nor an id", "Encounter.identifier")
+
+
+def _patient_class(enc: dict) -> str:
+    cls = enc.get("class")
+    codes = []
+    for item in _list(cls):
+        if isinstance(item, dict):
+            codes.append(_str(item.get("code")))
+            codes += [_str(c.get("code")) for c in _list(item.get("coding")) if isinstance(c, dict)]
+    code = next((c for c in codes if c), "")
+    return _CLASS.get(code.upper(), code)
+
+
+def _complaint(enc: dict) -> Coded | None:
+    for reason in _list(enc.get("reasonCode")):
+        found = _concept(reason)
+        if found:
+            return found
+    for reason in _list(enc.get("reason")):     # R5: reason[].value[].concept
+        for value in _list(reason.get("value") if isinstance(reason, dict) else None):
+            found = _concept(value.get("concept") if isinstance(value, dict) else None)
+            if found:
+                return found
+    return None
+
+
+def _kin(patient: dict, resources: list[dict], index: dict, ctx: _Ctx) -> tuple[NextOfKin, ...]:
+    out = []
+    for res in resources:
+        if res.get("resourceType") != "RelatedPerson":
+            continue
+        if res.get("patient") and not _refers_to(res.get("patient"), patient, index):
+            continue
+        out.append(_related(res, ctx))
+    for contact in _list(patient.get("contact")):
+        if isinstance(contact, dict):
+            out.append(_contact(contact))
+    return tuple(k for k in out if k.relationship or k.demographics.names)
+
+
+def _relationship_code(concepts: Iterable[Any]) -> tuple[str, str]:
+    for cc in concepts:
+        if not isinstance(cc, dict):
+            continue
+        for c in _list(cc.get("coding")):
+            if isinstance(c, dict) and _str(c.get("code")):
+                return _str(c.get("code")), _str(c.get("display")) or _str(cc.get("text"))
+        if _str(cc.get("text")):
+            return "", _str(cc.get("text"))
+    return "", ""
+
+
+def _related(res: dict, ctx: _Ctx) -> NextOfKin:
+    code, text = _relationship_code(_list(res.get("relationship")))
+    return NextOfKin(relationship=relationship_of(code, text), code=code or text,
+                     demographics=_demographics(res, ctx, "RelatedPerson", strict=False))
+
+
+def _contact(contact: dict) -> NextOfKin:
+    code, text = _relationship_code(_list(contact.get("relationship")))
+    names = (_name(contact["name"]),) if isinstance(contact.get("name"), dict) else ()
+    addrs = (_address(contact["address"]),) if isinstance(contact.get("address"), dict) else ()
+    demo = Demographics(names=tuple(n for n in names if n.given or n.family), addresses=addrs,
+                        sex=sex_of(_str(contact.get("gender"))))
+    return NextOfKin(relationship=relationship_of(code, text), code=code or text,
+                     demographics=demo)
+
+
+def _diagnoses(enc: dict, patient: dict, resources: list[dict], index: dict, single: bool
+               ) -> tuple[Coded, ...]:
+    out = []
+    for res in resources:
+        if res.get("resourceType") != "Condition":
+            continue
+        link = res.get("encounter") or res.get("context")
+        if link is not None and not _refers_to(link, enc, index):
+            continue
+        if link is None and not (single and (not res.get("subject") or _refers_to(
+                res.get("subject"), patient, index))):
+            continue
+        found = _concept(res.get("code"))
+        if found:
+            out.append(found)
+    return tuple(out)
+
+
+def _patient_for(enc: dict, resources: list[dict], index: dict, ctx: _Ctx) -> dict:
+    found = _resolve(enc.get("subject") or enc.get("patient"), index)
+    if found is not None and found.get("resourceType") == "Patient":
+        return found
+    patients = [r for r in resources if r.get("resourceType") == "Patient"]
+    if len(patients) == 1:
+        return patients[0]
+    raise ctx.error("the Encounter's subject does not resolve to a Patient in the bundle; "
+                    "include the Patient resource", "Encounter.subject")
+
+
+def parse_fhir(obj: Any, ref: str = "#1", source: str = "") -> list[Attendance]:
+    """Every Encounter in a parsed FHIR JSON object as an :class:`Attendance`.
+
+    Raises :class:`MessageError` naming the bundle (``ref``) and FHIR path when the object
+    holds no usable Encounter/Patient.
+    """
+    ctx = _Ctx(_bundle_ref(obj, ref), source)
+    try:
+        return _parse(obj, ctx)
+    except MessageError:
+        raise
+    except Exception as exc:     # never let odd input escape as anything but a MessageError
+        raise ctx.error(f"unreadable FHIR content ({type(exc).__name__})", "Bundle") from exc
+
+
+def _bundle_ref(obj: Any, ref: str) -> str:
+    bid = _str(obj.get("id")) if isinstance(obj, dict) else ""
+    return f"{bid} ({ref})" if bid else ref
+
+
+def _parse(obj: Any, ctx: _Ctx) -> list[Attendance]:
+    resources, index = _resources(obj, ctx)
+    encounters = [r for r in resources if r.get("resourceType") == "Encounter"]
+    if not encounters:
+        kinds = sorted({_str(r.get("resourceType")) for r in resources})[:5]
+        raise ctx.error(f"no Encounter resource (found {', '.join(kinds) or 'nothing'}); "
+                        "an attendance needs an Encounter and its Patient", "Bundle.entry")
+    message_id = _str(obj.get("id")) if isinstance(obj, dict) else ""
+    out = []
+    for enc in encounters:
+        patient = _patient_for(enc, resources, index, ctx)
+        out.append(Attendance(
+            attendance_id=_attendance_id(enc, ctx), message_id=message_id, event="fhir",
+            arrival=_arrival(enc, ctx), patient_class=_patient_class(enc),
+            patient=_demographics(patient, ctx, "Patient"),
+            next_of_kin=_kin(patient, resources, index, ctx), complaint=_complaint(enc),
+            diagnoses=_diagnoses(enc, patient, resources, index, len(encounters) == 1),
+            source=ctx.source))
+    return out
+
+
+def parse_fhir_text(text: str, ref: str = "#1", source: str = "") -> list[Attendance]:
+    """Parse FHIR JSON text (one Bundle/resource/array); XML is refused with a clear error."""
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped.startswith("<"):
+        raise MessageError("FHIR XML is not supported; send FHIR JSON (application/fhir+json)",
+                           message=ref, location="Bundle", source=source)
+    try:
+        obj = json.loads(stripped)
+    except ValueError as exc:
+        line = getattr(exc, "lineno", None)
+        where = f"JSON line {line}" if line else "JSON"
+        raise MessageError(f"not valid JSON ({type(exc).__name__} at {where}); check the file",
+                           message=ref, location="Bundle", source=source) from exc
+    return parse_fhir(obj, ref, source)
+
+
+def iter_ndjson_lines(lines: Iterable[str], source: str = "") -> Iterator[Attendance | MessageError]:
+    """NDJSON: one Bundle (or resource) per line; blank lines skipped; ``#line`` references."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield from parse_fhir_text(line, f"#{number}", source)
+        except MessageError as exc:
+            yield exc
+
+
+def validate_fhir_strict(obj: Any) -> list[str]:
+    """Problems ``fhir.resources`` (R4B models, R4-compatible) finds in a resource/Bundle.
+
+    Each problem is a FHIR path and a reason; input values are left out.
+    """
+    from fhir.resources.R4B import get_fhir_model_class
+    from pydantic import ValidationError
+
+    if not isinstance(obj, dict) or not isinstance(obj.get("resourceType"), str):
+        return ["resourceType: missing"]
+    try:
+        model = get_fhir_model_class(obj["resourceType"])
+    except (KeyError, ValueError) as exc:
+        return [f"resourceType: unknown ({type(exc).__name__})"]
+    try:
+        model.model_validate(obj)
+    except ValidationError as exc:
+        return [".".join(str(p) for p in err.get("loc", ())) + ": " + err.get("msg", "")
+                for err in exc.errors(include_input=False, include_url=False)]
+    except Exception as exc:    # fhir.resources raises its own classes too
+        return [f"{type(exc).__name__}"]
+    return []

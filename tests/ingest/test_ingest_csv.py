@@ -1,0 +1,85 @@
+"""ECDS-like CSV extracts: columns, mapping, delimiter sniffing, encodings, row errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from safeflag.algo.dates import PartialDate
+from safeflag.errors import MessageError
+from safeflag.ingest import read_attendances, read_text
+from safeflag.ingest.csv_extract import sniff_delimiter
+from safeflag.models import Attendance, Sex
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "csv"
+
+
+def test_extract_rows_and_row_errors():
+    items = list(read_attendances(FIXTURES / "ecds_extract.csv"))
+    assert len(items) == 4
+    a, b, bad_arrival, bad_dob = items
+    assert isinstance(a, Attendance) and a.attendance_id == "V00401" and a.event == "csv"
+    assert a.patient.nhs_number == "9434765919" and a.patient.sex is Sex.female
+    assert a.patient.addresses[0].line == "12 Acacia Avenue, Flat 2"
+    assert [(d.code, d.system) for d in a.diagnoses] == [("S06.0", "ICD10"),
+                                                         ("91302008", "SNOMED")]
+    assert a.complaint.system == "SNOMED" and a.complaint.text == "Fall"
+    [mother] = a.next_of_kin
+    assert mother.relationship == "mother" and mother.demographics.nhs_number == "9990000018"
+    assert a.injury_time == datetime(2014, 1, 3, 9, 50)
+    assert b.patient.birth_date == PartialDate(2013, 1) and b.diagnoses[0].system == "ICD10"
+    assert b.injury_time == datetime(2014, 1, 4, 10, 30) and b.patient_class == "E"
+    assert isinstance(bad_arrival, MessageError)
+    assert bad_arrival.location == "column arrival" and "line 4" in str(bad_arrival)
+    assert "ecds_extract.csv" in str(bad_arrival) and "Sam" not in str(bad_arrival)
+    assert isinstance(bad_dob, MessageError) and bad_dob.location == "column birth_date"
+    assert "line 5" in str(bad_dob)
+
+
+def test_column_map_and_semicolon():
+    cmap = {"Attendance Number": "attendance_id", "Arrival Date Time": "arrival",
+            "NHS No": "nhs_number", "Forename": "given_name", "Surname": "family_name",
+            "DOB": "birth_date"}
+    [att] = list(read_attendances(FIXTURES / "site_semicolon_mapped.csv", column_map=cmap))
+    assert att.attendance_id == "A9" and att.patient.names[0].family == "Smith"
+    [err] = list(read_attendances(FIXTURES / "site_semicolon_mapped.csv"))
+    assert isinstance(err, MessageError) and "attendance_id" in str(err)
+
+
+@pytest.mark.parametrize("delim", [",", ";", "\t", "|"])
+def test_sniffing(delim):
+    header = delim.join(["attendance_id", "arrival", "nhs_number"])
+    assert sniff_delimiter(header) == delim
+    text = header + "\nV1" + delim + "2014-01-03T10:00" + delim + "\n"
+    [att] = list(read_text(text, fmt="csv"))
+    assert att.attendance_id == "V1"
+
+
+def test_ambiguous_delimiter_refused():
+    with pytest.raises(MessageError, match="delimiter"):
+        sniff_delimiter("a,b;c,d;e")
+
+
+def test_not_utf8_row_named(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"\xef\xbb\xbfattendance_id,arrival,family_name\n"
+                     b"V1,2014-01-03T10:00,Ok\nV2,2014-01-03T10:00,M\xfcller\n")
+    ok, bad = list(read_attendances(path))
+    assert isinstance(ok, Attendance)
+    assert isinstance(bad, MessageError) and bad.location == "column family_name"
+    assert "x.csv" in str(bad) and "line 3" in str(bad)
+
+
+def test_quoted_newline_and_too_many_fields():
+    text = 'attendance_id,arrival,complaint_text\nV1,2014-01-03T10:00,"two\nlines"\nV2,2014-01-03,a,b\n'
+    first, second = list(read_text(text, fmt="csv"))
+    assert first.complaint.text == "two\nlines"
+    assert isinstance(second, MessageError) and "line 4" in str(second)
+
+
+def test_bad_diagnosis_prefix():
+    text = "attendance_id,arrival,diagnosis_codes\nV1,2014-01-03T10:00,READ:X1\n"
+    [err] = list(read_text(text, fmt="csv"))
+    assert isinstance(err, MessageError) and err.location == "column diagnosis_codes"

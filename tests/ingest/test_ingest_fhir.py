@@ -1,0 +1,104 @@
+"""FHIR R4 JSON (UK Core) reader: bundles, NDJSON, references and errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from safeflag.algo.dates import PartialDate
+from safeflag.errors import MessageError
+from safeflag.ingest import read_attendances, read_text
+from safeflag.ingest.fhir import parse_fhir, validate_fhir_strict
+from safeflag.models import Attendance, Sex
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "fhir"
+
+
+def test_bundle_fixture_all_fields():
+    [att] = list(read_attendances(FIXTURES / "encounter_bundle.json"))
+    assert isinstance(att, Attendance)
+    assert att.attendance_id == "V00123" and att.event == "fhir"
+    assert att.message_id == "bundle-001"
+    assert att.arrival == datetime(2014, 1, 3, 10, 15) and att.patient_class == "E"
+    p = att.patient
+    assert p.nhs_number == "9434765919" and p.nhs_verified is True
+    assert p.names[0].given == "Lily" and p.names[0].middle == "Mae"
+    assert p.birth_date == PartialDate(2013, 3, 1) and p.sex is Sex.female
+    assert p.addresses[0].line == "12 Acacia Avenue, Flat 2"
+    [mother] = att.next_of_kin
+    assert mother.relationship == "mother" and mother.code == "MTH"
+    assert mother.demographics.nhs_number == "9990000018"
+    assert [(d.code, d.system) for d in att.diagnoses] == [("S06.0", "ICD10"),
+                                                           ("91302008", "SNOMED")]
+    assert att.complaint.code == "217082002" and att.complaint.system == "SNOMED"
+
+
+def test_ndjson_one_item_per_line_with_errors():
+    items = list(read_attendances(FIXTURES / "bundles.ndjson"))
+    assert len(items) == 4
+    assert isinstance(items[0], Attendance) and items[0].attendance_id == "V00301"
+    assert items[0].arrival == datetime(2014, 6, 3, 10, 15)     # Z → BST wall time
+    assert isinstance(items[1], MessageError)
+    assert items[1].location == "Encounter.period.start" and "#2" in str(items[1])
+    assert isinstance(items[2], MessageError) and "#3" in str(items[2])
+    assert isinstance(items[3], Attendance)
+    assert items[3].patient.birth_date == PartialDate(2013, 6)
+
+
+def _bundle() -> dict:
+    return json.loads((FIXTURES / "encounter_bundle.json").read_text())
+
+
+def test_bare_array_and_relative_references_and_r5_period():
+    b = _bundle()
+    resources = [e["resource"] for e in b["entry"]]
+    enc = next(r for r in resources if r["resourceType"] == "Encounter")
+    enc["subject"] = {"reference": "Patient/pat-1"}
+    enc["actualPeriod"] = enc.pop("period")
+    [att] = parse_fhir(resources)
+    assert att.patient.nhs_number == "9434765919"
+    assert att.arrival == datetime(2014, 1, 3, 10, 15)
+
+
+def test_encounter_with_contained_patient_and_id_fallback():
+    b = _bundle()
+    pat = b["entry"][0]["resource"]
+    enc = b["entry"][1]["resource"]
+    enc.pop("identifier")
+    enc["contained"] = [pat]
+    enc["subject"] = {"reference": "#pat-1"}
+    [att] = parse_fhir(enc)
+    assert att.attendance_id == "enc-1" and att.patient.names[0].given == "Lily"
+
+
+def test_errors_name_bundle_and_path_not_patient():
+    b = _bundle()
+    b["entry"][0]["resource"]["birthDate"] = "01/03/2013"
+    [err] = list(read_text(json.dumps(b), fmt="fhir"))
+    assert isinstance(err, MessageError) and err.location == "Patient.birthDate"
+    assert "bundle-001" in str(err) and "Lily" not in str(err)
+    b = _bundle()
+    b["entry"] = [e for e in b["entry"] if e["resource"]["resourceType"] != "Encounter"]
+    [err] = list(read_text(json.dumps(b), fmt="fhir"))
+    assert isinstance(err, MessageError) and "Encounter" in str(err)
+
+
+def test_xml_reported_as_unsupported():
+    [err] = list(read_text('<Bundle xmlns="http://hl7.org/fhir"/>', fmt="fhir"))
+    assert isinstance(err, MessageError) and "XML" in str(err)
+
+
+def test_not_json_and_not_a_resource():
+    [err] = list(read_text("{nope", fmt="fhir"))
+    assert isinstance(err, MessageError)
+    [err] = list(read_text('{"a": 1}', fmt="fhir"))
+    assert isinstance(err, MessageError) and "resourceType" in str(err)
+
+
+def test_strict_validation():
+    b = _bundle()
+    assert validate_fhir_strict(b) == []
+    b["entry"][1]["resource"]["status"] = 12
+    problems = validate_fhir_strict(b)
+    assert problems and all("Lily" not in p for p in problems)

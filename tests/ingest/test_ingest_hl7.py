@@ -1,0 +1,200 @@
+"""HL7 v2 ER7 reader: framing, delimiters, escapes, field mapping and errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from safeflag.algo.dates import PartialDate
+from safeflag.errors import MessageError, NotAnArrival
+from safeflag.ingest import read_attendances, read_text
+from safeflag.ingest.hl7v2 import iter_hl7_messages, parse_hl7, validate_hl7_strict
+from safeflag.models import Attendance, Sex
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+MSH = "MSH|^~\\&|ED|RXX|SF|RXX|20140103101700||ADT^A04|C1|P|2.4"
+PID = "PID|1||R1^^^RXX^MR~9434765919^^^NHS^NH||Doe^Jane||20130301|F"
+PV1 = "PV1|1|E" + "|" * 17 + "V1" + "|" * 25 + "20140103101500"
+
+
+def one(text: str) -> Attendance | MessageError:
+    items = list(read_text(text, source="t.hl7", fmt="hl7"))
+    assert len(items) == 1
+    return items[0]
+
+
+def msg(*segments: str, sep: str = "\r") -> str:
+    return sep.join(segments) + sep
+
+
+def test_fixture_a04_all_fields():
+    [att] = list(read_attendances(FIXTURES / "hl7" / "adt_a04_child.hl7"))
+    assert isinstance(att, Attendance)
+    assert att.attendance_id == "V00123" and att.message_id == "MSG0001" and att.event == "A04"
+    assert att.arrival == datetime(2014, 1, 3, 10, 15)
+    assert att.patient_class == "E"
+    p = att.patient
+    assert p.nhs_number == "9434765919" and p.nhs_verified is True
+    assert [i.value for i in p.identifiers] == ["RXX1234567", "9434765919"]
+    assert p.names[0].family == "O&Brien" and p.names[0].given == "Lily"
+    assert p.names[0].middle == "Mae" and p.names[1].family == "Smith"
+    assert p.birth_date == PartialDate(2013, 3, 1) and p.sex is Sex.female
+    assert p.addresses[0].line == "12 Acacia Avenue, Flat 2"
+    assert p.addresses[0].city == "Leeds" and p.addresses[0].postcode == "LS6 2AB"
+    mother, brother = att.next_of_kin
+    assert (mother.relationship, mother.code) == ("mother", "MTH")
+    assert mother.demographics.nhs_number == "9990000018"
+    assert mother.demographics.birth_date == PartialDate(1990, 2, 14)
+    assert mother.demographics.addresses[0].postcode == "LS6 2AB"
+    assert (brother.relationship, brother.code) == ("sibling", "BRO")
+    assert att.complaint.text == "Fall from furniture\nwitnessed"
+    assert [(d.code, d.system) for d in att.diagnoses] == [("S06.0", "ICD10"),
+                                                           ("91302008", "SNOMED")]
+
+
+def test_mllp_stream_partial_dob_fallbacks_and_not_arrival():
+    first, second = list(read_attendances(FIXTURES / "hl7" / "mllp_a01_partial_dob.hl7"))
+    assert isinstance(first, Attendance)
+    assert first.patient.birth_date == PartialDate(2013, 1)
+    assert first.patient.birth_date.precision == "month"
+    assert first.patient.nhs_number == "9434765870"          # bare PID-2, checksum valid
+    assert first.attendance_id == "MSG0002"                  # PV1-19 empty → MSH-10
+    assert first.arrival == datetime(2014, 1, 4, 9, 0)       # PV1-44 empty → MSH-7
+    assert isinstance(second, NotAnArrival)
+    assert "ADT^A03" in str(second) and "MSG0003" in str(second)
+
+
+def test_batch_envelopes_and_errors_name_message_and_field():
+    items = list(read_attendances(FIXTURES / "hl7" / "batch_with_errors.hl7"))
+    assert len(items) == 2
+    bad_dob, no_arrival = items
+    assert isinstance(bad_dob, MessageError) and bad_dob.location == "PID-7"
+    assert "MSG0004" in str(bad_dob) and "Ali" not in str(bad_dob)
+    assert isinstance(no_arrival, MessageError)
+    assert no_arrival.message_ref == "#2" and "PV1-44" in str(no_arrival)
+    assert "Khan" not in str(no_arrival)
+
+
+@pytest.mark.parametrize("sep", ["\r", "\n", "\r\n"])
+def test_segment_terminators(sep):
+    att = one(msg(MSH, PID, PV1, sep=sep))
+    assert isinstance(att, Attendance) and att.attendance_id == "V1"
+
+
+def test_many_messages_mixed_framing_positions():
+    text = ("\x0b" + msg(MSH, PID, PV1) + "\x1c\r" + "\n\n# comment\n"
+            + msg(MSH.replace("C1", "C2"), PID, PV1.replace("|V1|", "|V2|"), sep="\n"))
+    positions = [p for p, _ in iter_hl7_messages(text)]
+    assert positions == [1, 2]
+    items = list(read_text(text, fmt="hl7"))
+    assert [i.attendance_id for i in items] == ["V1", "V2"]
+
+
+@pytest.mark.parametrize("escaped, plain", [
+    ("A\\F\\B", "A|B"), ("A\\S\\B", "A^B"), ("A\\T\\B", "A&B"), ("A\\R\\B", "A~B"),
+    ("A\\E\\B", "A\\B"), ("A\\X41\\B", "AAB"), ("A\\.br\\B", "A\nB"), ("A\\XC3A9\\", "Aé"),
+    ("\\H\\A\\N\\", "A"),
+])
+def test_escapes(escaped, plain):
+    att = one(msg(MSH, PID.replace("Doe^Jane", escaped + "^Jane"), PV1))
+    assert att.patient.names[0].family == plain
+
+
+def test_custom_delimiters():
+    text = msg("MSH!$r?@!ED!RXX!SF!RXX!20140103101700!!ADT$A04!C9!P!2.4",
+               "PID!1!!9434765919$$$NHS$NH!!Doe$Ja?S?ne!!2013!F",
+               "PV1!1!E" + "!" * 17 + "V9")
+    att = one(text)
+    assert att.patient.names[0].given == "Ja$ne"
+    assert att.patient.birth_date == PartialDate(2013) and att.patient.birth_date.precision == "year"
+    assert att.patient.nhs_number == "9434765919" and att.attendance_id == "V9"
+
+
+def test_time_zone_converted_to_uk_wall_time():
+    summer = PV1.replace("20140103101500", "20140703101500+0000")
+    assert one(msg(MSH, PID, summer)).arrival == datetime(2014, 7, 3, 11, 15)
+    winter = PV1.replace("20140103101500", "20140103101500-0500")
+    assert one(msg(MSH, PID, winter)).arrival == datetime(2014, 1, 3, 15, 15)
+
+
+def test_a08_is_an_arrival_update():
+    att = one(msg(MSH.replace("ADT^A04", "ADT^A08"), PID, PV1))
+    assert att.event == "A08" and att.attendance_id == "V1"
+
+
+@pytest.mark.parametrize("kind", ["ADT^A03", "ADT^A11", "ADT^A13", "ADT^A40", "ORU^R01"])
+def test_not_arrivals(kind):
+    item = one(msg(MSH.replace("ADT^A04", kind), PID, PV1))
+    assert isinstance(item, NotAnArrival) and kind in str(item) and "C1" in str(item)
+
+
+def test_event_from_evn_when_msh9_has_none():
+    att = one(msg(MSH.replace("ADT^A04", "ADT"), "EVN|A01|20140103", PID, PV1))
+    assert att.event == "A01"
+
+
+@pytest.mark.parametrize("segments, location", [
+    ((MSH.replace("ADT^A04", ""), PID, PV1), "MSH-9"),
+    ((MSH, PID.replace("20130301", "20131301"), PV1), "PID-7"),
+    ((MSH, PID.replace("20130301", "March 2013"), PV1), "PID-7"),
+    ((MSH, PV1), "PID"),
+    ((MSH.replace("^~\\&", "^^\\&"), PID, PV1), "MSH-2"),
+    ((PID, PV1), "MSH"),
+])
+def test_errors_name_field_and_message_never_patient(segments, location):
+    item = one(msg(*segments))
+    assert isinstance(item, MessageError) and not isinstance(item, NotAnArrival)
+    assert item.location == location
+    assert "C1" in str(item) or "#1" in str(item)
+    assert "Doe" not in str(item) and "Jane" not in str(item)
+
+
+def test_bad_pv1_44_falls_back_to_msh7_and_both_bad_is_error():
+    bad = PV1.replace("20140103101500", "yesterday")
+    assert one(msg(MSH, PID, bad)).arrival == datetime(2014, 1, 3, 10, 17)
+    item = one(msg(MSH.replace("20140103101700", "x"), PID, bad))
+    assert isinstance(item, MessageError) and "PV1-44" in str(item)
+
+
+def test_missing_name_is_fine():
+    att = one(msg(MSH, PID.replace("Doe^Jane", ""), PV1))
+    assert att.patient.names == ()
+
+
+def test_oversize_message_refused():
+    huge = msg(MSH, PID, "NTE|1||" + "x" * 1_100_000, PV1)
+    item = one(huge)
+    assert isinstance(item, MessageError) and "over" in str(item)
+    with pytest.raises(MessageError):
+        parse_hl7(huge, 1, "t")
+
+
+def test_latin1_only_when_msh18_says_so(tmp_path):
+    body = msg(MSH + "||||||8859/1", PID.replace("Doe", "Dö"), PV1).encode("latin-1")
+    path = tmp_path / "l1.hl7"
+    path.write_bytes(body)
+    [att] = list(read_attendances(path))
+    assert att.patient.names[0].family == "Dö"
+    path.write_bytes(msg(MSH, PID.replace("Doe", "Dö"), PV1).encode("latin-1"))
+    [err] = list(read_attendances(path))
+    assert isinstance(err, MessageError) and err.location == "MSH-18" and "Dö" not in str(err)
+
+
+def test_utf8_bom_and_streaming_small_chunks(tmp_path):
+    from safeflag.ingest.er7 import iter_hl7_stream
+
+    data = ("\ufeff" + msg(MSH, PID, PV1) * 3).encode("utf-8")
+    path = tmp_path / "bom.hl7"
+    path.write_bytes(data)
+    assert [a.attendance_id for a in read_attendances(path)] == ["V1", "V1", "V1"]
+    with open(path, "rb") as fp:
+        assert len(list(iter_hl7_stream(fp, chunk_size=7))) == 3
+
+
+def test_strict_validation_uses_hl7apy():
+    assert validate_hl7_strict(msg(MSH.replace("ADT^A04", "XXX^Z99"), PID, PV1))
+    problems = validate_hl7_strict(msg(MSH, PID, PV1))
+    assert isinstance(problems, list)
