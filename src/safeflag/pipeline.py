@@ -19,7 +19,7 @@ from .family import Family, family_of
 from .ingest import IngestItem
 from .ingest.register import load_register_csv
 from .match import Matcher, person_identity
-from .algo.compare import blocking_keys
+from .algo.compare import Identity, blocking_keys
 from .models import Attendance, CheckResult, MatchResult, Register
 from .rules import Age, RelativeView, RuleContext, evaluate, flags_for
 from .settings import Settings
@@ -38,6 +38,18 @@ def injury_findings(attendance: Attendance) -> tuple[InjuryFinding, ...]:
     coded = tuple(f for f in found if f.confidence == "coded")
     # Free text is a fallback: once an injury is coded it adds only noise.
     return coded or tuple(found)
+
+
+def index_register(register: Register) -> list[tuple[Identity, set[str]]]:
+    """Each register person's matching identity (address history included) and blocking keys."""
+    history: dict[str, list] = {}
+    for period in register.addresses:
+        history.setdefault(period.person_id, []).append(period)
+    index = []
+    for person in register.persons:
+        ident = person_identity(person, history.get(person.person_id, ()))
+        index.append((ident, blocking_keys(ident)))
+    return index
 
 
 class Safeflag:
