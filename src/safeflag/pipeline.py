@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from .algo.injury import InjuryFinding, classify
@@ -23,7 +23,8 @@ from .algo.compare import Identity, blocking_keys
 from .models import Attendance, CheckResult, MatchResult, Register
 from .rules import Age, RelativeView, RuleContext, evaluate, flags_for
 from .settings import Settings
-from .store import HistoryEntry, RegisterInfo, Store, open_store
+from .audit import os_user
+from .store import AuditEntry, HistoryEntry, RegisterInfo, Store, open_store
 
 __all__ = ["Safeflag", "injury_findings", "index_register"]
 
@@ -60,15 +61,19 @@ class Safeflag:
     >>> for result in sf.check_path("attendances.hl7"): ...     # doctest: +SKIP
     """
 
-    def __init__(self, store: Store, settings: Settings | None = None) -> None:
+    def __init__(self, store: Store, settings: Settings | None = None, *,
+                 user: str | None = None, channel: str = "library") -> None:
         self.store = store
         self.settings = settings or Settings()
         self.matcher = Matcher(store, self.settings.match)
+        self.user = user or os_user()      # who asks, for the audit (a user or system id)
+        self.channel = channel
 
     @classmethod
-    def open(cls, db: str | Path | None = None, settings: Settings | None = None) -> "Safeflag":
+    def open(cls, db: str | Path | None = None, settings: Settings | None = None, *,
+             user: str | None = None, channel: str = "library") -> "Safeflag":
         """Open the SQLite store at ``db`` (default: ``SAFEFLAG_DB`` or the user data folder)."""
-        return cls(open_store(db), settings)
+        return cls(open_store(db), settings, user=user, channel=channel)
 
     def close(self) -> None:
         self.store.close()
@@ -86,8 +91,25 @@ class Safeflag:
         return self.store.replace_register(register, index_register(register), source=str(path))
 
     # --- checking -------------------------------------------------------------------------------
-    def check(self, attendance: Attendance, *, record: bool = True) -> CheckResult:
-        """Flags and warnings for one attendance; recorded as history unless ``record=False``."""
+    def check(self, attendance: Attendance, *, record: bool = True,
+              user: str | None = None) -> CheckResult:
+        """Flags and warnings for one attendance; recorded as history unless ``record=False``.
+
+        Every check is audited: who asked (``user``, default the instance's), when, the
+        attendance and the register persons shown. The attendee, history and audit rows are
+        written in one transaction: all of them or none.
+        """
+        with self.store.transaction():
+            result = self._check(attendance, record=record)
+            shown = (result.match.person_id, *(f.person_id for f in result.flags),
+                     *(c.person_id for c in result.match.candidates))
+            self.store.record_audit(AuditEntry(
+                at=datetime.now(timezone.utc), user=user or self.user,
+                attendance_id=attendance.attendance_id,
+                person_ids=tuple(p for p in dict.fromkeys(shown) if p), channel=self.channel))
+        return result
+
+    def _check(self, attendance: Attendance, *, record: bool) -> CheckResult:
         s = self.settings.rules
         arrival = attendance.arrival_date
         findings = injury_findings(attendance)
@@ -160,7 +182,8 @@ class Safeflag:
                 plans=tuple(p for p in plans if p.person_id == rel.person_id)))
         return tuple(views)
 
-    def check_item(self, item: IngestItem, *, record: bool = True) -> CheckResult:
+    def check_item(self, item: IngestItem, *, record: bool = True,
+                   user: str | None = None) -> CheckResult:
         """A result for an ingest item: a check for an attendance, an error line otherwise."""
         if isinstance(item, MessageError):
             ref = item.message_ref or item.source or "unknown"
@@ -168,13 +191,15 @@ class Safeflag:
             log.warning("%s record %s: %s", kind, ref, item.describe())
             return CheckResult(attendance_id=ref, errors=(item.describe(),),
                                message_id=item.message_ref or "")
-        return self.check(item, record=record)
+        return self.check(item, record=record, user=user)
 
-    def check_items(self, items: Iterable[IngestItem], *, record: bool = True) -> Iterator[CheckResult]:
+    def check_items(self, items: Iterable[IngestItem], *, record: bool = True,
+                    user: str | None = None) -> Iterator[CheckResult]:
         for item in items:
-            yield self.check_item(item, record=record)
+            yield self.check_item(item, record=record, user=user)
 
-    def check_path(self, path: str | Path, *, fmt: str | None = None) -> Iterator[CheckResult]:
+    def check_path(self, path: str | Path, *, fmt: str | None = None,
+                   user: str | None = None) -> Iterator[CheckResult]:
         """Check every record in a file (HL7 v2, FHIR JSON/NDJSON or CSV), in input order."""
         from .ingest import read_attendances
-        return self.check_items(read_attendances(path, fmt=fmt))
+        return self.check_items(read_attendances(path, fmt=fmt), user=user)

@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Protocol
 from ..algo.compare import Identity
 from ..models import Person, Plan, Register, Relationship
 
-__all__ = ["Store", "HistoryEntry", "RegisterInfo", "default_db_path", "open_store"]
+__all__ = ["Store", "HistoryEntry", "RegisterInfo", "AuditEntry", "default_db_path", "open_store"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,20 @@ class HistoryEntry:
     event: str = ""
     person_id: str | None = None
     warnings: tuple[str, ...] = ()    # warning codes already shown for this attendance
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One look-up: who asked, when, for which attendance, and whose flags were shown.
+
+    Identifiers only: a user or system id, the attendance id and register person ids.
+    """
+
+    at: datetime                      # when the check ran (UTC)
+    user: str                         # who asked: a user or system id
+    attendance_id: str
+    person_ids: tuple[str, ...] = ()  # register persons whose flags or records were shown
+    channel: str = ""                 # how: check, batch, library
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,12 @@ class Store(Protocol):
                 exclude: str = "") -> list[HistoryEntry]: ...
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
+
+    # audit of look-ups
+    def record_audit(self, entry: AuditEntry) -> None: ...
+    def audit_entries(self, *, since: datetime | None = None,
+                      user: str | None = None) -> Iterator[AuditEntry]: ...
+    def transaction(self) -> AbstractContextManager: ...   # nestable; one commit at the end
     def close(self) -> None: ...
 
 

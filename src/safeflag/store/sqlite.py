@@ -18,7 +18,7 @@ from pathlib import Path
 from ..algo.compare import Identity
 from ..errors import StoreError
 from ..models import Person, Plan, Register, Relationship
-from . import HistoryEntry, RegisterInfo
+from . import AuditEntry, HistoryEntry, RegisterInfo
 
 __all__ = ["SqliteStore", "SCHEMA_VERSION"]
 
@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS attendance (
     injury INTEGER NOT NULL, findings TEXT NOT NULL, event TEXT NOT NULL,
     warnings TEXT NOT NULL, recorded_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS attendance_attendee ON attendance(attendee_id, arrival);
+CREATE TABLE IF NOT EXISTS audit (
+    audit_id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL,
+    attendance_id TEXT NOT NULL, person_ids TEXT NOT NULL, channel TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
 """
 
 _REGISTER_TABLES = ("person", "person_key", "relationship", "plan")
@@ -59,6 +63,13 @@ def _wall(moment: datetime) -> str:
 _HISTORY_SELECT = (
     "SELECT t.attendance_id, t.attendee_id, t.arrival, t.injury, t.findings, t.event, "
     "a.person_id, t.warnings FROM attendance t JOIN attendee a ON a.attendee_id = t.attendee_id")
+
+
+def _utc(moment: datetime) -> str:
+    """An instant as UTC ISO text (naive values are taken as UTC), so text order is time order."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def _entry(r: tuple) -> HistoryEntry:
@@ -95,6 +106,11 @@ class SqliteStore:
     # --- plumbing -------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; nested calls become savepoints inside the outer one, so a
+        caller can group many writes into one commit (all kept, or none)."""
+        if self._db.in_transaction:
+            yield from self._savepoint()
+            return
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -109,6 +125,16 @@ class SqliteStore:
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot commit to {self.path}: {exc}") from exc
+
+    def _savepoint(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("SAVEPOINT nested")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK TO nested")
+            self._db.execute("RELEASE nested")
+            raise
+        self._db.execute("RELEASE nested")
 
     def _query(self, sql: str, params: Sequence = ()) -> list[tuple]:
         try:
@@ -242,3 +268,29 @@ class SqliteStore:
             "AND t.arrival >= ? AND t.attendance_id != ? ORDER BY t.arrival, t.attendance_id",
             attendee_ids, (_wall(until), since.isoformat(), exclude))
         return [_entry(r) for r in rows]
+
+    # --- audit ----------------------------------------------------------------------------
+    def record_audit(self, entry: AuditEntry) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO audit (at, user, attendance_id, person_ids, channel) "
+                       "VALUES (?, ?, ?, ?, ?)",
+                       (_utc(entry.at), entry.user, entry.attendance_id,
+                        json.dumps(entry.person_ids), entry.channel))
+
+    def audit_entries(self, *, since: datetime | None = None,
+                      user: str | None = None) -> Iterator[AuditEntry]:
+        """Look-ups in the order they were recorded, optionally from ``since`` and by ``user``."""
+        sql = "SELECT at, user, attendance_id, person_ids, channel FROM audit WHERE at >= ?"
+        params: list[str] = [_utc(since) if since is not None else ""]
+        if user is not None:
+            sql += " AND user = ?"
+            params.append(user)
+        try:
+            cursor = self._db.execute(sql + " ORDER BY audit_id", params)
+            rows = iter(lambda: cursor.fetchmany(1000), [])
+            for row in (r for chunk in rows for r in chunk):
+                yield AuditEntry(at=datetime.fromisoformat(row[0]), user=row[1],
+                                 attendance_id=row[2], person_ids=tuple(json.loads(row[3])),
+                                 channel=row[4])
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the audit log at {self.path}: {exc}") from exc
