@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Protocol
 
 from ..algo.compare import Identity
-from ..models import Person, Plan, Register, Relationship
+from ..models import AddressPeriod, Person, Plan, Register, Relationship
 
-__all__ = ["Store", "HistoryEntry", "RegisterInfo", "AuditEntry", "default_db_path", "open_store"]
+__all__ = ["Store", "HistoryEntry", "RegisterInfo", "AuditEntry", "ParentLink", "default_db_path",
+           "open_store"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,23 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class ParentLink:
+    """An attendee's parent as named on an attendance (NK1 / RelatedPerson), no names kept.
+
+    ``parent_id`` is a node of the parent index: every attendance naming the same mother (same
+    NHS number, or name with birth date/address matched with certainty) shares one node.
+    ``parent_person_id`` is set when that parent was matched to a register person.
+    """
+
+    attendee_id: int
+    parent_id: int
+    relationship: str                 # mother, father or parent
+    attendance_id: str = ""           # the attendance that named the parent
+    attendee_person_id: str | None = None
+    parent_person_id: str | None = None
+
+
+@dataclass(frozen=True)
 class RegisterInfo:
     loaded_at: str
     source: str
@@ -68,6 +86,8 @@ class Store(Protocol):
     def persons(self, ids: Iterable[str]) -> dict[str, Person]: ...
     def relationships_touching(self, ids: Iterable[str]) -> list[Relationship]: ...
     def plans_of(self, ids: Iterable[str]) -> list[Plan]: ...
+    def addresses_of(self, ids: Iterable[str]) -> list[AddressPeriod]: ...
+    def addresses_at(self, postcodes: Iterable[str]) -> list[AddressPeriod]: ...
 
     # attendance history
     def attendee_candidates(self, keys: Iterable[str]) -> list[Identity]: ...
@@ -78,6 +98,16 @@ class Store(Protocol):
     def attendance(self, attendance_id: str) -> HistoryEntry | None: ...
     def history(self, attendee_ids: Iterable[int], *, until: datetime, since: date,
                 exclude: str = "") -> list[HistoryEntry]: ...
+
+    # parents named on attendances (the attendance-derived family graph)
+    def parent_candidates(self, keys: Iterable[str]) -> list[Identity]: ...
+    def add_parent(self, ident: Identity, keys: set[str], person_id: str | None) -> int: ...
+    def update_parent(self, parent_id: int, ident: Identity, keys: set[str],
+                      person_id: str | None) -> None: ...
+    def parent_of_person(self, person_id: str) -> int | None: ...
+    def link_parent(self, link: ParentLink) -> None: ...
+    def parents_of_attendees(self, attendee_ids: Iterable[int]) -> list[ParentLink]: ...
+    def children_of_parents(self, parent_ids: Iterable[int]) -> list[ParentLink]: ...
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
 

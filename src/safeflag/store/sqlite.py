@@ -17,8 +17,8 @@ from pathlib import Path
 
 from ..algo.compare import Identity
 from ..errors import StoreError
-from ..models import Person, Plan, Register, Relationship
-from . import AuditEntry, HistoryEntry, RegisterInfo
+from ..models import AddressPeriod, Person, Plan, Register, Relationship
+from . import AuditEntry, HistoryEntry, ParentLink, RegisterInfo
 
 __all__ = ["SqliteStore", "SCHEMA_VERSION"]
 
@@ -36,6 +36,19 @@ CREATE INDEX IF NOT EXISTS relationship_a ON relationship(person_id);
 CREATE INDEX IF NOT EXISTS relationship_b ON relationship(related_person_id);
 CREATE TABLE IF NOT EXISTS plan (person_id TEXT NOT NULL, record TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS plan_person ON plan(person_id);
+CREATE TABLE IF NOT EXISTS address (
+    person_id TEXT NOT NULL, postcode TEXT NOT NULL, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS address_person ON address(person_id);
+CREATE INDEX IF NOT EXISTS address_postcode ON address(postcode);
+CREATE TABLE IF NOT EXISTS parent (
+    parent_id INTEGER PRIMARY KEY, person_id TEXT, identity TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS parent_person ON parent(person_id);
+CREATE TABLE IF NOT EXISTS parent_key (key TEXT NOT NULL, parent_id INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS parent_key_key ON parent_key(key);
+CREATE TABLE IF NOT EXISTS attendee_parent (
+    attendee_id INTEGER NOT NULL, parent_id INTEGER NOT NULL, relationship TEXT NOT NULL,
+    attendance_id TEXT NOT NULL, PRIMARY KEY (attendee_id, parent_id));
+CREATE INDEX IF NOT EXISTS attendee_parent_parent ON attendee_parent(parent_id);
 CREATE TABLE IF NOT EXISTS attendee (
     attendee_id INTEGER PRIMARY KEY, person_id TEXT, identity TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS attendee_person ON attendee(person_id);
@@ -52,7 +65,18 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
 """
 
-_REGISTER_TABLES = ("person", "person_key", "relationship", "plan")
+_REGISTER_TABLES = ("person", "person_key", "relationship", "plan", "address")
+
+
+def _postcode_key(postcode: str) -> str:
+    """Postcodes compare without case or spaces ("dn32 7qx" = "DN327QX")."""
+    return "".join(postcode.split()).upper()
+
+
+_PARENT_SELECT = (
+    "SELECT l.attendee_id, l.parent_id, l.relationship, l.attendance_id, a.person_id, "
+    "p.person_id FROM attendee_parent l JOIN attendee a ON a.attendee_id = l.attendee_id "
+    "JOIN parent p ON p.parent_id = l.parent_id")
 
 
 def _wall(moment: datetime) -> str:
@@ -181,10 +205,15 @@ class SqliteStore:
                 for r in register.relationships))
             db.executemany("INSERT INTO plan VALUES (?, ?)",
                            ((p.person_id, p.model_dump_json()) for p in register.plans))
+            db.executemany("INSERT INTO address VALUES (?, ?, ?)", (
+                (a.person_id, _postcode_key(a.postcode), a.model_dump_json())
+                for a in register.addresses))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('register', ?)",
                        (json.dumps(info.__dict__),))
             # attendees linked to persons who are no longer on the register lose the link
             db.execute("UPDATE attendee SET person_id = NULL WHERE person_id IS NOT NULL "
+                       "AND person_id NOT IN (SELECT person_id FROM person)")
+            db.execute("UPDATE parent SET person_id = NULL WHERE person_id IS NOT NULL "
                        "AND person_id NOT IN (SELECT person_id FROM person)")
         return info
 
@@ -211,6 +240,15 @@ class SqliteStore:
     def plans_of(self, ids: Iterable[str]) -> list[Plan]:
         rows = self._in("SELECT record FROM plan WHERE person_id IN ({marks})", ids)
         return [Plan.model_validate_json(r[0]) for r in rows]
+
+    def addresses_of(self, ids: Iterable[str]) -> list[AddressPeriod]:
+        rows = self._in("SELECT record FROM address WHERE person_id IN ({marks})", ids)
+        return [AddressPeriod.model_validate_json(r[0]) for r in rows]
+
+    def addresses_at(self, postcodes: Iterable[str]) -> list[AddressPeriod]:
+        keys = [k for k in (_postcode_key(p) for p in postcodes) if k]
+        rows = self._in("SELECT record FROM address WHERE postcode IN ({marks})", keys)
+        return [AddressPeriod.model_validate_json(r[0]) for r in rows]
 
     # --- attendance history ---------------------------------------------------------------
     def attendee_candidates(self, keys: Iterable[str]) -> list[Identity]:
@@ -268,6 +306,56 @@ class SqliteStore:
             "AND t.arrival >= ? AND t.attendance_id != ? ORDER BY t.arrival, t.attendance_id",
             attendee_ids, (_wall(until), since.isoformat(), exclude))
         return [_entry(r) for r in rows]
+
+    # --- parents named on attendances -----------------------------------------------------
+    def parent_candidates(self, keys: Iterable[str]) -> list[Identity]:
+        rows = self._in("SELECT DISTINCT p.identity FROM parent_key k JOIN parent p "
+                        "ON p.parent_id = k.parent_id WHERE k.key IN ({marks})", keys)
+        return [Identity.from_json(r[0]) for r in rows]
+
+    def add_parent(self, ident: Identity, keys: set[str], person_id: str | None) -> int:
+        with self.transaction() as db:
+            cur = db.execute("INSERT INTO parent (person_id, identity) VALUES (?, '')",
+                             (person_id,))
+            parent_id = int(cur.lastrowid or 0)
+            self._write_parent(db, parent_id, ident, keys, person_id)
+        return parent_id
+
+    def update_parent(self, parent_id: int, ident: Identity, keys: set[str],
+                      person_id: str | None) -> None:
+        with self.transaction() as db:
+            self._write_parent(db, parent_id, ident, keys, person_id)
+
+    @staticmethod
+    def _write_parent(db: sqlite3.Connection, parent_id: int, ident: Identity, keys: set[str],
+                      person_id: str | None) -> None:
+        stored = Identity(ref=f"K{parent_id}", nhs=ident.nhs, givens=ident.givens,
+                          families=ident.families, birth=ident.birth, sex=ident.sex,
+                          postcodes=ident.postcodes)
+        db.execute("UPDATE parent SET identity = ?, person_id = COALESCE(?, person_id) "
+                   "WHERE parent_id = ?", (stored.to_json(), person_id, parent_id))
+        known = {r[0] for r in db.execute("SELECT key FROM parent_key WHERE parent_id = ?",
+                                          (parent_id,))}
+        db.executemany("INSERT INTO parent_key VALUES (?, ?)",
+                       ((k, parent_id) for k in sorted(keys - known)))
+
+    def parent_of_person(self, person_id: str) -> int | None:
+        rows = self._query("SELECT MIN(parent_id) FROM parent WHERE person_id = ?", (person_id,))
+        return rows[0][0] if rows and rows[0][0] is not None else None
+
+    def link_parent(self, link: ParentLink) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO attendee_parent VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT(attendee_id, parent_id) DO NOTHING",
+                       (link.attendee_id, link.parent_id, link.relationship, link.attendance_id))
+
+    def parents_of_attendees(self, attendee_ids: Iterable[int]) -> list[ParentLink]:
+        rows = self._in(_PARENT_SELECT + " WHERE l.attendee_id IN ({marks})", attendee_ids)
+        return [ParentLink(*r) for r in rows]
+
+    def children_of_parents(self, parent_ids: Iterable[int]) -> list[ParentLink]:
+        rows = self._in(_PARENT_SELECT + " WHERE l.parent_id IN ({marks})", parent_ids)
+        return [ParentLink(*r) for r in rows]
 
     # --- audit ----------------------------------------------------------------------------
     def record_audit(self, entry: AuditEntry) -> None:
