@@ -60,3 +60,13 @@ def test_streaming_large_hl7_file_is_lazy(tmp_path):
     first = next(items)
     assert first.attendance_id == "V00123"
     assert sum(1 for _ in items) == 1999
+
+
+def test_overlong_csv_line_is_bounded_and_reported(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("attendance_id,arrival,complaint_text\n"
+                    "V1,2014-01-03T10:00," + "x" * 1_200_000 + "\n"
+                    "V2,2014-01-03T10:00,ok\n", encoding="utf-8")
+    first, second = list(read_attendances(path))
+    assert isinstance(first, MessageError) and "long" in str(first)
+    assert second.attendance_id == "V2"

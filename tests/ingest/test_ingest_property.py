@@ -127,3 +127,38 @@ def test_fuzz_mutated(edits):
 def test_fuzz_huge(piece, size):
     _check(GOOD + (piece * size)[:size])
     _check(GOOD.replace("Doe^Jane", "D" * size + "^Jane"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_fuzz_every_format(text):
+    for fmt in (None, "hl7", "fhir", "ndjson", "csv"):
+        items = list(read_text(text, source="fuzz", fmt=fmt))
+        assert all(isinstance(i, (Attendance, MessageError)) for i in items)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(
+        st.sampled_from(["resourceType", "entry", "resource", "subject", "reference", "period",
+                         "start", "identifier", "value", "name", "birthDate", "class", "code",
+                         "coding", "system", "id", "fullUrl", "patient", "relationship"]),
+        kids, max_size=4),
+    max_leaves=20)
+resources = st.fixed_dictionaries(
+    {"resourceType": st.sampled_from(["Encounter", "Patient", "RelatedPerson", "Condition"])},
+    optional={"id": st.text(max_size=3), "subject": json_values, "period": json_values,
+              "identifier": json_values, "name": json_values, "birthDate": json_values,
+              "class": json_values, "patient": json_values, "relationship": json_values,
+              "code": json_values, "encounter": json_values, "reasonCode": json_values})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.fixed_dictionaries({"resource": resources},
+                                      optional={"fullUrl": st.text(max_size=4)}), max_size=5))
+def test_fuzz_fhir_bundles(entries):
+    import json
+
+    text = json.dumps({"resourceType": "Bundle", "id": "b", "entry": entries})
+    items = list(read_text(text, source="fuzz", fmt="fhir"))
+    assert items and all(isinstance(i, (Attendance, MessageError)) for i in items)

@@ -21,6 +21,7 @@ from typing import BinaryIO, Iterator
 
 from ..errors import MessageError
 from ..models import Attendance
+from ._common import MAX_MESSAGE_CHARS
 
 IngestItem = Attendance | MessageError
 
@@ -152,9 +153,10 @@ def _read_stream(kind: str, stream: io.RawIOBase, source: str,
             except MessageError as exc:
                 yield exc
     elif kind == "ndjson":
-        yield from fhir.iter_ndjson_lines(_text_lines(stream), source)
+        yield from fhir.iter_ndjson_lines(_text_lines(stream, fhir.MAX_LINE_CHARS), source)
     elif kind == "csv":
-        yield from csv_extract.iter_csv_rows(_text_lines(stream), source, column_map=column_map)
+        yield from csv_extract.iter_csv_rows(_text_lines(stream, MAX_MESSAGE_CHARS), source,
+                                             column_map=column_map)
     elif kind == "fhir":
         data = io.BufferedReader(stream).read(_MAX_JSON_BYTES + 1)
         yield from _fhir_document(data, source)
@@ -163,12 +165,22 @@ def _read_stream(kind: str, stream: io.RawIOBase, source: str,
                            source=source)
 
 
-def _text_lines(stream: io.RawIOBase) -> Iterator[str]:
+def _text_lines(stream: io.RawIOBase, limit: int) -> Iterator[str]:
     """Lines decoded as UTF-8 (BOM dropped); undecodable bytes survive as surrogates so that
-    the reader can report the row they are in."""
+    the reader can report the row they are in. A line longer than ``limit`` is cut there (the
+    reader then reports it as too long) and the rest of it skipped, so memory stays bounded."""
     text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig",
                             errors="surrogateescape", newline="")
-    yield from text
+    while True:
+        line = text.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(("\n", "\r")):
+            while True:
+                rest = text.readline(limit)
+                if not rest or rest.endswith(("\n", "\r")):
+                    break
+        yield line
 
 
 def _fhir_document(data: bytes, source: str) -> Iterator[IngestItem]:

@@ -118,11 +118,22 @@ def iter_csv_rows(lines: Iterable[str], source: str = "", *,
         return
     reader = csv.reader(lines, delimiter=delim)
     previous = 0
-    for fields in reader:
-        start, previous = previous + 1, reader.line_num
-        if not any(f.strip() for f in fields):
+    while True:
+        start = previous + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:          # e.g. a field over the csv module's size limit
+            yield MessageError(f"unreadable CSV row ({exc}); check quoting and length",
+                               message=f"line {start + header_line}", source=source)
+            if reader.line_num == previous:
+                return
+            previous = reader.line_num
             continue
-        yield _row_item(names, fields, source, start + header_line)
+        previous = reader.line_num
+        if any(f.strip() for f in fields):
+            yield _row_item(names, fields, source, start + header_line)
 
 
 def _row_item(names: list[str], fields: list[str], source: str, line: int

@@ -19,9 +19,11 @@ from ..models import Address, Attendance, Coded, Demographics, Identifier, Name,
 from ._common import coded, local_wall_time, relationship_of, sex_of
 
 __all__ = ["NHS_NUMBER_SYSTEM", "parse_fhir", "parse_fhir_text", "iter_ndjson_lines",
-           "validate_fhir_strict"]
+           "validate_fhir_strict", "MAX_LINE_CHARS"]
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+#: An NDJSON line (one Bundle) longer than this is refused.
+MAX_LINE_CHARS = 64 * 1024 * 1024
 _CLASS = {"EMER": "E", "IMP": "I", "ACUTE": "I", "AMB": "O", "OBSENC": "O", "SS": "O"}
 
 
@@ -351,6 +353,10 @@ def iter_ndjson_lines(lines: Iterable[str], source: str = "") -> Iterator[Attend
     """NDJSON: one Bundle (or resource) per line; blank lines skipped; ``#line`` references."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
+            continue
+        if len(line) > MAX_LINE_CHARS:
+            yield MessageError(f"the line is over {MAX_LINE_CHARS:,} characters; split the "
+                               "Bundle", message=f"#{number}", location="Bundle", source=source)
             continue
         try:
             yield from parse_fhir_text(line, f"#{number}", source)

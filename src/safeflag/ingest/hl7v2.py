@@ -79,16 +79,29 @@ class _Msg:
         if i > len(comps):
             return ""
         value = comps[i - 1]
+        if not value:
+            return ""
         d = self.d
-        if not whole_sub and d.subcomponent and d.subcomponent in value:
-            value = value.split(d.subcomponent, 1)[0]
-        value = d.unescape(value).strip()
+        sub = d.subcomponent
+        if sub and not whole_sub and sub in value:
+            value = value.split(sub, 1)[0]
+        if d.escape and d.escape in value:
+            value = d.unescape(value)
+        value = value.strip()
         return "" if value == '""' else value
 
     def value(self, fields: list[str] | None, n: int, i: int = 1) -> str:
-        """Component i of the first repetition of field n."""
-        reps = self.reps(fields, n)
-        return self.comp(reps[0], i) if reps else ""
+        """Component i of the first (non-blank) repetition of field n."""
+        if fields is None or n >= len(fields):
+            return ""
+        text = fields[n]
+        if not text:
+            return ""
+        d = self.d
+        if d.repetition and d.repetition in text:
+            reps = self.reps(fields, n)
+            return self.comp(reps[0], i) if reps else ""
+        return self.comp(text.split(d.component) if d.component else [text], i)
 
 
 # --- field readers ---------------------------------------------------------------------------
