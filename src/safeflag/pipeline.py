@@ -141,7 +141,7 @@ class Safeflag:
         notes = list(ctx.notes)
 
         previous = self.store.attendance(attendance.attendance_id)
-        if previous is not None and previous.warnings:
+        if previous is not None and previous.warnings and attendance.event == "A08":
             repeated = [w.code for w in warnings if w.code in previous.warnings]
             if repeated:
                 notes.append(f"already shown for attendance {attendance.attendance_id} "

@@ -1,0 +1,95 @@
+"""The command line: contract commands, formats and exit codes, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from safeflag.cli import EXIT_CANNOT_RUN, EXIT_OK, EXIT_RECORD_ERRORS, app
+from safeflag.demo import demo_data
+
+runner = CliRunner()
+
+ARRIVAL = (
+    "MSH|^~\\&|EDIS|RXX|SF|RXX|20140103163020||ADT^A04^ADT_A01|T1|P|2.4\r"
+    "PID|1||X1^^^RXX^MR||PARKER^LILY||20120314|F|||14 Fern Close^^Grimsby^^DN32 7QX\r"
+    "PV1|1|E|||||||||||||||||V1|||||||||||||||||||||||||20140103161500\r"
+    "DG1|1||S89.9^Unspecified injury of lower leg^I10\r")
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "sf.db"
+    with demo_data() as (register, _):
+        result = runner.invoke(app, ["register", "load", str(register), "--db", str(path)])
+    assert result.exit_code == EXIT_OK, result.output
+    assert "9 persons" in result.output
+    return path
+
+
+def test_check_json_from_stdin(db):
+    result = runner.invoke(app, ["check", "-", "--db", str(db)], input=ARRIVAL)
+    assert result.exit_code == EXIT_OK, result.output
+    line = json.loads(result.output)
+    assert list(line)[:6] == ["attendance_id", "arrival", "match", "flags", "warnings", "errors"]
+    assert line["attendance_id"] == "V1" and line["arrival"] == "2014-01-03T16:15:00"
+    assert line["match"]["person_id"] == "CL-L" and line["match"]["band"] in ("certain", "probable")
+    assert {"code": "CIN", "status": "active", "subject": "self"}.items() <= line["flags"][0].items()
+
+
+def test_check_text_and_fhir(db, tmp_path):
+    f = tmp_path / "a.hl7"
+    f.write_text(ARRIVAL)
+    text = runner.invoke(app, ["check", str(f), "--db", str(db), "--format", "text"])
+    assert text.exit_code == EXIT_OK and "INJURY_AFTER_CONCERN" in text.output
+    assert "child in need plan" in text.output
+    fhir = runner.invoke(app, ["check", str(f), "--db", str(db), "--format", "fhir"])
+    bundle = json.loads(fhir.output)
+    kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
+    assert bundle["resourceType"] == "Bundle" and kinds == {"Flag", "DetectedIssue"}
+
+
+def test_check_unreadable_message_exits_1_with_an_error_line(db):
+    bad = "MSH|^~\\&|EDIS|RXX|SF|RXX|20140103||ADT^A04|BAD1|P|2.4\rPID|1||X||P^L||2012139|F\r"
+    result = runner.invoke(app, ["check", "-", "--db", str(db)], input=bad)
+    assert result.exit_code == EXIT_RECORD_ERRORS
+    line = json.loads(result.output.strip().splitlines()[0])
+    assert line["errors"] and "BAD1" in line["errors"][0] and "PID-7" in line["errors"][0]
+
+
+def test_bad_register_exits_2_and_names_the_row(tmp_path):
+    folder = tmp_path / "reg"
+    folder.mkdir()
+    (folder / "persons.csv").write_text("person_id,birth_date\nP1,yesterday\n")
+    result = runner.invoke(app, ["register", "load", str(folder), "--db", str(tmp_path / "x.db")])
+    assert result.exit_code == EXIT_CANNOT_RUN
+    assert "persons.csv, line 2, column birth_date" in result.output
+
+
+def test_batch_writes_one_line_per_record(db, tmp_path):
+    src = tmp_path / "in.hl7"
+    bad = "MSH|^~\\&|EDIS|RXX|SF|RXX|20140104||ADT^A04|BAD2|P|2.4\rPID|1||X||P^L||20121399|F\r"
+    src.write_text(ARRIVAL + "\n" + bad)
+    out = tmp_path / "out.ndjson"
+    result = runner.invoke(app, ["batch", str(src), "--db", str(db), "--out", str(out)])
+    assert result.exit_code == EXIT_RECORD_ERRORS
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [bool(x["errors"]) for x in lines] == [False, True]
+
+
+def test_demo_command_tells_the_story():
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == EXIT_OK, result.output
+    for code in ("REPEAT_INJURY", "INJURY_AFTER_CONCERN", "HEAD_INJURY_UNDER_3"):
+        assert code in result.output
+    assert "ACTIVE child in need plan" in result.output
+
+
+def test_installed_entry_point_runs():
+    result = subprocess.run([sys.executable, "-m", "safeflag.cli", "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "register" in result.stdout
