@@ -142,7 +142,7 @@ def _row_item(names: list[str], fields: list[str], source: str, line: int
     try:
         if sum(map(len, fields)) > MAX_MESSAGE_CHARS:
             raise row.error("the row is too long")
-        if len(fields) > len(names):
+        if len(fields) > len(names) and any(f.strip() for f in fields[len(names):]):
             raise row.error(f"the row has {len(fields)} fields but the header {len(names)}; "
                             "check quoting")
         return parse_csv_row(row)
