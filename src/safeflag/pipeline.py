@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .algo.injury import InjuryFinding, classify
 from .errors import MessageError, NotAnArrival
-from .family import Family, family_of
+from .family import Family, build_family, resolve_parents
 from .ingest import IngestItem
 from .ingest.register import load_register_csv
 from .match import Matcher, person_identity
@@ -91,16 +91,17 @@ class Safeflag:
         return self.store.replace_register(register, index_register(register), source=str(path))
 
     # --- checking -------------------------------------------------------------------------------
-    def check(self, attendance: Attendance, *, record: bool = True,
-              user: str | None = None) -> CheckResult:
+    def check(self, attendance: Attendance, *, record: bool = True, user: str | None = None,
+              match: MatchResult | None = None) -> CheckResult:
         """Flags and warnings for one attendance; recorded as history unless ``record=False``.
 
         Every check is audited: who asked (``user``, default the instance's), when, the
         attendance and the register persons shown. The attendee, history and audit rows are
-        written in one transaction: all of them or none.
+        written in one transaction: all of them or none. ``match`` is this attendance's register
+        match when already made against the same register (batch workers make it).
         """
         with self.store.transaction():
-            result = self._check(attendance, record=record)
+            result = self._check(attendance, record=record, match=match)
             shown = (result.match.person_id, *(f.person_id for f in result.flags),
                      *(c.person_id for c in result.match.candidates))
             self.store.record_audit(AuditEntry(
@@ -109,14 +110,18 @@ class Safeflag:
                 person_ids=tuple(p for p in dict.fromkeys(shown) if p), channel=self.channel))
         return result
 
-    def _check(self, attendance: Attendance, *, record: bool) -> CheckResult:
+    def _check(self, attendance: Attendance, *, record: bool,
+               match: MatchResult | None = None) -> CheckResult:
         s = self.settings.rules
         arrival = attendance.arrival_date
         findings = injury_findings(attendance)
-        match = (self.matcher.match(attendance.patient) if self.store.register_info()
-                 else MatchResult(band="none", method="no register loaded"))
+        if match is None:
+            match = (self.matcher.match(attendance.patient) if self.store.register_info()
+                     else MatchResult(band="none", method="no register loaded"))
         person_id = match.person_id
         attendee_id, attendee_ids = self.matcher.attendee_for(attendance.patient, person_id)
+        parents = resolve_parents(self.store, self.matcher, attendee_id, attendance,
+                                  person_id=person_id, record=record)
 
         person = self.store.persons([person_id]).get(person_id) if person_id else None
         birth = attendance.patient.birth_date
@@ -127,11 +132,11 @@ class Safeflag:
             attendee_ids, until=attendance.arrival, exclude=attendance.attendance_id,
             since=arrival - timedelta(days=max(s.repeat_long_days, s.repeat_short_days)))
 
-        family = family_of(self.store, person_id, arrival) if person_id else Family("", ())
+        family = build_family(self.store, person_id, attendee_ids, arrival, parents)
         rel_ids = [r.person_id for r in family.relatives]
-        plans = self.store.plans_of([person_id, *rel_ids]) if person_id else []
+        plans = self.store.plans_of([*([person_id] if person_id else []), *rel_ids])
         relatives = self._relative_views(family, plans, attendance)
-        flags = flags_for(person_id, family, plans, arrival) if person_id else []
+        flags = flags_for(person_id or "", family, plans, arrival)
 
         ctx = RuleContext(attendance=attendance, settings=s, findings=findings,
                           age=Age.at(birth, arrival), person_id=person_id,
@@ -171,7 +176,7 @@ class Safeflag:
         attendees = self.store.attendees_of_persons(ids)
         views = []
         for rel in family.relatives:
-            history = self.store.history(attendees.get(rel.person_id, []),
+            history = self.store.history([*attendees.get(rel.person_id, []), *rel.attendee_ids],
                                          until=attendance.arrival, since=_EPOCH,
                                          exclude=attendance.attendance_id)
             person = persons.get(rel.person_id)

@@ -1,0 +1,180 @@
+"""The register's family graph around one child on one day.
+
+Relationships are read in both directions (a link recorded one way is inferred the other way,
+see :data:`INVERSE`). From the child's *own* links:
+
+- siblings: declared sibling / half-sibling links, and the other children of the child's own
+  parents (two shared parents: ``sibling``; one: ``half-sibling``). Sibling links are permanent.
+- step-siblings: a child recorded with one of the child's own parents as step-parent or
+  partner of a parent, while that link is current; and a child of the child's current
+  step-parent or parent's partner *only when the address history places them at the child's
+  address on the day* — a partner's children from another family may live elsewhere, and a
+  partner is never on their own a path into another family.
+- household: anyone else linked to the child by a relationship current on the day (mother,
+  father, parent, step-parent, carer, partner-of-parent, household-member), and anyone the
+  register's address history places at the child's own address on that day (``co-resident``;
+  an inference, so ``confirmed=False``).
+
+Guard against merging families: every derived relative is found *one hop* from a link the
+child itself holds (the child's parent, step-parent or partner of a parent). Nothing is ever
+derived through a sibling, a co-resident or a relative's relative, so one wrong link adds at
+most the people directly behind that one link, never a whole second family.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from ..models import AddressPeriod, Relationship, RelationshipType as R
+from ..store import Store
+
+__all__ = ["Relative", "Family", "family_of", "INVERSE", "same_place", "co_residents"]
+
+INVERSE: dict[R, R] = {
+    R.mother: R.child, R.father: R.child, R.parent: R.child,
+    R.step_parent: R.step_child, R.carer: R.cared_for_child,
+    R.partner_of_parent: R.partner_child, R.sibling: R.sibling,
+    R.half_sibling: R.half_sibling, R.household_member: R.household_member,
+    R.child: R.parent, R.step_child: R.step_parent, R.cared_for_child: R.carer,
+    R.partner_child: R.partner_of_parent,
+}
+PARENTS = frozenset({R.mother, R.father, R.parent})
+_STEP_ADULTS = frozenset({R.step_parent, R.partner_of_parent})
+_STEP_CHILDREN = frozenset({R.step_child, R.partner_child})
+HOUSEHOLD = frozenset({R.mother, R.father, R.parent, R.step_parent, R.carer,
+                       R.partner_of_parent, R.household_member, R.child, R.step_child,
+                       R.cared_for_child, R.partner_child})
+
+
+@dataclass(frozen=True)
+class Relative:
+    """One person in the child's family, with what they are to the child and how we know."""
+
+    person_id: str          # a register person_id, or "attendee:N" for a child known only
+                            # from attendances
+    subject: str            # "sibling" or "household"
+    relationship: str       # what they are to the child: sibling, half-sibling, mother, ...
+    evidence: str           # how the link was found, for the output
+    confirmed: bool = True  # False when the register does not record the link itself
+    attendee_ids: tuple[int, ...] = ()   # attendee index ids, for attendance-only relatives
+
+
+@dataclass(frozen=True)
+class Family:
+    person_id: str
+    relatives: tuple[Relative, ...] = ()
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def of(self, subject: str) -> tuple[Relative, ...]:
+        return tuple(r for r in self.relatives if r.subject == subject)
+
+    def get(self, person_id: str) -> Relative | None:
+        return next((r for r in self.relatives if r.person_id == person_id), None)
+
+
+def from_child(rel: Relationship, child: str) -> tuple[str, R] | None:
+    """(other person, what they are to ``child``) for a relationship touching ``child``."""
+    if rel.person_id == child:
+        return rel.related_person_id, rel.relationship
+    if rel.related_person_id == child:
+        return rel.person_id, INVERSE[rel.relationship]
+    return None
+
+
+# --- co-residence -----------------------------------------------------------------------------
+def _line_key(line: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", line.lower()))
+
+
+def same_place(a: AddressPeriod, b: AddressPeriod) -> bool:
+    """Same postcode (case and spaces ignored) and the same address line, word for word."""
+    pa, pb = "".join(a.postcode.split()).upper(), "".join(b.postcode.split()).upper()
+    la, lb = _line_key(a.address_line), _line_key(b.address_line)
+    return bool(pa) and pa == pb and bool(la) and la == lb
+
+
+def _current(period: AddressPeriod, on: date) -> bool:
+    return (period.from_date is None or period.from_date <= on) and (
+        period.to_date is None or on <= period.to_date)
+
+
+def co_residents(store: Store, person_id: str, on: date) -> dict[str, AddressPeriod]:
+    """Other register persons whose address history puts them at the child's address on ``on``
+    (person id → their period there). Only the child's *own* current addresses are used."""
+    mine = [a for a in store.addresses_of([person_id]) if _current(a, on)]
+    if not mine:
+        return {}
+    found: dict[str, AddressPeriod] = {}
+    for other in store.addresses_at(a.postcode for a in mine):
+        if other.person_id != person_id and _current(other, on) and any(
+                same_place(other, m) for m in mine):
+            found.setdefault(other.person_id, other)
+    return found
+
+
+# --- the graph ----------------------------------------------------------------------------------
+def _since(period: AddressPeriod) -> str:
+    return f" since {period.from_date}" if period.from_date else ""
+
+
+def family_of(store: Store, person_id: str, on: date) -> Family:
+    """Siblings and household of ``person_id`` on ``on`` from the register alone."""
+    links: list[tuple[str, R, Relationship]] = []
+    for rel in store.relationships_touching([person_id]):
+        other = from_child(rel, person_id)
+        if other is not None and other[0] != person_id:
+            links.append((other[0], other[1], rel))
+
+    relatives: dict[str, Relative] = {}
+    for pid, kind, rel in links:
+        if kind in (R.sibling, R.half_sibling):
+            relatives[pid] = Relative(pid, "sibling", kind.value,
+                                      f"register: recorded as {kind.value}")
+
+    parents = {pid for pid, kind, _ in links if kind in PARENTS}
+    step_adults = {pid for pid, kind, rel in links if kind in _STEP_ADULTS and rel.current_on(on)}
+    shared: dict[str, set[str]] = {}
+    step: dict[str, tuple[str, bool]] = {}
+    if parents or step_adults:
+        for rel in store.relationships_touching(parents | step_adults):
+            for adult in parents | step_adults:
+                other = from_child(rel, adult)
+                if other is None or other[0] in (person_id, adult):
+                    continue
+                pid, kind = other
+                if adult in parents and kind == R.child:
+                    shared.setdefault(pid, set()).add(adult)
+                elif rel.current_on(on) and kind in _STEP_CHILDREN and adult in parents:
+                    step[pid] = (adult, True)
+                elif rel.current_on(on) and adult in step_adults and kind in (
+                        R.child, *_STEP_CHILDREN):
+                    step.setdefault(pid, (adult, False))
+    for pid, common in sorted(shared.items()):
+        if pid not in relatives:
+            kind = "sibling" if len(common) >= 2 else "half-sibling"
+            relatives[pid] = Relative(pid, "sibling", kind,
+                                      f"register: shares parent(s) {', '.join(sorted(common))}")
+    residents = co_residents(store, person_id, on)
+    for pid, (adult, lives_here) in sorted(step.items()):
+        if pid not in relatives and (lives_here or pid in residents):
+            relatives[pid] = Relative(pid, "household", "step-sibling",
+                                      f"register: child of {adult}, this child's step-parent "
+                                      f"or parent's partner (or the reverse), current on {on}")
+
+    for pid, kind, rel in links:
+        if pid in relatives or kind not in HOUSEHOLD or not rel.current_on(on):
+            continue
+        relatives[pid] = Relative(pid, "household", kind.value,
+                                  f"register: {kind.value}, current on {on}")
+
+    for pid, period in residents.items():
+        known = relatives.get(pid)
+        where = f"address history: at the child's address on {on}{_since(period)}"
+        if known is None:
+            relatives[pid] = Relative(pid, "household", "co-resident", where, confirmed=False)
+        elif known.subject == "household":
+            relatives[pid] = Relative(pid, known.subject, known.relationship,
+                                      f"{known.evidence}; {where}", known.confirmed)
+    return Family(person_id, tuple(relatives.values()))

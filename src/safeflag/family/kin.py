@@ -1,0 +1,187 @@
+"""Families from the attendances themselves: parents named on attendances (HL7 NK1, FHIR
+RelatedPerson, CSV next-of-kin columns) link children that share a mother or father.
+
+Each parent named on an attendance is resolved to one node of the parent index:
+
+1. the same valid NHS number as a known parent node — the same person;
+2. otherwise the Fellegi–Sunter scorer of :mod:`safeflag.match` (name with birth date and/or
+   address; a name alone never reaches *certain*) finds a unique *certain* node, led by the
+   configured ambiguity margin;
+3. otherwise a new node.
+
+The parent is also matched (same scorer, same bar) to a register person, so a mother social
+care knows under another surname or address joins her register children. Surname changes and
+moves are carried by the node: every name, address and identifier seen for it is kept, so a
+later attendance under the new name still finds it.
+
+Children are siblings here only when they share a *node* with the attending child — one hop,
+as in the register graph — and every link found this way is ``confirmed=False``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+from ..algo.compare import Identity, blocking_keys
+from ..match import Matcher, demographics_identity
+from ..models import Attendance, NextOfKin, RelationshipType as R, Sex
+from ..store import ParentLink, Store
+from .graph import Relative, from_child
+
+__all__ = ["PARENT_ROLES", "ResolvedParent", "resolve_parents", "attendance_relatives",
+           "parent_identity"]
+
+PARENT_ROLES = ("mother", "father", "parent")
+_ROLE_SEX = {"mother": Sex.female.value, "father": Sex.male.value}
+
+
+@dataclass(frozen=True)
+class ResolvedParent:
+    parent_id: int | None        # None when not recorded (a dry run found no known node)
+    relationship: str
+    person_id: str | None        # the register person this parent was matched to
+    how: str                     # "nhs number", "demographics", "register", "new"
+
+
+def parent_identity(kin: NextOfKin) -> Identity | None:
+    """The matching view of a parent named on an attendance; ``None`` when nothing but a role
+    (or a lone name part) is given."""
+    ident = demographics_identity(kin.demographics, ref="parent")
+    if not ident.nhs and not (ident.givens and ident.families):
+        return None
+    if ident.sex not in ("female", "male") and kin.relationship in _ROLE_SEX:
+        ident = replace(ident, sex=_ROLE_SEX[kin.relationship])
+    return ident
+
+
+def _merge(old: Identity, new: Identity) -> Identity:
+    """Everything known of one parent: names and postcodes accumulate across attendances."""
+    return Identity(ref=old.ref, nhs=old.nhs or new.nhs,
+                    givens=tuple(dict.fromkeys((*old.givens, *new.givens))),
+                    families=tuple(dict.fromkeys((*old.families, *new.families))),
+                    birth=old.birth or new.birth,
+                    sex=old.sex if old.sex in ("female", "male") else new.sex,
+                    postcodes=tuple(dict.fromkeys((*old.postcodes, *new.postcodes))))
+
+
+def _unique_certain(matcher: Matcher, query: Identity,
+                    candidates: list[Identity]) -> Identity | None:
+    if query.nhs:
+        same = [c for c in candidates if c.nhs == query.nhs]
+        if len(same) == 1:
+            return same[0]
+    ranked = matcher.rank(query, candidates)
+    certain = [s for s in ranked if s.band == "certain"]
+    if not certain or (len(certain) > 1 and certain[0].weight - certain[1].weight
+                       < matcher.settings.ambiguity_margin):
+        return None
+    return next(c for c in candidates if c.ref == certain[0].ref)
+
+
+def _register_parent(store: Store, matcher: Matcher, ident: Identity,
+                     exclude: str | None) -> str | None:
+    found = _unique_certain(matcher, ident, [
+        c for c in store.person_candidates(blocking_keys(ident, query=True)) if c.ref != exclude])
+    return found.ref if found is not None else None
+
+
+def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance: Attendance,
+                    *, person_id: str | None = None, record: bool = True) -> list[ResolvedParent]:
+    """Resolve every parent named on ``attendance``; with ``record``, store the nodes and the
+    attendee's links to them (idempotent: an A08 repeat adds nothing new)."""
+    resolved = []
+    for kin in attendance.next_of_kin:
+        if kin.relationship not in PARENT_ROLES:
+            continue
+        ident = parent_identity(kin)
+        if ident is None:
+            continue
+        keys = blocking_keys(ident)
+        node = _unique_certain(matcher, ident,
+                               store.parent_candidates(keys | blocking_keys(ident, query=True)))
+        on_register = _register_parent(store, matcher, ident, person_id)
+        how = "nhs number" if node is not None and ident.nhs and node.nhs == ident.nhs \
+            else "demographics" if node is not None else "new"
+        parent_id = int(node.ref[1:]) if node is not None else None
+        if parent_id is None and on_register is not None:
+            parent_id = store.parent_of_person(on_register)
+            how = "register" if parent_id is not None else how
+        if record:
+            if parent_id is None:
+                parent_id = store.add_parent(ident, keys, on_register)
+            else:
+                merged = _merge(node, ident) if node is not None else ident
+                store.update_parent(parent_id, merged, keys | blocking_keys(merged), on_register)
+            store.link_parent(ParentLink(attendee_id, parent_id, kin.relationship,
+                                         attendance.attendance_id))
+        resolved.append(ResolvedParent(parent_id, kin.relationship, on_register, how))
+    return resolved
+
+
+def _kind(mine: dict[int, str], theirs: dict[int, str]) -> str:
+    """half-sibling when a parent node is shared and, in another role, both children have a
+    parent named but none in common; sibling otherwise (shared parents, nothing known to differ).
+    """
+    def by_role(nodes: dict[int, str]) -> dict[str, set[int]]:
+        out: dict[str, set[int]] = defaultdict(set)
+        for pid, role in nodes.items():
+            out[role].add(pid)
+        return out
+    a, b = by_role(mine), by_role(theirs)
+    differ = any(role in b and not (a[role] & b[role]) for role in a)
+    return "half-sibling" if set(mine) & set(theirs) and differ else "sibling"
+
+
+def attendance_relatives(store: Store, attendee_ids: list[int], person_id: str | None,
+                         extra: list[ResolvedParent] = ()) -> list[Relative]:
+    """Siblings found through parents named on attendances (``confirmed=False``).
+
+    ``extra`` are parents resolved for the current attendance but not recorded (a dry run).
+    """
+    own = store.parents_of_attendees(attendee_ids)
+    mine: dict[int, str] = {link.parent_id: link.relationship for link in own}
+    parent_persons = {link.parent_id: link.parent_person_id for link in own}
+    for p in extra:
+        if p.parent_id is not None:
+            mine.setdefault(p.parent_id, p.relationship)
+            parent_persons[p.parent_id] = parent_persons.get(p.parent_id) or p.person_id
+    if not mine:
+        return []
+
+    theirs: dict[str, dict[int, str]] = defaultdict(dict)
+    attendees: dict[str, set[int]] = defaultdict(set)
+    named_on: dict[str, set[str]] = defaultdict(set)
+    kids = store.children_of_parents(mine)
+    others = {k.attendee_id for k in kids if k.attendee_id not in attendee_ids}
+    for link in kids:
+        if link.attendee_id in attendee_ids or (person_id and link.attendee_person_id == person_id):
+            continue
+        key = link.attendee_person_id or f"attendee:{link.attendee_id}"
+        attendees[key].add(link.attendee_id)
+        named_on[key].add(link.attendance_id)
+    for link in store.parents_of_attendees(others) if others else ():
+        key = link.attendee_person_id or f"attendee:{link.attendee_id}"
+        if key in attendees:
+            theirs[key][link.parent_id] = link.relationship
+
+    relatives: dict[str, Relative] = {}
+    for key in sorted(attendees):
+        roles = ", ".join(sorted({mine[pid] for pid in set(mine) & set(theirs[key])}))
+        relatives[key] = Relative(
+            key, "sibling", _kind(mine, theirs[key]),
+            f"attendances: same {roles or 'parent'} named on attendance(s) "
+            f"{', '.join(sorted(named_on[key]))}", confirmed=False,
+            attendee_ids=tuple(sorted(attendees[key])))
+
+    # a parent matched to a register person brings that person's register children
+    for parent_person in sorted({p for p in parent_persons.values() if p}):
+        for rel in store.relationships_touching([parent_person]):
+            other = from_child(rel, parent_person)
+            if other is None or other[1] != R.child or other[0] in (person_id, *relatives):
+                continue
+            relatives[other[0]] = Relative(
+                other[0], "sibling", "sibling",
+                f"attendances: the parent named on this child's attendance matches register "
+                f"person {parent_person}, recorded as parent of {other[0]}", confirmed=False)
+    return list(relatives.values())
