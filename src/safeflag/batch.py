@@ -1,108 +1,467 @@
 """Batch runs over attendance extracts: stream, check, write one NDJSON line per record.
 
-Inputs are read lazily, so memory stays bounded whatever their size. Several inputs are merged
-by arrival time (each input is expected in arrival order, as extracts are); an unreadable record
-keeps its place in its input. Progress goes to standard error: a live bar on a terminal, a plain
-line every few seconds otherwise.
+- **Bounded memory.** Inputs are read as streams (HL7 message by message, NDJSON and CSV line by
+  line) and at most a fixed window of records is in flight, whatever the input size.
+- **Arrival order.** Several inputs are merged by arrival time (each input is expected in
+  arrival order, as extracts are); an unreadable record keeps its place in its input.
+- **Every record accounted for.** One output line per input record, errors included; each
+  unreadable record is also written, with its raw text, to a quarantine file (created only when
+  there is something to put in it, readable by its owner only: it holds patient data).
+- **Both cores.** With ``workers > 1``, worker processes read HL7 and NDJSON records and match
+  them to the register (read-only work that depends on nothing but the register); the parent
+  checks every record in arrival order — attendee index, history, rules, audit — so the
+  results and the history are the same as a one-at-a-time replay.
+- **Crash safety.** Checks are committed in groups (every ``commit_every`` records); each check
+  is its own savepoint, so a failed record leaves no partial rows. A killed run loses at most
+  its last uncommitted group, and a rerun records nothing twice (history is keyed on the
+  attendance id). The output is written to a temporary file and renamed at the end, so OUT is
+  only ever a complete run's output.
+- **Progress** goes to standard error: a live bar on a terminal, a plain line every few seconds
+  otherwise.
 """
 
 from __future__ import annotations
 
 import heapq
+import io
+import json
+import logging
+import os
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO, TextIO, TypeVar
 
-from .ingest import IngestItem, read_attendances
-from .models import Attendance, CheckResult
+from .errors import InputError, MessageError, NotAnArrival, StoreError
+from .ingest import IngestItem, detect_format, read_attendances
+from .match import Matcher
+from .models import Attendance, CheckResult, MatchResult
 from .output import to_json_line
 from .pipeline import Safeflag
+from .settings import Settings
+from .store import open_store
 
-__all__ = ["BatchSummary", "run_batch", "merge_by_arrival"]
+__all__ = ["BatchSummary", "BatchItem", "Quarantine", "run_batch", "read_batch_items",
+           "merge_by_arrival", "default_workers", "quarantine_path"]
+
+log = logging.getLogger("safeflag.batch")
+
+_CHUNK = 256                 # records per worker task
+_WINDOW = 8                  # tasks in flight per input (bounds memory)
+_HEAD = 64 * 1024
+T = TypeVar("T")
 
 
+def default_workers() -> int:
+    """Worker processes by default: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:       # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def quarantine_path(out: str | Path) -> Path:
+    """The default quarantine file for an output file: ``OUT.quarantine.ndjson``."""
+    return Path(str(out) + ".quarantine.ndjson")
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One input record, read: the attendance or error, its raw text when it could not be read
+    (for the quarantine), and its register match when a worker already made it."""
+
+    item: IngestItem
+    raw: str | None = None
+    match: MatchResult | None = None
+
+
+# --- summary -----------------------------------------------------------------------------------
 @dataclass
 class BatchSummary:
-    records: int = 0
-    errors: int = 0
-    not_arrivals: int = 0
+    records: int = 0            # output lines = input records
+    attendances: int = 0        # records checked
+    errors: int = 0             # unreadable records (quarantined)
+    not_arrivals: int = 0       # readable messages that are not arrivals (A03, ...)
     bands: Counter = field(default_factory=Counter)
     flags: Counter = field(default_factory=Counter)
     warnings: Counter = field(default_factory=Counter)
+    quarantined: int = 0
+    quarantine: str = ""
+    workers: int = 1
     seconds: float = 0.0
 
-    def add(self, result: CheckResult) -> None:
+    def add(self, result: CheckResult, item: IngestItem) -> None:
         self.records += 1
+        if isinstance(item, NotAnArrival):
+            self.not_arrivals += 1
+            return
         if result.errors:
             self.errors += 1
             return
+        self.attendances += 1
         self.bands[result.match.band] += 1
-        self.flags.update(f"{f.code}/{f.subject}/{f.status}" for f in result.flags)
+        self.flags.update(f.code for f in result.flags)
         self.warnings.update(w.code for w in result.warnings)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"records": self.records, "attendances": self.attendances,
+                "errors": self.errors, "not_arrivals": self.not_arrivals,
+                "matches": dict(sorted(self.bands.items())),
+                "flags": dict(sorted(self.flags.items())),
+                "warnings": dict(sorted(self.warnings.items())),
+                "quarantined": self.quarantined, "quarantine": self.quarantine or None,
+                "workers": self.workers, "seconds": round(self.seconds, 3)}
 
     def describe(self) -> str:
         rate = self.records / self.seconds if self.seconds > 0 else 0.0
-        lines = [f"{self.records} records in {self.seconds:.1f}s ({rate:,.0f}/s); "
-                 f"{self.errors} with errors",
-                 "matches: " + (", ".join(f"{k} {v}" for k, v in sorted(self.bands.items())) or "none"),
-                 "flags: " + (", ".join(f"{k} {v}" for k, v in sorted(self.flags.items())) or "none"),
-                 "warnings: " + (", ".join(f"{k} {v}" for k, v in sorted(self.warnings.items()))
-                                 or "none")]
+
+        def counts(c: Counter) -> str:
+            return ", ".join(f"{k} {v}" for k, v in sorted(c.items())) or "none"
+        lines = [f"{self.records:,} records in {self.seconds:.1f}s ({rate:,.0f}/s, "
+                 f"{self.workers} worker{'s' if self.workers != 1 else ''}): "
+                 f"{self.attendances:,} attendances checked, {self.errors:,} unreadable, "
+                 f"{self.not_arrivals:,} not arrivals",
+                 f"matches: {counts(self.bands)}",
+                 f"flags: {counts(self.flags)}",
+                 f"warnings: {counts(self.warnings)}"]
+        if self.quarantined:
+            lines.append(f"quarantined: {self.quarantined:,} unreadable records in "
+                         f"{self.quarantine}")
         return "\n".join(lines)
 
 
-def merge_by_arrival(streams: Iterable[Iterator[IngestItem]]) -> Iterator[IngestItem]:
+# --- quarantine --------------------------------------------------------------------------------
+class Quarantine:
+    """Unreadable records with their raw text, one JSON object per line, for repair and resend.
+
+    The file is created on the first record (mode 0600: it holds patient data) and a stale one
+    from an earlier run is removed at the start, so it always belongs to the latest run.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.count = 0
+        self._handle: TextIO | None = None
+        self.path.unlink(missing_ok=True)
+
+    def add(self, error: MessageError, raw: str | None) -> None:
+        if self._handle is None:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            self._handle = open(fd, "w", encoding="utf-8")
+        record = {"source": error.source, "message": error.message_ref,
+                  "location": error.location, "reason": error.reason,
+                  "error": error.describe(), "raw": raw}
+        self._handle.write(json.dumps(record) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+# --- reading -----------------------------------------------------------------------------------
+def _peek(fp: BinaryIO) -> bytes:
+    if isinstance(fp, io.BufferedReader):
+        return fp.peek(_HEAD)[:_HEAD]
+    head = fp.read(_HEAD)
+    fp.seek(0)
+    return head
+
+
+def _hl7_units(fp: BinaryIO) -> Iterator[tuple[int, str]]:
+    from .ingest import er7
+    return er7.iter_hl7_stream(fp)
+
+
+def _ndjson_units(fp: BinaryIO) -> Iterator[tuple[int, str]]:
+    text = io.TextIOWrapper(fp, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    for number, line in enumerate(text, start=1):
+        if line.strip():
+            yield number, line
+
+
+def _raw_text(latin1: str) -> str:
+    """A message read byte-transparently, as text: UTF-8 where it decodes, escapes elsewhere."""
+    return latin1.encode("latin-1").decode("utf-8", "surrogateescape")
+
+
+def parse_units(kind: str, source: str, units: list[tuple[int, str]],
+                matcher: Matcher | None = None) -> list[BatchItem]:
+    """Read a run of raw HL7 messages or NDJSON lines, as :func:`read_attendances` would; with a
+    ``matcher``, match each attendance to the register too."""
+    from .ingest import er7, fhir, hl7v2
+    out: list[BatchItem] = []
+    for position, text in units:
+        try:
+            if kind == "hl7":
+                items: list[IngestItem] = [hl7v2.parse_hl7(
+                    er7.decode_message_bytes(text, position, source), position, source)]
+            else:
+                items = list(fhir.parse_fhir_text(text, f"#{position}", source))
+        except MessageError as exc:
+            raw = _raw_text(text) if kind == "hl7" else text
+            out.append(BatchItem(exc, raw=raw))
+            continue
+        for item in items:
+            match = matcher.match(item.patient) if matcher is not None and isinstance(
+                item, Attendance) else None
+            out.append(BatchItem(item, match=match))
+    return out
+
+
+class _Recorder:
+    """Lines handed to a reader, kept until taken: the raw text of the record just read."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+        self.seen: list[str] = []
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._lines:
+            self.seen.append(line)
+            yield line
+
+    def take(self) -> str:
+        text = "".join(self.seen)
+        self.seen.clear()
+        return text
+
+
+def _csv_items(fp: BinaryIO, source: str) -> Iterator[BatchItem]:
+    from .ingest import csv_extract
+    text = io.TextIOWrapper(fp, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    recorder = _Recorder(text)
+    first = True
+    for item in csv_extract.iter_csv_rows(recorder, source):
+        raw = recorder.take()
+        if first:        # the first record's lines begin with the header
+            lines = raw.splitlines(keepends=True)
+            while lines and not lines[0].strip():
+                lines.pop(0)
+            raw = "".join(lines[1:])
+            first = False
+        yield BatchItem(item, raw=raw if isinstance(item, MessageError) else None)
+
+
+def read_batch_items(path: str, *, fmt: str | None = None,
+                     pool: "_Pool | None" = None) -> Iterator[BatchItem]:
+    """Every record of one input, in input order, with raw text for unreadable ones.
+
+    HL7 and NDJSON records are read (and matched) by ``pool`` workers when one is given, in
+    bounded windows; CSV rows and FHIR JSON documents are read here.
+    """
+    source = "-" if path == "-" else str(path)
+    try:
+        fp: BinaryIO = sys.stdin.buffer if source == "-" else open(path, "rb")
+    except OSError as exc:
+        yield BatchItem(MessageError(f"cannot open the file ({exc.strerror or type(exc).__name__})",
+                                     source=source))
+        return
+    try:
+        try:
+            kind = fmt or detect_format(_peek(fp), name=source)
+        except MessageError as exc:
+            yield BatchItem(exc)
+            return
+        if kind in ("hl7", "ndjson"):
+            units = _hl7_units(fp) if kind == "hl7" else _ndjson_units(fp)
+            if pool is None:
+                for chunk in _chunked(units, _CHUNK):
+                    yield from parse_units(kind, source, chunk)
+            else:
+                yield from pool.map_ordered(kind, source, _chunked(units, _CHUNK))
+        elif kind == "csv":
+            yield from _csv_items(fp, source)
+        else:
+            for item in read_attendances(path, fmt=kind):
+                yield BatchItem(item)
+    finally:
+        if fp is not sys.stdin.buffer:
+            fp.close()
+
+
+def _chunked(units: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for unit in units:
+        chunk.append(unit)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# --- worker processes --------------------------------------------------------------------------
+_WORKER: dict[str, Matcher | None] = {}
+
+
+def _init_worker(db: str, settings: Settings, match: bool) -> None:
+    logging.getLogger("safeflag").setLevel(logging.ERROR)
+    store = open_store(db) if match else None
+    _WORKER["matcher"] = Matcher(store, settings.match) if store and store.register_info() else None
+
+
+def _work(kind: str, source: str, units: list[tuple[int, str]]) -> list[BatchItem]:
+    return parse_units(kind, source, units, _WORKER.get("matcher"))
+
+
+class _Pool:
+    """Worker processes that read and match chunks of records; results come back in order."""
+
+    def __init__(self, workers: int, db: str, settings: Settings, match: bool) -> None:
+        self.executor = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                            initargs=(db, settings, match))
+
+    def map_ordered(self, kind: str, source: str,
+                    chunks: Iterator[list[tuple[int, str]]]) -> Iterator[BatchItem]:
+        pending: deque[Future] = deque()
+        for chunk in chunks:
+            pending.append(self.executor.submit(_work, kind, source, chunk))
+            if len(pending) >= _WINDOW:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+# --- merging and running -----------------------------------------------------------------------
+def merge_by_arrival(streams: Iterable[Iterator[BatchItem]]) -> Iterator[BatchItem]:
     """Merge per-input streams by arrival; an error keeps the place it had in its input."""
-    def keyed(index: int, stream: Iterator[IngestItem]) -> Iterator[tuple]:
+    def keyed(index: int, stream: Iterator[BatchItem]) -> Iterator[tuple]:
         last = datetime.min
-        for position, item in enumerate(stream):
+        for position, entry in enumerate(stream):
+            item = entry.item if isinstance(entry, BatchItem) else entry
             if isinstance(item, Attendance):
                 last = max(last, item.arrival.replace(tzinfo=None))
-            yield (last, index, position, item)
+            yield (last, index, position, entry)
     iterators = [keyed(i, s) for i, s in enumerate(streams)]
-    for *_, item in heapq.merge(*iterators, key=lambda t: t[:3]):
-        yield item
+    for *_, entry in heapq.merge(*iterators, key=lambda t: t[:3]):
+        yield entry
 
 
 class _Progress:
-    def __init__(self, every: float = 5.0) -> None:
-        self.tty = sys.stderr.isatty()
+    """A rich live line on a terminal; a plain line every ``every`` seconds otherwise."""
+
+    def __init__(self, every: float = 5.0, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
         self.every = every
         self.start = self.last = time.monotonic()
+        self._bar = None
+        if self.tty:
+            from rich.console import Console
+            from rich.progress import (Progress, SpinnerColumn, TextColumn, TimeElapsedColumn)
+            self._bar = Progress(SpinnerColumn(), TextColumn("safeflag batch"),
+                                 TextColumn("{task.completed:,} records"),
+                                 TextColumn("{task.fields[rate]:,.0f}/s"),
+                                 TextColumn("{task.fields[errors]:,} unreadable"),
+                                 TimeElapsedColumn(), console=Console(file=self.stream),
+                                 transient=True)
+            self._task = self._bar.add_task("batch", total=None, rate=0.0, errors=0)
+            self._bar.start()
 
-    def tick(self, count: int) -> None:
+    def tick(self, summary: BatchSummary) -> None:
         now = time.monotonic()
-        if self.tty and now - self.last >= 0.2:
-            rate = count / max(now - self.start, 1e-9)
-            sys.stderr.write(f"\rsafeflag batch: {count:,} records ({rate:,.0f}/s)")
-            sys.stderr.flush()
-            self.last = now
-        elif not self.tty and now - self.last >= self.every:
-            rate = count / max(now - self.start, 1e-9)
-            sys.stderr.write(f"safeflag batch: {count:,} records ({rate:,.0f}/s)\n")
-            self.last = now
+        if now - self.last < (0.2 if self.tty else self.every):
+            return
+        self.last = now
+        rate = summary.records / max(now - self.start, 1e-9)
+        if self._bar is not None:
+            self._bar.update(self._task, completed=summary.records, rate=rate,
+                             errors=summary.errors)
+        else:
+            self.stream.write(f"safeflag batch: {summary.records:,} records ({rate:,.0f}/s), "
+                              f"{summary.errors:,} unreadable\n")
+            self.stream.flush()
 
     def done(self) -> None:
-        if self.tty:
-            sys.stderr.write("\n")
+        if self._bar is not None:
+            self._bar.stop()
 
 
-def run_batch(sf: Safeflag, inputs: list[str], out: str | Path,
-              *, fmt: str | None = None) -> BatchSummary:
-    """Check every record of ``inputs`` into ``out`` (NDJSON); return the run's summary."""
-    summary = BatchSummary()
-    progress = _Progress()
+def _check(sf: Safeflag, entry: BatchItem, user: str | None) -> CheckResult:
+    """One record's result; a record that breaks the pipeline gets an error line, not a crash
+    (its savepoint is rolled back); a database failure stops the run."""
+    item = entry.item
+    if isinstance(item, MessageError):
+        return sf.check_item(item, user=user)
+    try:
+        return sf.check(item, user=user, match=entry.match)
+    except StoreError:
+        raise
+    except Exception as exc:  # one odd record must not stop a region's year
+        log.exception("attendance %s could not be checked", item.attendance_id)
+        error = MessageError(f"could not be checked ({type(exc).__name__}); reported in the log",
+                             message=item.attendance_id, source=item.source or None)
+        return CheckResult(attendance_id=item.attendance_id, arrival=item.arrival,
+                           errors=(error.describe(),), message_id=item.message_id)
+
+
+def _check_inputs(inputs: list[str]) -> None:
+    """Refuse the run before it starts when an input cannot be opened at all."""
+    if not inputs:
+        raise InputError("no inputs given; name one or more attendance files (or - for stdin)")
+    for path in inputs:
+        if path == "-":
+            continue
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            raise InputError(f"{path}: cannot open the input ({exc.strerror or type(exc).__name__})"
+                             "; nothing was checked") from exc
+
+
+def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | None = None,
+              workers: int = 1, quarantine: str | Path | None = None, user: str | None = None,
+              commit_every: int = 500, progress: bool = True) -> BatchSummary:
+    """Check every record of ``inputs`` into ``out`` (NDJSON); return the run's summary.
+
+    Raises :class:`~safeflag.errors.InputError` when an input cannot be opened (nothing is
+    checked), :class:`~safeflag.errors.StoreError` when the database fails and ``OSError`` when
+    the output cannot be written; the run's committed history is kept either way.
+    """
+    _check_inputs(inputs)
+    out = Path(out)
+    summary = BatchSummary(workers=max(1, workers))
+    bad = Quarantine(quarantine or quarantine_path(out))
+    summary.quarantine = str(bad.path)
+    ticker = _Progress() if progress else None
     started = time.monotonic()
-    items = merge_by_arrival(read_attendances(p, fmt=fmt) for p in inputs)
-    with open(out, "w", encoding="utf-8") as handle:
-        for result in sf.check_items(items):
-            handle.write(to_json_line(result) + "\n")
-            summary.add(result)
-            progress.tick(summary.records)
-    progress.done()
+    db = getattr(sf.store, "path", ":memory:")
+    pool = (_Pool(workers, db, sf.settings, match=db != ":memory:")
+            if workers > 1 else None)
+    partial = out.with_name(out.name + ".partial")
+    try:
+        streams = [read_batch_items(p, fmt=fmt, pool=pool) for p in inputs]
+        with open(partial, "w", encoding="utf-8") as handle:
+            for group in _chunked(merge_by_arrival(streams), max(1, commit_every)):
+                with sf.store.transaction():      # one commit per group; a savepoint per check
+                    results = [_check(sf, entry, user) for entry in group]
+                for entry, result in zip(group, results):
+                    handle.write(to_json_line(result) + "\n")
+                    if result.errors and not isinstance(entry.item, NotAnArrival):
+                        bad.add(entry.item if isinstance(entry.item, MessageError) else
+                                MessageError(result.errors[0], message=result.attendance_id),
+                                entry.raw)
+                    summary.add(result, entry.item)
+                if ticker is not None:
+                    ticker.tick(summary)
+        os.replace(partial, out)
+    finally:
+        bad.close()
+        if ticker is not None:
+            ticker.done()
+        if pool is not None:
+            pool.close()
+    summary.quarantined = bad.count
     summary.seconds = time.monotonic() - started
     return summary

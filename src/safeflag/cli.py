@@ -4,9 +4,14 @@ Exit codes:
 
 ====  ==========================================================================
 0     success: every record was read and checked
-1     finished, but some records could not be read (their lines carry ``errors``)
+1     finished, but some records could not be read (their lines carry ``errors``;
+      ``batch`` also writes them, raw, to its quarantine file)
 2     could not run: bad arguments, unreadable register or settings, database error
 ====  ==========================================================================
+
+Readable messages that are not arrivals (A03, A08 without a visit, ...) get a line saying so and
+do not make the status 1. Every ``check`` and ``batch`` look-up is audited (``--user``, default the
+operating-system user); ``safeflag audit`` lists the audit.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ DbOption = typer.Option(None, "--db", envvar="SAFEFLAG_DB",
                         help="SQLite database (default: $SAFEFLAG_DB or "
                              "~/.local/share/safeflag/safeflag.db).")
 ConfigOption = typer.Option(None, "--config", help="Settings TOML file (thresholds, match bands).")
+UserOption = typer.Option(None, "--user", envvar="SAFEFLAG_USER",
+                          help="Who is asking, for the audit: a user or system id "
+                               "(default: $SAFEFLAG_USER or the operating-system user).")
 
 
 def _fail(exc: BaseException) -> "typer.Exit":
@@ -46,9 +54,10 @@ def _fail(exc: BaseException) -> "typer.Exit":
     return typer.Exit(EXIT_CANNOT_RUN)
 
 
-def _open(db: Optional[Path], config: Optional[Path]) -> Safeflag:
+def _open(db: Optional[Path], config: Optional[Path], user: Optional[str] = None,
+          channel: str = "library") -> Safeflag:
     settings = Settings.from_toml(config) if config else Settings()
-    return Safeflag.open(db, settings)
+    return Safeflag.open(db, settings, user=user, channel=channel)
 
 
 @register_app.command("load")
@@ -79,13 +88,14 @@ def check(file: str = typer.Argument("-", help="Attendance file (HL7 v2, FHIR JS
           fmt: str = typer.Option("json", "--format", help="json, text or fhir."),
           input_format: Optional[str] = typer.Option(None, "--input-format",
                                                      help="hl7, fhir, ndjson or csv "
-                                                          "(default: detected)")) -> None:
+                                                          "(default: detected)"),
+          user: Optional[str] = UserOption) -> None:
     """Check one attendance (or each in FILE) and print its flags and prompts."""
     if fmt not in ("json", "text", "fhir"):
         raise _fail(ValueError("--format must be json, text or fhir"))
     failed = False
     try:
-        with _open(db, config) as sf:
+        with _open(db, config, user, channel="check") as sf:
             for result in sf.check_path(file, fmt=input_format):
                 failed = failed or bool(result.errors)
                 typer.echo(_emit(result, fmt))
@@ -95,21 +105,71 @@ def check(file: str = typer.Argument("-", help="Attendance file (HL7 v2, FHIR JS
 
 
 @app.command()
-def batch(inputs: list[str] = typer.Argument(..., help="Attendance files, read in order."),
+def batch(inputs: list[str] = typer.Argument(..., help="Attendance files, each in arrival order; "
+                                                       "merged by arrival time."),
           out: Path = typer.Option(..., "--out", help="NDJSON output, one line per record."),
           db: Optional[Path] = DbOption, config: Optional[Path] = ConfigOption,
-          input_format: Optional[str] = typer.Option(None, "--input-format")) -> None:
-    """Check every attendance in INPUTS and write one JSON line each to OUT."""
-    from .batch import run_batch
+          input_format: Optional[str] = typer.Option(None, "--input-format",
+                                                     help="hl7, fhir, ndjson or csv "
+                                                          "(default: detected per input)"),
+          workers: Optional[int] = typer.Option(None, "--workers", min=1,
+                                                help="Processes reading and matching records "
+                                                     "(default: the number of CPUs; 1 = none)."),
+          quarantine: Optional[Path] = typer.Option(None, "--quarantine",
+                                                    help="Where unreadable records go, raw "
+                                                         "(default: OUT.quarantine.ndjson)."),
+          user: Optional[str] = UserOption,
+          summary_json: Optional[Path] = typer.Option(None, "--summary-json",
+                                                      help="Also write the summary as JSON.")
+          ) -> None:
+    """Check every attendance in INPUTS and write one JSON line each to OUT.
+
+    Exit status: 0 every record checked; 1 some records unreadable (see the quarantine file);
+    2 could not run. A run that is stopped can simply be run again: nothing is recorded twice.
+    """
+    from .batch import default_workers, run_batch
     try:
-        with _open(db, config) as sf:
-            summary = run_batch(sf, inputs, out, fmt=input_format)
-    except SafeflagError as exc:
-        raise _fail(exc) from exc
-    except OSError as exc:
+        with _open(db, config, user, channel="batch") as sf:
+            summary = run_batch(sf, inputs, out, fmt=input_format,
+                                workers=workers or default_workers(), quarantine=quarantine)
+        if summary_json is not None:
+            summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n",
+                                    encoding="utf-8")
+    except (SafeflagError, OSError) as exc:
         raise _fail(exc) from exc
     typer.echo(summary.describe(), err=True)
     raise typer.Exit(EXIT_RECORD_ERRORS if summary.errors else EXIT_OK)
+
+
+@app.command()
+def audit(db: Optional[Path] = DbOption,
+          since: Optional[str] = typer.Option(None, "--since",
+                                              help="From this date (YYYY-MM-DD, UTC) or ISO "
+                                                   "date/time."),
+          user: Optional[str] = typer.Option(None, "--user", help="Only this user's look-ups."),
+          fmt: str = typer.Option("csv", "--format", help="csv or json."),
+          out: Optional[Path] = typer.Option(None, "--out",
+                                             help="Write here instead of standard output.")
+          ) -> None:
+    """List who looked up which attendance and whose flags were shown (identifiers only)."""
+    from .audit import AUDIT_FORMATS, parse_since, write_audit
+    from .store import open_store
+    if fmt not in AUDIT_FORMATS:
+        raise _fail(ValueError("--format must be csv or json"))
+    try:
+        start = parse_since(since) if since else None
+        store = open_store(db)
+        try:
+            if out is None:
+                write_audit(store.audit_entries(since=start, user=user), sys.stdout, fmt)
+            else:
+                with open(out, "w", encoding="utf-8", newline="") as handle:
+                    count = write_audit(store.audit_entries(since=start, user=user), handle, fmt)
+                typer.echo(f"{count} audit entries written to {out}", err=True)
+        finally:
+            store.close()
+    except (SafeflagError, OSError) as exc:
+        raise _fail(exc) from exc
 
 
 @app.command()
