@@ -152,11 +152,20 @@ def test_errors_name_field_and_message_never_patient(segments, location):
     assert "Doe" not in str(item) and "Jane" not in str(item)
 
 
-def test_bad_pv1_44_falls_back_to_msh7_and_both_bad_is_error():
+def test_empty_pv1_44_falls_back_to_msh7_but_a_bad_one_is_an_error():
+    empty = PV1.replace("20140103101500", "")
+    assert one(msg(MSH, PID, empty)).arrival == datetime(2014, 1, 3, 10, 17)
     bad = PV1.replace("20140103101500", "yesterday")
-    assert one(msg(MSH, PID, bad)).arrival == datetime(2014, 1, 3, 10, 17)
-    item = one(msg(MSH.replace("20140103101700", "x"), PID, bad))
-    assert isinstance(item, MessageError) and "PV1-44" in str(item)
+    item = one(msg(MSH, PID, bad))
+    assert isinstance(item, MessageError) and item.location == "PV1-44"
+    item = one(msg(MSH.replace("20140103101700", "x"), PID, empty))
+    assert isinstance(item, MessageError) and item.location == "MSH-7"
+
+
+@pytest.mark.parametrize("value", ["2012139", "201213", "20120230", "12-03-2012"])
+def test_bad_birth_date_is_an_error_not_a_guess(value):
+    item = one(msg(MSH, PID.replace("20130301", value), PV1))
+    assert isinstance(item, MessageError) and item.location == "PID-7"
 
 
 def test_missing_name_is_fine():

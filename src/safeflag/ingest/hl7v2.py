@@ -25,7 +25,9 @@ __all__ = ["iter_hl7_messages", "parse_hl7", "iter_hl7_attendances", "validate_h
 ARRIVAL_EVENTS = frozenset({"A01", "A04", "A08"})
 _NHS_OID = "2.16.840.1.113883.2.1.4.1"
 _TS = re.compile(r"^(\d{4,14})(\d*)(?:\.(\d+))?([+-]\d{4})?$")
-_DATE = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(?:\d{2,})?(?:\.\d+)?(?:[+-]\d{4})?$")
+# DT or TS: YYYY[MM[DD[HH[MM[SS]]]]][.S][+ZZZZ] — digits come in pairs after the year, so a
+# seven-digit value is refused rather than read as a year.
+_DATE = re.compile(r"^(\d{4})(?:(\d{2})(?:(\d{2})(?:\d{2}){0,3})?)?(?:\.\d+)?(?:[+-]\d{4})?$")
 
 
 class _Msg:
@@ -233,16 +235,18 @@ def _diagnoses(msg: _Msg) -> tuple[Coded, ...]:
 
 
 def _arrival(msg: _Msg, pv1: list[str] | None) -> datetime:
+    # An empty PV1-44 falls back to MSH-7 (the contract); a PV1-44 that is present but
+    # unreadable is an error, not silently replaced by the message time.
     for fields, n, loc in ((pv1, 44, "PV1-44"), (msg.first("MSH"), 7, "MSH-7")):
         value = msg.value(fields, n)
         if value:
             try:
                 return _timestamp(value)
-            except ValueError:
-                continue
-    raise msg.error("no readable arrival time: PV1-44 and MSH-7 are both missing or not "
-                    "HL7 date/times (YYYYMMDDHHMM[SS][+ZZZZ]); send the arrival in PV1-44",
-                    "PV1-44")
+            except ValueError as exc:
+                raise msg.error("the arrival time is not an HL7 date/time; send "
+                                "YYYYMMDDHHMM[SS][+ZZZZ]", loc) from exc
+    raise msg.error("no arrival time: PV1-44 and MSH-7 are both empty; send the arrival in "
+                    "PV1-44", "PV1-44")
 
 
 def _event(msg: _Msg) -> tuple[str, str]:
