@@ -5,11 +5,11 @@ see :data:`INVERSE`). From the child's *own* links:
 
 - siblings: declared sibling / half-sibling links, and the other children of the child's own
   parents (two shared parents: ``sibling``; one: ``half-sibling``). Sibling links are permanent.
-- step-siblings: a child recorded with one of the child's own parents as step-parent or
-  partner of a parent, while that link is current; and a child of the child's current
-  step-parent or parent's partner *only when the address history places them at the child's
-  address on the day* — a partner's children from another family may live elsewhere, and a
-  partner is never on their own a path into another family.
+- step-siblings: the children of the child's current step-parent, and children who record
+  one of the child's parents as their current step-parent. Through a parent's *partner*
+  (partner-of-parent, either way round) only when the address history places that child at
+  the child's address on the day: a partner's children from another family may live
+  elsewhere, so a partner alone is never a path into another family.
 - household: anyone else linked to the child by a relationship current on the day (mother,
   father, parent, step-parent, carer, partner-of-parent, household-member), and anyone the
   register's address history places at the child's own address on that day (``co-resident``;
@@ -41,7 +41,6 @@ INVERSE: dict[R, R] = {
     R.partner_child: R.partner_of_parent,
 }
 PARENTS = frozenset({R.mother, R.father, R.parent})
-_STEP_ADULTS = frozenset({R.step_parent, R.partner_of_parent})
 _STEP_CHILDREN = frozenset({R.step_child, R.partner_child})
 HOUSEHOLD = frozenset({R.mother, R.father, R.parent, R.step_parent, R.carer,
                        R.partner_of_parent, R.household_member, R.child, R.step_child,
@@ -134,23 +133,28 @@ def family_of(store: Store, person_id: str, on: date) -> Family:
                                       f"register: recorded as {kind.value}")
 
     parents = {pid for pid, kind, _ in links if kind in PARENTS}
-    step_adults = {pid for pid, kind, rel in links if kind in _STEP_ADULTS and rel.current_on(on)}
+    step_parents = {pid for pid, kind, rel in links
+                    if kind == R.step_parent and rel.current_on(on)}
+    partners = {pid for pid, kind, rel in links
+                if kind == R.partner_of_parent and rel.current_on(on)}
+    adults = parents | step_parents | partners
     shared: dict[str, set[str]] = {}
-    step: dict[str, tuple[str, bool]] = {}
-    if parents or step_adults:
-        for rel in store.relationships_touching(parents | step_adults):
-            for adult in parents | step_adults:
-                other = from_child(rel, adult)
-                if other is None or other[0] in (person_id, adult):
-                    continue
-                pid, kind = other
-                if adult in parents and kind == R.child:
-                    shared.setdefault(pid, set()).add(adult)
-                elif rel.current_on(on) and kind in _STEP_CHILDREN and adult in parents:
-                    step[pid] = (adult, True)
-                elif rel.current_on(on) and adult in step_adults and kind in (
-                        R.child, *_STEP_CHILDREN):
-                    step.setdefault(pid, (adult, False))
+    step: dict[str, tuple[str, bool]] = {}   # step-sibling → (through whom, certain to live here)
+    for rel in store.relationships_touching(adults) if adults else ():
+        for adult in adults:
+            other = from_child(rel, adult)
+            if other is None or other[0] in (person_id, adult):
+                continue
+            pid, kind = other
+            if adult in parents and kind == R.child:
+                shared.setdefault(pid, set()).add(adult)
+            elif not rel.current_on(on):
+                continue
+            elif (adult in parents and kind == R.step_child) or (
+                    adult in step_parents and kind == R.child):
+                step[pid] = (adult, True)          # a step-parent's child, either way round
+            elif kind in _STEP_CHILDREN or adult in step_parents | partners:
+                step.setdefault(pid, (adult, False))   # through a partner: needs co-residence
     for pid, common in sorted(shared.items()):
         if pid not in relatives:
             kind = "sibling" if len(common) >= 2 else "half-sibling"

@@ -1,0 +1,146 @@
+"""Siblings found from the attendances themselves: the same mother (or father) by identity —
+her NHS number, or her name with birth date or address matched with certainty, never her name
+alone — so SIBLING_INJURY can fire for families social care has never met, marked unconfirmed."""
+
+from __future__ import annotations
+
+import pytest
+
+from safeflag.algo.dates import PartialDate
+from safeflag.models import Address, Demographics, Name, NextOfKin, Sex
+
+from ..conftest import attendance, load, person, plan, rel
+
+NHS_MUM = "9434765919"
+NHS_OTHER = "9434765927"
+
+
+def kin(role: str, given: str, family: str, *, nhs: str | None = None, birth: str | None = None,
+        postcode: str | None = None) -> NextOfKin:
+    return NextOfKin(relationship=role, code={"mother": "MTH", "father": "FTH"}.get(role, ""),
+                     demographics=Demographics(
+                         nhs_number=nhs, names=(Name(given=given, family=family),),
+                         birth_date=PartialDate.parse(birth) if birth else None,
+                         addresses=(Address(postcode=postcode),) if postcode else ()))
+
+
+def visit(aid: str, arrival: str, given: str, family: str, birth: str, *kins: NextOfKin,
+          postcode: str = "LS2 9JT", dx: tuple[str, ...] = ("S52.5",), event: str = "A04"):
+    a = attendance(aid, arrival, given=given, family=family, birth=birth, postcode=postcode,
+                   dx=dx, event=event)
+    return a.model_copy(update={"next_of_kin": kins})
+
+
+def sibling_warning(result):
+    return next((w for w in result.warnings if w.code == "SIBLING_INJURY"), None)
+
+
+@pytest.mark.parametrize("first_mum, second_mum, linked", [
+    # her NHS number, even across a surname change and a move
+    (kin("mother", "Kerry", "Lowe", nhs=NHS_MUM, postcode="LS2 9JT"),
+     kin("mother", "Kerry", "Dunn", nhs=NHS_MUM, postcode="HU1 2AA"), True),
+    # name and birth date
+    (kin("mother", "Kerry", "Lowe", birth="1992-04-04"),
+     kin("mother", "Kerry", "Lowe", birth="1992-04-04"), True),
+    # name and address
+    (kin("mother", "Kerry", "Lowe", postcode="LS2 9JT"),
+     kin("mother", "Kerry", "Lowe", postcode="LS2 9JT"), True),
+    # name alone: never enough
+    (kin("mother", "Kerry", "Lowe"), kin("mother", "Kerry", "Lowe"), False),
+    # same name, different birth dates: two women
+    (kin("mother", "Kerry", "Lowe", birth="1992-04-04"),
+     kin("mother", "Kerry", "Lowe", birth="1987-10-21"), False),
+    # different NHS numbers: two women, whatever the name
+    (kin("mother", "Kerry", "Lowe", nhs=NHS_MUM, birth="1992-04-04"),
+     kin("mother", "Kerry", "Lowe", nhs=NHS_OTHER, birth="1992-04-04"), False),
+    # a sibling named as next of kin is not a parent
+    (kin("sibling", "Kerry", "Lowe", birth="1992-04-04"),
+     kin("sibling", "Kerry", "Lowe", birth="1992-04-04"), False),
+])
+def test_siblings_off_the_register_through_the_same_mother(sf, first_mum, second_mum, linked):
+    load(sf, [person("X1", "Unrelated", "Person", "2001-01-01", postcode="ZZ1 1ZZ")])
+    sf.check(visit("V1", "2021-03-01", "Tom", "Lowe", "2019-02-02", first_mum, dx=("S42.0",)))
+    result = sf.check(visit("V2", "2021-04-01", "Ivy", "Dunn", "2020-06-06", second_mum))
+    assert result.match.band == "none"
+    w = sibling_warning(result)
+    assert (w is not None) is linked
+    if linked:
+        assert w.confirmed is False and w.subject == "sibling"
+        assert any("V1" in e for e in w.evidence)
+        assert any("same mother" in e for e in w.evidence)
+
+
+@pytest.mark.parametrize("days_before, fires", [(90, True), (91, False)])
+def test_derived_sibling_injury_window(sf, days_before, fires):
+    from datetime import date, timedelta
+    first = (date(2021, 6, 1) - timedelta(days=days_before)).isoformat()
+    mum = kin("mother", "Kerry", "Lowe", nhs=NHS_MUM)
+    sf.check(visit("V1", first, "Tom", "Lowe", "2019-02-02", mum))
+    result = sf.check(visit("V2", "2021-06-01", "Ivy", "Lowe", "2020-06-06", mum))
+    assert (sibling_warning(result) is not None) is fires
+
+
+def test_full_and_half_siblings_from_the_parents_named(sf):
+    mum, dad1, dad2 = (kin("mother", "Kerry", "Lowe", nhs=NHS_MUM),
+                       kin("father", "Dan", "Lowe", birth="1990-01-01", postcode="LS2 9JT"),
+                       kin("father", "Sam", "Pike", birth="1985-05-05", postcode="LS6 1AA"))
+    sf.check(visit("V1", "2021-03-01", "Tom", "Lowe", "2019-02-02", mum, dad1))
+    sf.check(visit("V2", "2021-03-05", "Ned", "Pike", "2017-02-02", mum, dad2))
+    result = sf.check(visit("V3", "2021-04-01", "Ivy", "Lowe", "2020-06-06", mum, dad1))
+    evidence = " ".join(sibling_warning(result).evidence)
+    assert "sibling attendee:" in evidence and "half-sibling attendee:" in evidence
+    assert "same father, mother" in evidence        # Tom: both parents named are the same
+    assert "same mother named" in evidence          # Ned: the mother only
+
+
+def test_a_mother_known_to_the_register_brings_her_register_children_unconfirmed(sf):
+    load(sf, [person("C1", "Amy", "Ward", "2018-01-15", postcode="DN33 1HG"),
+              person("ML", "Leanne", "Ward", "1990-07-19", postcode="DN33 1HG")],
+         [rel("C1", "ML", "mother")], [plan("C1", "CP", "2021-01-01")])
+    # a baby social care has not met yet; the mother named as on the register, same address
+    result = sf.check(visit("V1", "2021-05-01", "Rio", "Ward", "2021-03-03",
+                            kin("mother", "Leanne", "Ward", postcode="DN33 1HG"),
+                            postcode="DN33 1HG", dx=("S00.0",)))
+    assert result.match.band != "certain" or result.match.person_id is None
+    flag = next(f for f in result.flags if f.person_id == "C1")
+    assert (flag.code, flag.subject, flag.confirmed) == ("CP", "sibling", False)
+
+
+def test_a_register_child_gains_an_unconfirmed_sibling_from_attendances(sf):
+    load(sf, [person("C1", "Amy", "Smith", "2020-01-15")])
+    mum = kin("mother", "Jo", "Smith", nhs=NHS_MUM)
+    sf.check(visit("V1", "2021-04-20", "Zac", "Smith", "2018-08-08", mum, postcode="LS2 9JT"))
+    result = sf.check(visit("V2", "2021-05-01", "Amy", "Smith", "2020-01-15", mum,
+                            postcode="DN32 7QX"))
+    assert result.match.person_id == "C1"
+    w = sibling_warning(result)
+    assert w is not None and w.confirmed is False
+
+
+def test_a_wrong_mother_match_adds_that_mothers_children_only(sf):
+    # Two mothers' children; one attendance wrongly names mother A (by NHS number) for a child
+    # of mother B. That child joins A's children — but B's other children never do.
+    a, b = kin("mother", "Ann", "Able", nhs=NHS_MUM), kin("mother", "Bel", "Best", nhs=NHS_OTHER)
+    sf.check(visit("VA1", "2021-04-01", "Al", "Able", "2018-01-01", a))
+    sf.check(visit("VB1", "2021-04-02", "Bo", "Best", "2017-01-01", b))
+    sf.check(visit("VB2", "2021-04-03", "Bea", "Best", "2019-09-09", a))   # the wrong link
+    result = sf.check(visit("VA2", "2021-05-01", "Ada", "Able", "2020-02-02", a))
+    evidence = " ".join(sibling_warning(result).evidence)
+    assert "VA1" in evidence and "VB2" in evidence
+    assert "VB1" not in evidence                   # Bo, B's other child, is not pulled in
+
+
+def test_an_a08_repeat_does_not_duplicate_parent_links(sf):
+    mum = kin("mother", "Kerry", "Lowe", nhs=NHS_MUM)
+    sf.check(visit("V1", "2021-03-01", "Tom", "Lowe", "2019-02-02", mum))
+    sf.check(visit("V1", "2021-03-01", "Tom", "Lowe", "2019-02-02", mum, event="A08"))
+    links = sf.store.parents_of_attendees([1])
+    assert len(links) == 1 and links[0].relationship == "mother"
+
+
+def test_record_false_still_finds_siblings_without_writing(sf):
+    mum = kin("mother", "Kerry", "Lowe", nhs=NHS_MUM)
+    sf.check(visit("V1", "2021-03-01", "Tom", "Lowe", "2019-02-02", mum))
+    result = sf.check(visit("V2", "2021-04-01", "Ivy", "Lowe", "2020-06-06", mum), record=False)
+    assert sibling_warning(result) is not None
+    assert len(sf.store.children_of_parents([1])) == 1

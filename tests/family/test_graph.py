@@ -1,0 +1,163 @@
+"""The register's family graph: full, half and step siblings, household, co-residence across
+moves, and the one-hop guard that keeps one wrong link from merging two families."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from safeflag.family import Family, family_of, same_place
+from safeflag.models import AddressPeriod
+
+from ..conftest import attendance, load, person, plan, rel
+
+DAY = date(2021, 5, 1)
+
+
+def kinds(family: Family) -> dict[str, tuple[str, str, bool]]:
+    return {r.person_id: (r.subject, r.relationship, r.confirmed) for r in family.relatives}
+
+
+def addr(pid: str, line: str, postcode: str, start: str | None = None,
+         end: str | None = None) -> AddressPeriod:
+    return AddressPeriod(person_id=pid, address_line=line, postcode=postcode,
+                         from_date=date.fromisoformat(start) if start else None,
+                         to_date=date.fromisoformat(end) if end else None)
+
+
+PEOPLE = [person("C1", "Amy", "Smith", "2020-01-15"),
+          person("S1", "Ben", "Smith", "2017-03-03", sex="male"),
+          person("S2", "Cal", "Green", "2016-04-04", sex="male"),
+          person("S3", "Dee", "Hart", "2015-05-05"),
+          person("M1", "Jo", "Smith", "1995-02-02"),
+          person("F1", "Ed", "Smith", "1994-02-02", sex="male"),
+          person("F2", "Gus", "Green", "1990-02-02", sex="male"),
+          person("P1", "Lee", "Hart", "1992-02-02", sex="male")]
+
+
+def test_full_sibling_needs_two_shared_parents_half_sibling_one(sf):
+    load(sf, PEOPLE, [rel("C1", "M1", "mother"), rel("C1", "F1", "father"),
+                      rel("S1", "M1", "mother"), rel("S1", "F1", "father"),
+                      rel("S2", "M1", "mother"), rel("S2", "F2", "father")])
+    got = kinds(family_of(sf.store, "C1", DAY))
+    assert got["S1"] == ("sibling", "sibling", True)
+    assert got["S2"] == ("sibling", "half-sibling", True)
+    assert got["M1"][0] == got["F1"][0] == "household"
+    assert "F2" not in got          # the half-sibling's father is not the child's household
+
+
+def test_parent_link_recorded_on_the_parent_side_is_read_both_ways(sf):
+    load(sf, PEOPLE, [rel("M1", "C1", "household-member"), rel("C1", "M1", "mother"),
+                      rel("S1", "M1", "mother")])
+    got = kinds(family_of(sf.store, "S1", DAY))
+    assert got["C1"] == ("sibling", "half-sibling", True)
+
+
+@pytest.mark.parametrize("start, end, present", [
+    ("2021-01-01", None, True),
+    ("2021-05-01", "2021-05-01", True),     # current on the day itself
+    ("2021-05-02", None, False),            # starts the day after
+    ("2020-01-01", "2021-04-30", False),    # ended the day before
+])
+def test_step_sibling_through_a_parent_while_the_step_link_is_current(sf, start, end, present):
+    # S3 records C1's mother as her step-parent: S3 lives with C1's mother, so with C1.
+    load(sf, PEOPLE, [rel("C1", "M1", "mother"), rel("S3", "M1", "step-parent", start, end)])
+    got = kinds(family_of(sf.store, "C1", DAY))
+    assert (got.get("S3") == ("household", "step-sibling", True)) is present
+    # and from S3's side, C1 is a step-sibling through S3's own step-parent link
+    back = kinds(family_of(sf.store, "S3", DAY))
+    assert (back.get("C1") == ("household", "step-sibling", True)) is present
+
+
+@pytest.mark.parametrize("lives_here, present", [(True, True), (False, False)])
+def test_partners_child_is_a_step_sibling_only_when_living_at_the_childs_address(
+        sf, lives_here, present):
+    addresses = [addr("C1", "14 Fern Close", "DN32 7QX", "2020-01-15")]
+    addresses.append(addr("S3", "14 Fern Close", "DN32 7QX", "2021-02-01") if lives_here
+                     else addr("S3", "2 Other Road", "LS2 9JT", "2021-02-01"))
+    load(sf, PEOPLE, [rel("C1", "M1", "mother"), rel("C1", "P1", "partner-of-parent"),
+                      rel("S3", "P1", "father")], addresses=addresses)
+    got = kinds(family_of(sf.store, "C1", DAY))
+    assert got["P1"][:2] == ("household", "partner-of-parent")
+    assert (got.get("S3") == ("household", "step-sibling", True)) is present
+
+
+@pytest.mark.parametrize("day, present", [
+    (date(2021, 2, 28), False),   # before the move in
+    (date(2021, 3, 1), True),     # the day of the move
+    (date(2021, 8, 31), True),    # the last day there
+    (date(2021, 9, 1), False),    # after moving out
+])
+def test_co_residence_follows_the_address_history_across_moves(sf, day, present):
+    load(sf, PEOPLE, [], addresses=[
+        addr("C1", "27 Birch Road", "DN33 1HG", "2020-01-15", "2021-02-28"),
+        addr("C1", "14 Fern Close", "dn327qx", "2021-03-01"),
+        addr("P1", "14, Fern Close", "DN32 7QX", "2021-03-01", "2021-08-31"),
+        addr("S3", "16 Fern Close", "DN32 7QX", "2021-01-01")])   # a neighbour
+    got = kinds(family_of(sf.store, "C1", day))
+    assert (got.get("P1") == ("household", "co-resident", False)) is present
+    assert "S3" not in got
+
+
+def test_same_place_compares_postcode_and_address_line():
+    a = addr("X", "14 Fern Close", "DN32 7QX")
+    assert same_place(a, addr("Y", "14 FERN CLOSE.", "dn32 7qx"))
+    assert not same_place(a, addr("Y", "Flat 2, 14 Fern Close", "DN32 7QX"))
+    assert not same_place(a, addr("Y", "14 Fern Close", "DN32 7QY"))
+    assert not same_place(addr("X", "", "DN32 7QX"), addr("Y", "", "DN32 7QX"))
+
+
+def test_a_known_household_member_gains_the_address_evidence(sf):
+    load(sf, PEOPLE, [rel("C1", "P1", "partner-of-parent")], addresses=[
+        addr("C1", "14 Fern Close", "DN32 7QX", "2020-01-15"),
+        addr("P1", "14 Fern Close", "DN32 7QX", "2020-06-01")])
+    p1 = family_of(sf.store, "C1", DAY).get("P1")
+    assert p1.relationship == "partner-of-parent" and p1.confirmed
+    assert "address history" in p1.evidence and "since 2020-06-01" in p1.evidence
+
+
+def test_family_holds_across_a_mothers_surname_change_and_moves(sf):
+    # The register keeps one person through a surname change (an alias) and five addresses:
+    # links are by person_id, so the children of both surnames stay siblings.
+    people = [person("L", "Lily", "Parker", "2012-03-14"), person("M", "Megan", "Turner", "2008-11-15"),
+              person("ML", "Leanne", "Ward", "1990-07-19")]
+    load(sf, people, [rel("L", "ML", "mother"), rel("M", "ML", "mother")], addresses=[
+        addr("ML", "27 Birch Road", "DN33 1HG", "2011-06-01", "2012-08-31"),
+        addr("ML", "14 Fern Close", "DN32 7QX", "2013-05-20")])
+    for day in (date(2012, 6, 1), date(2014, 1, 3)):
+        assert kinds(family_of(sf.store, "L", day))["M"] == ("sibling", "half-sibling", True)
+
+
+def _two_families(bad_link: bool):
+    people = [person(pid, given, family, born) for pid, given, family, born in (
+        ("A1", "Ann", "Able", "2019-01-01"), ("A2", "Art", "Able", "2017-01-01"),
+        ("MA", "Amy", "Able", "1990-01-01"), ("B1", "Bea", "Best", "2019-06-06"),
+        ("B2", "Bob", "Best", "2016-06-06"), ("MB", "Bel", "Best", "1991-01-01"),
+        ("PB", "Baz", "Best", "1989-01-01"))]
+    links = [rel("A1", "MA", "mother"), rel("A2", "MA", "mother"),
+             rel("B1", "MB", "mother"), rel("B2", "MB", "mother"),
+             rel("B1", "PB", "father"), rel("B2", "PB", "father"),
+             rel("B2", "PB", "household-member")]
+    if bad_link:
+        links.append(rel("B1", "MA", "mother"))     # a data-entry error
+    return people, links
+
+
+@pytest.mark.parametrize("bad_link", [False, True])
+def test_one_wrong_link_adds_one_person_never_a_second_family(sf, bad_link):
+    people, links = _two_families(bad_link)
+    load(sf, people, links, plans=[plan("B2", "CP", "2020-01-01"), plan("MB", "CP-UNBORN",
+                                                                       "2018-12-01", "2019-06-06")])
+    a1 = kinds(family_of(sf.store, "A1", DAY))
+    assert set(a1) == ({"A2", "MA", "B1"} if bad_link else {"A2", "MA"})
+    # nothing behind B1: not her sibling B2, mother MB or father PB
+    assert not {"B2", "MB", "PB"} & set(a1)
+    # and from the other family's side the Able children never appear
+    b2 = kinds(family_of(sf.store, "B2", DAY))
+    assert not {"A1", "A2", "MA"} & set(b2)
+    # B2's CP plan and MB's pre-birth plan never reach A1's flags
+    result = sf.check(attendance("V1", "2021-05-01", given="Ann", family="Able",
+                                 birth="2019-01-01"))
+    assert result.match.person_id == "A1"
+    assert {f.person_id for f in result.flags}.isdisjoint({"B2", "MB"})
