@@ -61,9 +61,9 @@ def _open(db: Optional[Path], config: Optional[Path], user: Optional[str] = None
 
 
 @register_app.command("load")
-def register_load(path: Path = typer.Argument(..., help="Register folder of CSV files."),
+def register_load(path: Path = typer.Argument(..., help="Register: a CSV folder or a FHIR Bundle (.json)."),
                   db: Optional[Path] = DbOption, config: Optional[Path] = ConfigOption) -> None:
-    """Replace the register with the CSV folder at PATH (all or nothing)."""
+    """Replace the register with the CSV folder or FHIR Bundle at PATH (all or nothing)."""
     try:
         with _open(db, config) as sf:
             info = sf.load_register(path)

@@ -76,16 +76,19 @@ class RegisterError(InputError):
     """A register file has a bad record; the load was refused and the old register kept."""
 
     def __init__(self, reason: str, *, file: str, line: int | None = None,
-                 column: str | None = None) -> None:
+                 column: str | None = None, path: str | None = None) -> None:
         self.reason = reason
         self.file = file
         self.line = line
         self.column = column
+        self.path = path          # a FHIR path, for register Bundles
         where = file
         if line is not None:
             where += f", line {line}"
         if column:
             where += f", column {column}"
+        if path:
+            where += f", at {path}"
         super().__init__(f"{where}: {reason}. Nothing was loaded; the previous register is kept.")
 
 

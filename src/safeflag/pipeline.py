@@ -17,7 +17,7 @@ from .algo.injury import InjuryFinding, classify
 from .errors import MessageError, NotAnArrival
 from .family import Family, build_family, resolve_parents
 from .ingest import IngestItem
-from .ingest.register import load_register_csv
+from .ingest.register import load_register
 from .match import Matcher, person_identity
 from .algo.compare import Identity, blocking_keys
 from .models import Attendance, CheckResult, MatchResult, Register
@@ -86,8 +86,8 @@ class Safeflag:
 
     # --- register -------------------------------------------------------------------------------
     def load_register(self, path: str | Path) -> RegisterInfo:
-        """Replace the register with the CSV folder at ``path`` (all or nothing)."""
-        register = load_register_csv(path)
+        """Replace the register with a CSV folder or FHIR Bundle at ``path`` (all or nothing)."""
+        register = load_register(path)
         return self.store.replace_register(register, index_register(register), source=str(path))
 
     # --- checking -------------------------------------------------------------------------------

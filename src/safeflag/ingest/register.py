@@ -23,7 +23,7 @@ from ..errors import RegisterError
 from ..models import (AddressPeriod, Person, Plan, PlanType, Register, Relationship,
                       RelationshipType, Sex)
 
-__all__ = ["load_register_csv", "CONTRACT_RELATIONSHIPS"]
+__all__ = ["load_register", "load_register_csv", "CONTRACT_RELATIONSHIPS"]
 
 T = TypeVar("T")
 
@@ -183,3 +183,15 @@ def load_register_csv(folder: str | Path) -> Register:
                       known=seen, ref_columns=("person_id",))
     return Register(persons=tuple(persons), relationships=tuple(relationships),
                     plans=tuple(plans), addresses=tuple(addresses))
+
+
+def load_register(path: str | Path) -> Register:
+    """A register from a CSV folder or a FHIR Bundle file (JSON), validated whole."""
+    path = Path(path)
+    if path.is_dir():
+        return load_register_csv(path)
+    if path.is_file():
+        from .register_fhir import load_register_fhir
+        return load_register_fhir(path)
+    raise RegisterError("no such folder or file; give the register's CSV folder or a FHIR "
+                        "Bundle (.json)", file=str(path))
