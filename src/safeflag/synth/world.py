@@ -1,0 +1,427 @@
+"""The synthetic world: a register and ED attendances drawn from one true population.
+
+>>> from safeflag.synth import generate_world
+>>> world = generate_world(children=200, attendances=1_000, seed=7)
+>>> len(world.attendances)
+1000
+
+``world.truth`` maps each attendance to the register person it really is (``None`` for a
+child not on the register); ``world.child_of`` gives every attendance a stable true child id,
+registered or not; ``world.true_siblings`` holds the true sibling sets (full, half, twins).
+The same ``seed`` and sizes always give the same world.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from ..algo.dates import PartialDate
+from ..models import (AddressPeriod, Attendance, Person, Plan, PlanType, Register, Relationship,
+                      RelationshipType, Sex)
+from . import noise, pools
+from .people import PERIOD_END, PopulationBuilder, TrueAdult, TrueChild, TrueFamily
+
+__all__ = ["World", "generate_world"]
+
+_SEX = {"female": Sex.female, "male": Sex.male}
+
+
+@dataclass
+class World:
+    """A generated register, its attendances and the ground truth that links them."""
+
+    register: Register
+    attendances: list[Attendance]
+    truth: dict[str, str | None]
+    child_of: dict[str, str]
+    true_siblings: dict[str, set[str]]
+    children: dict[str, TrueChild] = field(repr=False, default_factory=dict)
+    families: list[TrueFamily] = field(repr=False, default_factory=list)
+    hospital_number: dict[str, str] = field(repr=False, default_factory=dict)
+    seed: int = 0
+
+    def twin_of(self, child_id: str) -> str | None:
+        child = self.children.get(child_id)
+        return child.twin_of if child else None
+
+    # writers live in safeflag.synth.writers; these are the documented entry points
+    def write_register_csv(self, folder: str | Path) -> Path:
+        from .writers import write_register_csv
+        return write_register_csv(self, folder)
+
+    def write_hl7(self, path: str | Path) -> Path:
+        from .writers import write_hl7
+        return write_hl7(self, path)
+
+    def write_fhir_ndjson(self, path: str | Path) -> Path:
+        from .writers import write_fhir_ndjson
+        return write_fhir_ndjson(self, path)
+
+    def write_csv(self, path: str | Path) -> Path:
+        from .writers import write_csv
+        return write_csv(self, path)
+
+
+class _Ids:
+    def __init__(self) -> None:
+        self.persons = 0
+        self.unregistered = 0
+        self.temp = 0
+
+    def person(self) -> str:
+        self.persons += 1
+        return f"P{self.persons:07d}"
+
+    def outside(self) -> str:
+        self.unregistered += 1
+        return f"U{self.unregistered:07d}"
+
+    def provisional(self) -> str:
+        self.temp += 1
+        return f"C{self.temp}"
+
+
+# --- the population ---------------------------------------------------------------------------
+def _population(rng: random.Random, children: int, outside_ratio: float
+                ) -> tuple[list[TrueFamily], _Ids]:
+    builder = PopulationBuilder(rng)
+    ids = _Ids()
+    families: list[TrueFamily] = []
+    registered = 0
+    while registered < children:
+        fam = builder.family(True, ids.provisional)
+        for child in fam.children:
+            child.registered = registered < children and rng.random() < 0.93
+            registered += child.registered
+        families.append(fam)
+    outside = sum(not c.registered for f in families for c in f.children)
+    while outside < children * outside_ratio:
+        fam = builder.family(False, ids.provisional)
+        outside += len(fam.children)
+        families.append(fam)
+    rng.shuffle(families)
+    renamed: dict[str, str] = {}
+    for fam in families:
+        for child in fam.children:
+            renamed[child.child_id] = ids.person() if child.registered else ids.outside()
+            child.child_id = renamed[child.child_id]
+    for fam in families:
+        for child in fam.children:
+            child.twin_of = renamed[child.twin_of] if child.twin_of else None
+    return families, ids
+
+
+# --- the register -----------------------------------------------------------------------------
+class _RegisterBuilder:
+    def __init__(self, rng: random.Random, ids: _Ids) -> None:
+        self.rng, self.ids = rng, ids
+        self.persons: list[Person] = []
+        self.relationships: list[Relationship] = []
+        self.plans: list[Plan] = []
+        self.addresses: list[AddressPeriod] = []
+
+    def add_family(self, fam: TrueFamily) -> None:
+        kids = [c for c in fam.children if c.registered]
+        if not kids:
+            return
+        rng = self.rng
+        last_home = fam.homes[-1]
+        mother = self._adult(fam.mother, fam, birth_known=0.9)
+        fathers = {f.key: self._adult(f, fam, birth_known=0.6) if rng.random() < 0.7 else None
+                   for f in fam.fathers}
+        partner = (self._adult(fam.partner, fam, birth_known=0.5)
+                   if fam.partner is not None and rng.random() < 0.6 else None)
+        for child in kids:
+            self.persons.append(self._child(child, fam, last_home))
+            self._history(child.child_id, fam)
+            self._link(child.child_id, mother, RelationshipType.mother, rng.random() < 0.97)
+            self._link(child.child_id, fathers.get(child.father.key), RelationshipType.father, True)
+            if partner is not None:
+                self._link(child.child_id, partner, RelationshipType.partner_of_parent, True,
+                           from_date=fam.partner_from)
+            self._plans(child)
+        self._history(mother, fam)
+        for i, a in enumerate(kids):
+            for b in kids[i + 1:]:
+                if rng.random() < 0.6:
+                    kind = (RelationshipType.sibling if a.father is b.father
+                            else RelationshipType.half_sibling)
+                    self._link(a.child_id, b.child_id, kind, True)
+                    if rng.random() < 0.5:
+                        self._link(b.child_id, a.child_id, kind, True)
+        for child in kids:
+            if child.birth >= date(2016, 4, 1) and rng.random() < 0.25:
+                start = child.birth - timedelta(days=rng.randint(60, 150))
+                self.plans.append(Plan(person_id=mother, plan=PlanType.CP_UNBORN,
+                                       start_date=start, end_date=child.birth,
+                                       category=rng.choice(pools.PLAN_CATEGORIES),
+                                       local_authority=rng.choice(pools.LOCAL_AUTHORITIES),
+                                       contact="Children's Services duty team"))
+
+    def _adult(self, adult: TrueAdult, fam: TrueFamily, birth_known: float) -> str:
+        if adult.person_id is None:
+            adult.person_id = self.ids.person()
+            rng = self.rng
+            aliases = ((adult.given, adult.former_family),) if adult.former_family else ()
+            home = fam.homes[-1]
+            self.persons.append(Person(
+                person_id=adult.person_id,
+                nhs_number=adult.nhs if rng.random() < 0.8 else None,
+                given_name=adult.given, family_name=adult.family,
+                birth_date=PartialDate.of(adult.birth) if rng.random() < birth_known else None,
+                sex=_SEX[adult.sex], address_line=f"{home.line}, {home.town}",
+                postcode=home.postcode, aliases=aliases))
+        return adult.person_id
+
+    def _child(self, child: TrueChild, fam: TrueFamily, home) -> Person:
+        rng = self.rng
+        given = noise.typo(rng, child.given) if rng.random() < 0.02 else child.given
+        birth = PartialDate.of(child.birth)
+        if rng.random() < 0.005:
+            birth = noise.one_digit_date(rng, child.birth)
+        nhs: str | None = child.nhs if rng.random() < 0.88 else None
+        if nhs and rng.random() < 0.004:
+            nhs = noise.nhs_typo(rng, nhs)
+        aliases = []
+        if fam.mother.former_family and fam.mother.family != child.family and rng.random() < 0.5:
+            aliases.append((child.given, fam.mother.family))
+        return Person(person_id=child.child_id, nhs_number=nhs, given_name=given,
+                      family_name=child.family, birth_date=birth, sex=_SEX[child.sex],
+                      address_line=f"{home.line}, {home.town}", postcode=home.postcode,
+                      aliases=tuple(aliases))
+
+    def _history(self, person_id: str, fam: TrueFamily) -> None:
+        for i, home in enumerate(fam.homes):
+            until = fam.homes[i + 1].from_date if i + 1 < len(fam.homes) else None
+            self.addresses.append(AddressPeriod(
+                person_id=person_id, address_line=f"{home.line}, {home.town}",
+                postcode=home.postcode, from_date=home.from_date, to_date=until))
+
+    def _link(self, person_id: str, related: str | None, kind: RelationshipType, keep: bool,
+              from_date: date | None = None) -> None:
+        if related is not None and keep:
+            self.relationships.append(Relationship(person_id=person_id, related_person_id=related,
+                                                   relationship=kind, from_date=from_date))
+
+    def _plans(self, child: TrueChild) -> None:
+        rng = self.rng
+        earliest = max(child.birth, date(2012, 1, 1))
+        latest = min(PERIOD_END - timedelta(days=30),
+                     date(child.birth.year + 17, child.birth.month, 1))
+        if earliest >= latest:
+            return
+        start = earliest + timedelta(days=rng.randint(0, (latest - earliest).days))
+        for _ in range(2 if rng.random() < 0.3 else 1):
+            kind = rng.choices((PlanType.CIN, PlanType.CP, PlanType.LAC), (0.45, 0.35, 0.2))[0]
+            end = start + timedelta(days=rng.randint(90, 720))
+            self.plans.append(Plan(
+                person_id=child.child_id, plan=kind, start_date=start,
+                end_date=end if end < PERIOD_END else None,
+                category=rng.choice(pools.PLAN_CATEGORIES),
+                local_authority=rng.choice(pools.LOCAL_AUTHORITIES),
+                contact="Children's Services duty team"))
+            start = end + timedelta(days=rng.randint(1, 400))
+            if start >= PERIOD_END:
+                break
+
+    def build(self) -> Register:
+        return Register(persons=tuple(self.persons), relationships=tuple(self.relationships),
+                        plans=tuple(self.plans), addresses=tuple(self.addresses))
+
+
+# --- attendances ------------------------------------------------------------------------------
+def _arrival_days(rng: random.Random, child: TrueChild, count: int, clustered: bool) -> list[date]:
+    lo, hi = child.window()
+    span = (hi - lo).days
+    days: list[date] = []
+    for _ in range(count):
+        if clustered and days and rng.random() < 0.7:
+            day = days[-1] + timedelta(days=1 + int(rng.expovariate(1 / 30)))
+            if day <= hi:
+                days.append(day)
+                continue
+        days.append(lo + timedelta(days=rng.randint(0, span)))
+        days.sort()
+    return days
+
+
+class _AttendanceMaker:
+    def __init__(self, rng: random.Random, families: dict[int, TrueFamily]) -> None:
+        self.rng, self.families = rng, families
+
+    def make(self, number: int, child: TrueChild, arrival: datetime) -> Attendance:
+        rng = self.rng
+        fam = self.families[child.family_id]
+        day = arrival.date()
+        injury_rate = 0.65 if fam.high_risk else 0.3
+        complaint, diagnoses = self._clinical(rng.random() < injury_rate)
+        # one validation per attendance: pydantic builds the nested models from plain dicts
+        return Attendance.model_validate({
+            "attendance_id": f"V{number:08d}", "message_id": f"MSG{number:08d}",
+            "event": "A04", "arrival": arrival, "patient_class": "E",
+            "patient": self._patient(child, fam, day), "next_of_kin": self._kin(child, fam, day),
+            "complaint": complaint, "diagnoses": diagnoses})
+
+    def _patient(self, child: TrueChild, fam: TrueFamily, day: date) -> dict:
+        rng = self.rng
+        newborn = (day - child.birth).days < 42
+        given, middle, family = child.given, child.middle, child.family
+        mother = fam.mother
+        if (mother.family_changed and day >= mother.family_changed
+                and family != mother.family and rng.random() < 0.35):
+            family = mother.family
+        roll = rng.random()
+        if newborn and roll < 0.5:
+            given = (f"TWIN {1 if child.twin_of and child.child_id < child.twin_of else 2}"
+                     if child.twin_of else rng.choice(("BABY", f"BABY {'GIRL' if child.sex == 'female' else 'BOY'}")))
+            middle, family = "", mother.family if rng.random() < 0.5 else family
+        elif roll < 0.06:
+            given = noise.nickname(rng, given)
+        elif roll < 0.09:
+            given = noise.typo(rng, given)
+        elif roll < 0.10 and middle:
+            given, middle = middle, ""
+        if rng.random() < 0.2:
+            given = noise.strip_accents(given)
+        if "-" in family and rng.random() < 0.4:
+            family = rng.choice(family.split("-"))
+        elif rng.random() < 0.02:
+            family = noise.typo(rng, family)
+        if rng.random() < 0.5:
+            middle = ""
+        if rng.random() < 0.3:
+            given, middle, family = given.upper(), middle.upper(), family.upper()
+        return {"nhs_number": self._nhs(child.nhs, newborn),
+                "names": ({"given": given, "family": family, "middle": middle},),
+                "birth_date": self._birth(child.birth), "sex": self._sex(child.sex),
+                "addresses": self._address(fam, day)}
+
+    def _nhs(self, nhs: str, newborn: bool) -> str | None:
+        roll = self.rng.random()
+        if roll < (0.1 if newborn else 0.4):
+            return None
+        if roll > 0.996:
+            return noise.nhs_typo(self.rng, nhs)
+        return nhs
+
+    def _birth(self, born: date) -> PartialDate | None:
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.012:
+            swapped = noise.swap_day_month(born)
+            if swapped is not None:
+                return swapped
+        elif roll < 0.027:
+            return noise.one_digit_date(rng, born)
+        elif roll < 0.035:
+            return noise.partial_birth(rng, born)
+        elif roll < 0.040:
+            return None
+        return PartialDate.of(born)
+
+    def _sex(self, sex: str) -> Sex:
+        roll = self.rng.random()
+        if roll < 0.02:
+            return Sex.unknown
+        if roll < 0.023:
+            return Sex.male if sex == "female" else Sex.female
+        return _SEX[sex]
+
+    def _address(self, fam: TrueFamily, day: date) -> tuple[dict, ...]:
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.04:
+            return ()
+        home = fam.home_on(day)
+        if roll < 0.09:
+            home = fam.home_before(day) or home
+        postcode = home.postcode
+        if rng.random() < 0.01:
+            postcode = noise.postcode_typo(rng, postcode)
+        return ({"line": home.line, "city": home.town, "postcode": postcode},)
+
+    def _kin(self, child: TrueChild, fam: TrueFamily, day: date) -> tuple[dict, ...]:
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.65:
+            adult, rel, code = fam.mother, "mother", "MTH"
+        elif roll < 0.75:
+            adult, rel, code = child.father, "father", "FTH"
+        else:
+            return ()
+        family = adult.family
+        if adult.family_changed and day < adult.family_changed:
+            family = adult.former_family
+        nhs = adult.nhs if rng.random() < 0.3 else None
+        demo = {"nhs_number": nhs, "names": ({"given": adult.given, "family": family},),
+                "sex": _SEX[adult.sex]}
+        return ({"relationship": rel, "code": code, "demographics": demo},)
+
+    def _clinical(self, injury: bool) -> tuple[dict, tuple[dict, ...]]:
+        rng = self.rng
+        if injury:
+            roll = rng.random()
+            if roll < 0.8:
+                code, text, _ = rng.choice(pools.INJURY_ICD10)
+                return {"text": text}, ({"code": code, "text": text, "system": "ICD10"},)
+            if roll < 0.92:
+                code, text = rng.choice(pools.INJURY_SNOMED)
+                return {"text": text}, ({"code": code, "text": text, "system": "SNOMED"},)
+            return {"text": rng.choice(pools.INJURY_TEXT)}, ()
+        if rng.random() < 0.85:
+            code, text = rng.choice(pools.OTHER_ICD10)
+            return {"text": text}, ({"code": code, "text": text, "system": "ICD10"},)
+        return {"text": rng.choice(pools.OTHER_TEXT)}, ()
+
+
+def generate_world(children: int = 1_000, attendances: int = 5_000, seed: int = 7, *,
+                   outside_ratio: float = 2.5) -> World:
+    """A deterministic synthetic world.
+
+    ``children`` registered children (plus their parents and carers on the register);
+    about ``outside_ratio`` times as many children who are not on the register; and
+    ``attendances`` ED attendances in arrival order, drawn from all of them (registered
+    children and children in high-risk families attend more often).
+    """
+    rng = random.Random(seed)
+    families, ids = _population(rng, children, outside_ratio)
+    reg = _RegisterBuilder(rng, ids)
+    for fam in families:
+        reg.add_family(fam)
+    register = reg.build()
+
+    kids = [c for f in families for c in f.children if c.window()[0] <= c.window()[1]]
+    by_family = {f.family_id: f for f in families}
+    picks: dict[str, int] = defaultdict(int)
+    for child in rng.choices(kids, weights=[c.weight for c in kids], k=attendances):
+        picks[child.child_id] += 1
+    index = {c.child_id: c for c in kids}
+    visits: list[tuple[datetime, str]] = []
+    for child_id, count in picks.items():
+        child = index[child_id]
+        for day in _arrival_days(rng, child, count, by_family[child.family_id].high_risk):
+            visits.append((datetime.combine(day, time(rng.randrange(24), rng.randrange(60))),
+                           child_id))
+    visits.sort()
+    maker = _AttendanceMaker(rng, by_family)
+    out: list[Attendance] = []
+    truth: dict[str, str | None] = {}
+    child_of: dict[str, str] = {}
+    for number, (arrival, cid) in enumerate(visits, 1):
+        attendance = maker.make(number, index[cid], arrival)
+        out.append(attendance)
+        child_of[attendance.attendance_id] = cid
+        truth[attendance.attendance_id] = cid if index[cid].registered else None
+
+    all_children = {c.child_id: c for f in families for c in f.children}
+    siblings = {cid: {o.child_id for o in by_family[c.family_id].children if o.child_id != cid}
+                for cid, c in all_children.items()}
+    numbers = rng.sample(range(1_000_000, 9_999_999), len(all_children))
+    hospital = {cid: f"RX{n}" for cid, n in zip(sorted(all_children), numbers)}
+    return World(register=register, attendances=out, truth=truth, child_of=child_of,
+                 true_siblings=siblings, children=all_children, families=families,
+                 hospital_number=hospital, seed=seed)
