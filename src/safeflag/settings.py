@@ -45,6 +45,12 @@ class RuleSettings(_Frozen):
     non_mobile_months: int = Field(6, ge=1, description="NON_MOBILE_INJURY: age under this")
     delayed_presentation_hours: int = Field(24, ge=1,
                                             description="DELAYED_PRESENTATION: injury-to-arrival hours")
+    family_history_days: int = Field(1095, ge=1,
+                                     description="FAMILY_INJURY_HISTORY: look-back (days) for "
+                                                 "siblings' older injury attendances")
+    think_family_adult_years: int = Field(18, ge=1,
+                                          description="THINK_FAMILY: the attendee is an adult "
+                                                      "from this age (years)")
 
 
 class MatchSettings(_Frozen):

@@ -132,8 +132,8 @@ def _repeat(ctx: RuleContext) -> Outcome:
         return Outcome(True, evidence=(
             f"{len(long)} earlier injury attendances in the previous {s.repeat_long_days} days",
             *(_history_line(h) for h in long)))
-    if ctx.person_id is None and not ctx.own_history:
-        return Outcome(False, "otherwise: no earlier attendance of this child on record")
+    if not ctx.own_history:
+        return Outcome(False, "no data: no earlier attendance of this child on record")
     return Outcome(False, "otherwise: too few earlier injuries")
 
 
@@ -189,130 +189,183 @@ def _sibling_injury(ctx: RuleContext) -> Outcome:
 
 
 def _family_history(ctx: RuleContext) -> Outcome:
-    start = ctx.window_start(ctx.settings.sibling_injury_days)
-    evidence, confirmed = [], True
+    if not ctx.injury:
+        return NOT_INJURY
+    if not ctx.relatives:
+        return Outcome(False, "no data: no siblings or household known")
+    s = ctx.settings
+    recent_start = ctx.window_start(s.sibling_injury_days)
+    start = ctx.window_start(s.family_history_days)
+    evidence, subjects, confirmed = [], set(), True
     for view in _child_relatives(ctx):
-        older = [h for h in view.history if h.injury and h.arrival.date() < start]
+        older = [h for h in view.history
+                 if h.injury and start <= h.arrival.date() < recent_start]
         if older:
-            evidence.append(f"{view.relative.relationship} {view.relative.person_id}: "
-                            f"{len(older)} earlier injury attendance(s)")
-            evidence.extend(_history_line(h, view.relative.person_id) for h in older)
-            confirmed = confirmed and view.relative.confirmed
+            rel = view.relative
+            evidence.append(f"{rel.relationship} {rel.person_id}: {len(older)} injury "
+                            f"attendance(s) between {s.sibling_injury_days} and "
+                            f"{s.family_history_days} days before this one ({rel.evidence})")
+            evidence.extend(_history_line(h, rel.person_id) for h in older)
+            subjects.add(rel.subject)
+            confirmed = confirmed and rel.confirmed
     if not evidence:
-        return Outcome(False, "otherwise: no earlier family injuries")
-    return Outcome(True, evidence=tuple(evidence), subject="sibling", confirmed=confirmed)
+        return Outcome(False, "otherwise: no earlier family injuries in the look-back")
+    return Outcome(True, evidence=tuple(evidence),
+                   subject="sibling" if "sibling" in subjects else "household",
+                   confirmed=confirmed)
 
 
 def _recent_closure(ctx: RuleContext) -> Outcome:
+    if ctx.person_id is None and not ctx.relatives:
+        return Outcome(False, "no data: child not matched to the register and no family known")
     days = ctx.settings.recent_closure_days
     start = ctx.window_start(days)
-    evidence, subject = [], None
-    own = [("self", "", p) for p in ctx.own_plans]
-    sibs = [("sibling", v.relative.person_id, p) for v in ctx.relatives
-            if v.relative.subject == "sibling" for p in v.plans]
-    for who, pid, plan in own + sibs:
+    found: list[tuple[str, str, Plan, bool]] = [("self", "this child", p, ctx.match_confirmed)
+                                                for p in ctx.own_plans]
+    found += [("sibling", f"{v.relative.relationship} {v.relative.person_id}", p,
+               v.relative.confirmed)
+              for v in ctx.relatives if v.relative.subject == "sibling" for p in v.plans]
+    evidence, subjects, confirmed = [], [], True
+    for subject, who, plan, sure in found:
         if plan.plan in _CONCERN_PLANS and plan.end_date is not None \
                 and start <= plan.end_date < ctx.arrival:
             gap = (ctx.arrival - plan.end_date).days
-            evidence.append(f"{who} {pid} ".replace("  ", " ").strip() + ": "
-                            + _plan_line(plan) + f" — closed {gap} day(s) before arrival")
-            subject = subject or who
+            evidence.append(f"{who}: {_plan_line(plan)}, closed {gap} day(s) before arrival "
+                            f"(within {days})")
+            subjects.append(subject)
+            confirmed = confirmed and sure
     if not evidence:
         return Outcome(False, f"otherwise: no plan closed in the previous {days} days")
-    return Outcome(True, evidence=tuple(evidence), subject=subject or "self")
+    return Outcome(True, evidence=tuple(evidence),
+                   subject="self" if "self" in subjects else "sibling", confirmed=confirmed)
+
+
+# "old", "healing" or "N days/weeks ago" about the injury — not "3 year old".
+_DELAY_TEXT = re.compile(
+    r"\b(healing|old (?:injur|fractur|bruis|burn|wound|scar)\w*|"
+    r"(?:\d+|a|one|two|three|four|five|six|seven|several|few|couple of) "
+    r"(?:days?|weeks?|months?) (?:ago|old|earlier|before))\b", re.I)
 
 
 def _delayed(ctx: RuleContext) -> Outcome:
     if not ctx.injury:
         return NOT_INJURY
+    hours = ctx.settings.delayed_presentation_hours
     evidence = [f"{f.describe()} described as old or healing" for f in ctx.findings if f.delayed]
     complaint = ctx.attendance.complaint
-    if complaint is not None and re.search(r"\b(old|healing|days? ago|weeks? ago)\b",
-                                           complaint.text, re.I):
-        evidence.append("presenting complaint describes an earlier injury")
+    if complaint is not None and _DELAY_TEXT.search(complaint.text):
+        evidence.append("presenting complaint describes an earlier injury: "
+                        f"\"{_DELAY_TEXT.search(complaint.text).group(0)}\"")
     injured = ctx.attendance.injury_time
     if injured is not None:
         gap = ctx.attendance.arrival.replace(tzinfo=None) - injured.replace(tzinfo=None)
-        if gap > timedelta(hours=ctx.settings.delayed_presentation_hours):
-            evidence.append(f"injury time recorded {gap.days} day(s) "
-                            f"{gap.seconds // 3600} hour(s) before arrival")
-    if not evidence:
-        return Outcome(False, "otherwise: no sign of delay")
-    return Outcome(True, evidence=tuple(evidence))
+        if gap > timedelta(hours=hours):
+            evidence.append(f"injury time recorded {gap.days} day(s) {gap.seconds // 3600} "
+                            f"hour(s) before arrival (more than {hours} hours)")
+    if evidence:
+        return Outcome(True, evidence=tuple(evidence))
+    if injured is None:
+        return Outcome(False, "no data: no injury time recorded and no old or healing injury "
+                              "described")
+    return Outcome(False, f"otherwise: arrival within {hours} hours of the injury")
 
 
-_THINK_FAMILY_CODES = re.compile(r"^(X[6-7]\d|X8[0-4]|T3[6-9]|T4\d|T50|F1\d|T51|Y0[0-9]|T74)")
-_THINK_FAMILY_TEXT = re.compile(r"\b(overdose|self[- ]harm|domestic (abuse|violence)|assault(ed)? "
-                                r"by partner|intoxicat\w*|alcohol|drunk|suicid\w*)\b", re.I)
+# ICD-10: X60–X84 intentional self-harm, T36–T50 poisoning by drugs, T51 alcohol, F10–F19
+# substance use, X85–Y09 assault, T74 maltreatment syndromes.
+_THINK_FAMILY_CODES = re.compile(r"^(X[6-7]\d|X8[0-9]|X9\d|Y0\d|T3[6-9]|T4\d|T5[01]|F1\d|T74)")
+_THINK_FAMILY_TEXT = re.compile(
+    r"\b(overdose|self[- ]harm\w*|domestic (?:abuse|violence)|assault(?:ed)? by (?:partner|"
+    r"husband|wife|boyfriend|girlfriend|ex)|intoxicat\w*|alcohol|drunk|suicid\w*)\b", re.I)
 
 
 def _think_family(ctx: RuleContext) -> Outcome:
-    if ctx.age is not None and ctx.age.under(ctx.settings.household_child_years * 12):
-        return Outcome(False, "otherwise: the attendee is a child")
+    s = ctx.settings
+    if ctx.age is None:
+        return Outcome(False, "no data: age unknown, so not known to be an adult")
+    if ctx.age.under(s.think_family_adult_years * 12):
+        return Outcome(False, f"otherwise: the attendee is under {s.think_family_adult_years}")
     terms = [c for c in (ctx.attendance.complaint, *ctx.attendance.diagnoses) if c is not None]
     hits = [c.code or c.text for c in terms
             if (c.code and _THINK_FAMILY_CODES.match(c.code.upper().replace(".", "")))
             or _THINK_FAMILY_TEXT.search(c.text)]
     if not hits:
-        return Outcome(False, "otherwise: no domestic abuse, self-harm or intoxication")
-    limit = ctx.settings.household_child_years * 12
+        return Outcome(False, "otherwise: no domestic abuse, self-harm, overdose or "
+                              "intoxication")
+    limit = s.household_child_years * 12
     children = [v for v in ctx.relatives if v.age is not None and v.age.under(limit)
-                and v.relative.subject == "household"]
+                and v.age.oldest >= 0 and v.relative.subject == "household"]
     if not children:
         return Outcome(False, "no data: no children known to live with this adult")
-    evidence = [f"presentation: {', '.join(hits)}"]
+    evidence = [f"presentation: {', '.join(hits)}; {ctx.age.describe()}"]
     for view in children:
-        plans = "; ".join(_plan_line(p) for p in view.plans) or "no plan"
-        evidence.append(f"{view.relative.relationship} {view.relative.person_id} "
-                        f"(child in household): {plans}")
-    return Outcome(True, evidence=tuple(evidence), subject="household")
+        plans = "; ".join(_plan_line(p) for p in view.plans) or "no plan on record"
+        evidence.append(f"{view.relative.relationship} {view.relative.person_id} (child in the "
+                        f"household, {view.relative.evidence}): {plans}")
+    return Outcome(True, evidence=tuple(evidence), subject="household",
+                   confirmed=all(v.relative.confirmed for v in children))
 
+
+_BRUISES = ", section 1.1 physical features: bruises"
+_NON_MOBILE = (", section 1.1 physical features: bruises, lacerations and burns in a child who "
+               "is not independently mobile")
 
 RULES: tuple[Rule, ...] = (
-    Rule("INFANT_INJURY", "consider", NICE_CG89 + ", 1.2 (injuries in infants); " + RCEM,
+    Rule("INFANT_INJURY", "consider", NICE_CG89 + ", section 1.1 physical features; " + RCEM,
          "Injury in an infant under 12 months: consider whether the explanation fits the "
          "child's development, and discuss with the safeguarding team if not.",
          _age_rule(lambda c: c.settings.infant_months, _any_injury, "injury")),
-    Rule("TEN4_BRUISING", "suspect", TEN4 + "; " + NICE_CG89 + ", 1.2.1 (bruises)",
+    Rule("TEN4_BRUISING", "suspect", TEN4 + "; " + NICE_CG89 + _BRUISES,
          "Bruising at a TEN-4-FACESp site or in a baby under 5 months: suspect maltreatment "
          "unless there is a confirmed accidental or medical explanation; discuss with the "
          "safeguarding team.", _ten4),
-    Rule("FRACTURE_UNDER_2", "suspect", NICE_CG89 + ", 1.2.9 (fractures)",
+    Rule("FRACTURE_UNDER_2", "suspect", NICE_CG89 + ", section 1.1 physical features: fractures",
          "Fracture in a child under 2: suspect maltreatment in the absence of a suitable "
          "explanation; consider a skeletal survey and discuss with the safeguarding team.",
          _age_rule(lambda c: c.settings.fracture_months, lambda f: f.fracture, "fracture")),
-    Rule("HEAD_INJURY_UNDER_3", "suspect", NICE_CG89 + ", 1.2.11 (intracranial injury)",
+    Rule("HEAD_INJURY_UNDER_3", "suspect",
+         NICE_CG89 + ", section 1.1 physical features: intracranial injuries",
          "Intracranial injury in a child under 3 without confirmed major accidental trauma: "
          "suspect maltreatment and discuss with the safeguarding team.",
          _age_rule(lambda c: c.settings.head_injury_months, lambda f: f.intracranial,
                    "intracranial injury")),
-    Rule("REPEAT_INJURY", "consider", NICE_CG89 + ", 1.2 (repeated presentations); " + SCR_CHILD_L,
+    Rule("REPEAT_INJURY", "consider",
+         SCR_CHILD_L + ", significant episode 1 (injuries to Child M) and finding 3.8 "
+         "(professional curiosity); " + NICE_CG89 + " (unsuitable explanations)",
          "Repeated injury attendances: consider the pattern together, not each alone.",
          _repeat),
-    Rule("INJURY_AFTER_CONCERN", "suspect", SCR_CHILD_L + ", recommendation 1; " + NICE_CG89,
+    Rule("INJURY_AFTER_CONCERN", "suspect",
+         SCR_CHILD_L + ", recommendation 1 (A&E systems to identify children and siblings "
+         "subject to child protection); " + NICE_CG89,
          "Injury in a child who is or was on a child protection, looked-after or child in "
          "need plan: suspect, inform the allocated social worker and discuss with the "
          "safeguarding team.", _after_concern),
-    Rule("SIBLING_INJURY", "consider", LINDBERG + "; " + SCR_CHILD_L,
+    Rule("SIBLING_INJURY", "consider",
+         LINDBERG + "; " + SCR_CHILD_L + ", significant episode 4 (siblings' injuries not "
+         "linked)",
          "A sibling or household child was injured recently: consider the family's injuries "
          "together.", _sibling_injury),
-    Rule("RECENT_CLOSURE", "consider", SCR_CHILD_L + ", significant episode 4",
+    Rule("RECENT_CLOSURE", "consider",
+         SCR_CHILD_L + ", significant episode 4 (Child in Need case closure) and "
+         "recommendation 1 (case closure)",
          "A plan for this child or a sibling closed recently: consider informing the local "
          "authority that closed it.", _recent_closure, beyond_contract=True),
-    Rule("DELAYED_PRESENTATION", "consider", NICE_CG89 + ", 1.2 (delay in seeking help)",
+    Rule("DELAYED_PRESENTATION", "consider",
+         NICE_CG89 + " (absent or unsuitable explanation); " + SCR_CHILD_L
+         + ", significant episode 1 (a fracture 1-2 weeks old)",
          "The injury may be older than the account suggests: consider whether the delay in "
          "seeking help is explained.", _delayed, beyond_contract=True),
-    Rule("NON_MOBILE_INJURY", "suspect", NICE_CG89 + ", 1.2.1 (injury in a child not "
-         "independently mobile)",
+    Rule("NON_MOBILE_INJURY", "suspect", NICE_CG89 + _NON_MOBILE,
          "Injury in a child not yet independently mobile: suspect maltreatment unless there "
          "is a confirmed accidental or medical explanation; discuss with the safeguarding team.",
          _age_rule(lambda c: c.settings.non_mobile_months, _any_injury, "injury"),
          beyond_contract=True),
-    Rule("THINK_FAMILY", "consider", SCR_CHILD_L + ", finding 3.3 (Think Family); " + RCEM,
+    Rule("THINK_FAMILY", "consider",
+         SCR_CHILD_L + ", finding 3.3 and recommendation 3 (Think Family); " + RCEM,
          "An adult attending with domestic abuse, self-harm, overdose or intoxication lives "
          "with children: consider the children's safety and discuss with the safeguarding team.",
          _think_family, beyond_contract=True),
-    Rule("FAMILY_INJURY_HISTORY", "info", SCR_CHILD_L + ", finding 3.7 (linking siblings' injuries)",
+    Rule("FAMILY_INJURY_HISTORY", "info",
+         SCR_CHILD_L + ", significant episode 4 (siblings' injuries not linked); " + LINDBERG,
          "Siblings or household children have earlier injury attendances on record: consider "
          "them alongside this attendance.", _family_history, beyond_contract=True),
 )
