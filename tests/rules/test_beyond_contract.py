@@ -1,0 +1,253 @@
+"""The rules beyond the contract, each on both sides of each threshold, through the public API:
+RECENT_CLOSURE, DELAYED_PRESENTATION, NON_MOBILE_INJURY, THINK_FAMILY, FAMILY_INJURY_HISTORY."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from safeflag import RuleSettings, Safeflag, Settings
+from safeflag.errors import ConfigError
+from safeflag.rules.config import default_rule_values, load_rule_settings
+from safeflag.store.sqlite import SqliteStore
+
+from ..conftest import attendance, load, person, plan, rel
+
+BIRTH = "2020-01-15"
+ARRIVAL = "2021-05-01"
+BANNED = ("abuse confirmed", "is abused", "was abused", "confirmed abuse")
+
+
+def codes(result) -> set[str]:
+    return {w.code for w in result.warnings}
+
+
+def warning(result, code):
+    return next(w for w in result.warnings if w.code == code)
+
+
+def days_before(day: str, n: int) -> str:
+    return (date.fromisoformat(day) - timedelta(days=n)).isoformat()
+
+
+def amy(sf, *extra, relationships=(), plans=()):
+    load(sf, [person("C1", "Amy", "Smith", BIRTH), *extra], relationships, plans)
+
+
+# --- RECENT_CLOSURE ----------------------------------------------------------------------------
+@pytest.mark.parametrize("ended_days_before, fires", [
+    (0, False),     # ends on the arrival date: still active, not closed
+    (1, True),
+    (90, True),     # the 90th day back is inside the window
+    (91, False),
+])
+def test_recent_closure_of_the_childs_own_plan(sf, ended_days_before, fires):
+    amy(sf, plans=[plan("C1", "CIN", "2020-03-01", days_before(ARRIVAL, ended_days_before))])
+    result = sf.check(attendance("A1", ARRIVAL, dx=("J21.9",)))     # not even an injury
+    assert ("RECENT_CLOSURE" in codes(result)) is fires
+    if fires:
+        w = warning(result, "RECENT_CLOSURE")
+        assert w.level == "consider" and w.subject == "self"
+        assert any(f"closed {ended_days_before} day(s) before arrival" in e for e in w.evidence)
+
+
+def test_recent_closure_of_a_siblings_plan_but_not_the_mothers_pre_birth_plan(sf):
+    amy(sf, person("S1", "Ben", "Smith", "2017-03-03", sex="male"),
+        person("M1", "Jo", "Smith", "1995-02-02"),
+        relationships=[rel("C1", "M1", "mother"), rel("S1", "M1", "mother")],
+        plans=[plan("S1", "CP", "2020-01-01", "2021-04-28"),
+               plan("M1", "CP-UNBORN", "2019-10-01", "2021-04-28")])
+    w = warning(sf.check(attendance("A1", ARRIVAL)), "RECENT_CLOSURE")
+    assert w.subject == "sibling" and len(w.evidence) == 1
+    assert "S1" in w.evidence[0] and "closed 3 day(s)" in w.evidence[0]
+
+
+def test_recent_closure_window_is_configurable():
+    sf = Safeflag(SqliteStore(":memory:"),
+                  Settings(rules=RuleSettings(recent_closure_days=30)))
+    amy(sf, plans=[plan("C1", "CIN", "2020-03-01", days_before(ARRIVAL, 31))])
+    assert "RECENT_CLOSURE" not in codes(sf.check(attendance("A1", ARRIVAL)))
+    sf.close()
+
+
+# --- DELAYED_PRESENTATION -----------------------------------------------------------------------
+def with_injury_time(a, hours: float):
+    return a.model_copy(update={"injury_time": a.arrival - timedelta(hours=hours)})
+
+
+@pytest.mark.parametrize("hours, fires", [(23.9, False), (24, False), (24.05, True), (72, True)])
+def test_delayed_presentation_by_injury_time(sf, hours, fires):
+    result = sf.check(with_injury_time(attendance("A1", ARRIVAL, dx=("S62.5",)), hours))
+    assert ("DELAYED_PRESENTATION" in codes(result)) is fires
+    if fires:
+        assert any("more than 24 hours" in e for e in warning(result, "DELAYED_PRESENTATION").evidence)
+
+
+@pytest.mark.parametrize("complaint, fires", [
+    ("swollen arm, fell three days ago", True),
+    ("old fracture seen on x-ray", True),
+    ("healing bruise on the back", True),
+    ("3 year old fell from a swing", False),     # an age, not an old injury
+    ("fell from a swing this morning", False),
+])
+def test_delayed_presentation_from_the_words_used(sf, complaint, fires):
+    result = sf.check(attendance("A1", ARRIVAL, dx=("S62.5",), complaint=complaint))
+    assert ("DELAYED_PRESENTATION" in codes(result)) is fires
+
+
+def test_delayed_presentation_without_an_injury_time_is_no_data(sf):
+    result = sf.check(attendance("A1", ARRIVAL, dx=("S62.5",)))
+    assert "DELAYED_PRESENTATION" not in codes(result)
+    assert any(n.startswith("DELAYED_PRESENTATION: no data") for n in result.notes)
+
+
+def test_delayed_presentation_needs_an_injury(sf):
+    result = sf.check(with_injury_time(attendance("A1", ARRIVAL, dx=("J21.9",)), 72))
+    assert "DELAYED_PRESENTATION" not in codes(result)
+
+
+# --- NON_MOBILE_INJURY --------------------------------------------------------------------------
+@pytest.mark.parametrize("arrival, fires", [
+    ("2020-07-14", True),     # 5 completed months
+    ("2020-07-15", False),    # 6 completed months
+])
+def test_non_mobile_injury_under_6_months(sf, arrival, fires):
+    result = sf.check(attendance("A1", arrival, dx=("S01.4",)))
+    assert ("NON_MOBILE_INJURY" in codes(result)) is fires
+    if fires:
+        w = warning(result, "NON_MOBILE_INJURY")
+        assert w.level == "suspect" and any("under 6" in e for e in w.evidence)
+
+
+def test_non_mobile_age_is_configurable():
+    sf = Safeflag(SqliteStore(":memory:"), Settings(rules=RuleSettings(non_mobile_months=9)))
+    assert "NON_MOBILE_INJURY" in codes(sf.check(attendance("A1", "2020-10-14", dx=("S01.4",))))
+    assert "NON_MOBILE_INJURY" not in codes(sf.check(attendance("A2", "2020-10-15",
+                                                                dx=("S01.4",))))
+    sf.close()
+
+
+# --- THINK_FAMILY -------------------------------------------------------------------------------
+def mother_attends(sf, *, dx=("T43.2",), complaint="", mother_birth="1990-07-19",
+                   child_birth=BIRTH, link_to="2099-01-01", arrival=ARRIVAL):
+    load(sf, [person("C1", "Amy", "Smith", child_birth), person("ML", "Leanne", "Ward",
+                                                                mother_birth)],
+         [rel("C1", "ML", "mother", None, link_to)], [plan("C1", "CIN", "2021-01-01")])
+    return sf.check(attendance("A1", arrival, given="Leanne", family="Ward",
+                               birth=mother_birth, dx=dx, complaint=complaint))
+
+
+@pytest.mark.parametrize("dx, complaint, fires", [
+    (("T43.2",), "", True),                       # overdose of antidepressants
+    (("X78.9",), "", True),                       # intentional self-harm, sharp object
+    (("F10.0",), "", True),                       # acute alcohol intoxication
+    ((), "assaulted by partner", True),
+    ((), "domestic abuse disclosed", True),
+    (("S52.5",), "fell from a ladder", False),    # an ordinary injury
+    (("J45.9",), "asthma", False),
+])
+def test_think_family_presentations(sf, dx, complaint, fires):
+    result = mother_attends(sf, dx=dx, complaint=complaint)
+    assert result.match.person_id == "ML"
+    assert ("THINK_FAMILY" in codes(result)) is fires
+    if fires:
+        w = warning(result, "THINK_FAMILY")
+        assert w.subject == "household" and any("C1" in e and "CIN" in e for e in w.evidence)
+
+
+@pytest.mark.parametrize("child_birth, fires", [
+    ("2003-05-02", True),     # 17 (215 completed months) on the arrival date
+    ("2003-05-01", False),    # 18 on the arrival date: not a household child
+])
+def test_think_family_household_child_under_18(sf, child_birth, fires):
+    result = mother_attends(sf, child_birth=child_birth)
+    assert ("THINK_FAMILY" in codes(result)) is fires
+
+
+@pytest.mark.parametrize("mother_birth, fires", [
+    ("2003-05-01", True),     # 18 today: an adult
+    ("2003-05-02", False),    # 17: the attendee is a child, not this rule's subject
+])
+def test_think_family_attendee_is_an_adult(sf, mother_birth, fires):
+    result = mother_attends(sf, mother_birth=mother_birth, child_birth="2020-01-15")
+    assert ("THINK_FAMILY" in codes(result)) is fires
+
+
+@pytest.mark.parametrize("link_to, fires", [("2021-05-01", True), ("2021-04-30", False)])
+def test_think_family_needs_the_child_living_with_the_adult_now(sf, link_to, fires):
+    result = mother_attends(sf, link_to=link_to)
+    assert ("THINK_FAMILY" in codes(result)) is fires
+
+
+# --- FAMILY_INJURY_HISTORY ---------------------------------------------------------------------
+def sibling_then_child(sf, sibling_days_before: int, *, dx=("S52.5",), settings=None):
+    if settings is not None:
+        sf = Safeflag(SqliteStore(":memory:"), settings)
+    amy(sf, person("S1", "Ben", "Smith", "2017-03-03", sex="male"),
+        relationships=[rel("C1", "S1", "sibling")])
+    sf.check(attendance("E1", days_before(ARRIVAL, sibling_days_before), given="Ben",
+                        birth="2017-03-03", sex="male", dx=("S42.0",)))
+    return sf.check(attendance("A1", ARRIVAL, dx=dx))
+
+
+@pytest.mark.parametrize("n, history, sibling", [
+    (90, False, True),       # inside SIBLING_INJURY's window: that rule, not this one
+    (91, True, False),
+    (1095, True, False),     # the last day of the look-back
+    (1096, False, False),
+])
+def test_family_injury_history_window(sf, n, history, sibling):
+    result = sibling_then_child(sf, n)
+    assert ("FAMILY_INJURY_HISTORY" in codes(result)) is history
+    assert ("SIBLING_INJURY" in codes(result)) is sibling
+    if history:
+        w = warning(result, "FAMILY_INJURY_HISTORY")
+        assert w.level == "info" and w.subject == "sibling"
+        assert any("E1" in e for e in w.evidence)
+
+
+def test_family_injury_history_needs_an_injury_today(sf):
+    assert "FAMILY_INJURY_HISTORY" not in codes(sibling_then_child(sf, 200, dx=("J21.9",)))
+
+
+def test_family_injury_history_look_back_is_configurable(sf):
+    result = sibling_then_child(sf, 200, settings=Settings(rules=RuleSettings(
+        family_history_days=180)))
+    assert "FAMILY_INJURY_HISTORY" not in codes(result)
+
+
+# --- ordering, explanation and wording ----------------------------------------------------------
+def test_warnings_are_ordered_by_level_and_each_says_why(sf):
+    amy(sf, plans=[plan("C1", "CIN", "2020-03-01", "2021-04-28")])
+    result = sf.check(with_injury_time(attendance("A1", "2020-07-01", dx=("S00.4",)), 48))
+    levels = [w.level for w in result.warnings]
+    order = {"suspect": 0, "consider": 1, "info": 2}
+    assert levels == sorted(levels, key=order.get)
+    assert {"TEN4_BRUISING", "NON_MOBILE_INJURY", "INFANT_INJURY",
+            "DELAYED_PRESENTATION"} <= codes(result)
+    for w in result.warnings:
+        assert w.evidence and w.source and w.message
+        assert not [b for b in BANNED if b in " ".join((w.message, *w.evidence)).lower()]
+
+
+# --- the rules config file ---------------------------------------------------------------------
+def test_defaults_file_states_every_threshold_with_the_contracts_values():
+    assert default_rule_values() == RuleSettings().model_dump()
+    assert load_rule_settings() == RuleSettings()
+
+
+def test_a_site_file_overrides_only_what_it_names(tmp_path):
+    site = tmp_path / "safeflag.toml"
+    site.write_text("[rules]\nsibling_injury_days = 120\n", encoding="utf-8")
+    got = load_rule_settings(site)
+    assert got.sibling_injury_days == 120 and got.infant_months == 12
+
+
+@pytest.mark.parametrize("text", ["[rules]\ninfant_months = 0\n", "[rules]\nno_such_key = 1\n",
+                                  "[rules\n", "rules = 3\n"])
+def test_a_bad_site_file_is_a_config_error(tmp_path, text):
+    site = tmp_path / "safeflag.toml"
+    site.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_rule_settings(site)
