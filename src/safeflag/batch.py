@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import io
 import json
@@ -44,7 +45,7 @@ from .models import Attendance, CheckResult, MatchResult
 from .output import to_json_line
 from .pipeline import Safeflag
 from .settings import Settings
-from .store import open_store
+from .store import Store, open_store
 
 __all__ = ["BatchSummary", "BatchItem", "Quarantine", "run_batch", "read_batch_items",
            "merge_by_arrival", "default_workers", "quarantine_path"]
@@ -95,18 +96,19 @@ class BatchSummary:
     workers: int = 1
     seconds: float = 0.0
 
-    def add(self, result: CheckResult, item: IngestItem) -> None:
+    def add(self, record: dict, item: IngestItem) -> None:
+        """Count one output record (the contract's JSON object) read from ``item``."""
         self.records += 1
         if isinstance(item, NotAnArrival):
             self.not_arrivals += 1
             return
-        if result.errors:
+        if record["errors"]:
             self.errors += 1
             return
         self.attendances += 1
-        self.bands[result.match.band] += 1
-        self.flags.update(f.code for f in result.flags)
-        self.warnings.update(w.code for w in result.warnings)
+        self.bands[record["match"]["band"]] += 1
+        self.flags.update(f["code"] for f in record["flags"])
+        self.warnings.update(w["code"] for w in record["warnings"])
 
     def as_dict(self) -> dict[str, object]:
         return {"records": self.records, "attendances": self.attendances,
@@ -420,10 +422,76 @@ def _check_inputs(inputs: list[str]) -> None:
                              "; nothing was checked") from exc
 
 
+class _Checkpoint:
+    """Where a run over the same inputs and output got to: records done and output bytes.
+
+    Saved in the database in the same transaction as each group's history, after the group's
+    output lines are on disk, so a rerun after a kill resumes exactly where the history stops:
+    the output is cut back to the saved length and the records before are not checked again.
+    The run then ends as a run that was never stopped would have. Standard input is not resumed.
+    """
+
+    def __init__(self, store: Store, inputs: list[str], out: Path, fmt: str | None) -> None:
+        self.store = store
+        self.key = ""
+        if "-" not in inputs:
+            files = [(str(Path(p).resolve()), os.stat(p).st_size, os.stat(p).st_mtime_ns)
+                     for p in inputs]
+            ident = json.dumps([files, fmt, str(out.resolve())])
+            self.key = "batch:" + hashlib.sha256(ident.encode()).hexdigest()[:32]
+
+    def load(self) -> tuple[int, int]:
+        """(records done, output bytes) of an earlier run that was stopped; (0, 0) if none."""
+        value = self.store.get_meta(self.key) if self.key else None
+        if value is None:
+            return 0, 0
+        saved = json.loads(value)
+        return int(saved["records"]), int(saved["bytes"])
+
+    def save(self, records: int, size: int) -> None:
+        if self.key:
+            self.store.set_meta(self.key, json.dumps({"records": records, "bytes": size}))
+
+    def clear(self) -> None:
+        if self.key:
+            with self.store.transaction() as db:
+                db.execute("DELETE FROM meta WHERE key = ?", (self.key,))
+
+
+def _counted(result: CheckResult) -> dict:
+    """The parts of a result's output record that the summary counts."""
+    return {"attendance_id": result.attendance_id, "errors": result.errors,
+            "match": {"band": result.match.band},
+            "flags": [{"code": f.code} for f in result.flags],
+            "warnings": [{"code": w.code} for w in result.warnings]}
+
+
+def _account(summary: BatchSummary, bad: Quarantine, entry: BatchItem, record: dict) -> None:
+    if record["errors"] and not isinstance(entry.item, NotAnArrival):
+        error = entry.item if isinstance(entry.item, MessageError) else MessageError(
+            record["errors"][0], message=record["attendance_id"])
+        bad.add(error, entry.raw)
+    summary.add(record, entry.item)
+
+
+def _open_output(partial: Path, done: int, size: int) -> tuple[BinaryIO, int]:
+    """The partial output, cut back to ``size`` bytes when resuming ``done`` records."""
+    if done and partial.exists() and partial.stat().st_size >= size:
+        handle = open(partial, "r+b")
+        handle.truncate(size)
+        handle.seek(size)
+        return handle, done
+    return open(partial, "wb"), 0
+
+
 def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | None = None,
               workers: int = 1, quarantine: str | Path | None = None, user: str | None = None,
               commit_every: int = 500, progress: bool = True) -> BatchSummary:
     """Check every record of ``inputs`` into ``out`` (NDJSON); return the run's summary.
+
+    A run that was stopped (killed, power cut) resumes when run again with the same inputs and
+    output: nothing is checked or recorded twice, and the output is the same as a run that was
+    never stopped.
 
     Raises :class:`~safeflag.errors.InputError` when an input cannot be opened (nothing is
     checked), :class:`~safeflag.errors.StoreError` when the database fails and ``OSError`` when
@@ -434,29 +502,35 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
     summary = BatchSummary(workers=max(1, workers))
     bad = Quarantine(quarantine or quarantine_path(out))
     summary.quarantine = str(bad.path)
+    checkpoint = _Checkpoint(sf.store, inputs, out, fmt)
+    partial = out.with_name(out.name + ".partial")
+    handle, done = _open_output(partial, *checkpoint.load())
     ticker = _Progress() if progress else None
     started = time.monotonic()
     db = getattr(sf.store, "path", ":memory:")
     pool = (_Pool(workers, db, sf.settings, match=db != ":memory:")
             if workers > 1 else None)
-    partial = out.with_name(out.name + ".partial")
     try:
-        streams = [read_batch_items(p, fmt=fmt, pool=pool) for p in inputs]
-        with open(partial, "w", encoding="utf-8") as handle:
-            for group in _chunked(merge_by_arrival(streams), max(1, commit_every)):
-                with sf.store.transaction():      # one commit per group; a savepoint per check
-                    results = [_check(sf, entry, user) for entry in group]
-                for entry, result in zip(group, results):
-                    handle.write(to_json_line(result) + "\n")
-                    if result.errors and not isinstance(entry.item, NotAnArrival):
-                        bad.add(entry.item if isinstance(entry.item, MessageError) else
-                                MessageError(result.errors[0], message=result.attendance_id),
-                                entry.raw)
-                    summary.add(result, entry.item)
-                if ticker is not None:
-                    ticker.tick(summary)
+        entries = merge_by_arrival([read_batch_items(p, fmt=fmt, pool=pool) for p in inputs])
+        if done:
+            _replay_done(partial, done, entries, summary, bad)
+        for group in _chunked(entries, max(1, commit_every)):
+            with sf.store.transaction():      # one commit per group; a savepoint per check
+                results = [_check(sf, entry, user) for entry in group]
+                lines = [to_json_line(r) for r in results]
+                handle.write("".join(line + "\n" for line in lines).encode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
+                checkpoint.save(summary.records + len(group), handle.tell())
+            for entry, result in zip(group, results):
+                _account(summary, bad, entry, _counted(result))
+            if ticker is not None:
+                ticker.tick(summary)
+        handle.close()
         os.replace(partial, out)
+        checkpoint.clear()
     finally:
+        handle.close()
         bad.close()
         if ticker is not None:
             ticker.done()
@@ -465,3 +539,11 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
     summary.quarantined = bad.count
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _replay_done(partial: Path, done: int, entries: Iterator[BatchItem], summary: BatchSummary,
+                 bad: Quarantine) -> None:
+    """Count (and quarantine again) the records an earlier, stopped run already checked."""
+    with open(partial, encoding="utf-8") as lines:
+        for _, line, entry in zip(range(done), lines, entries):
+            _account(summary, bad, entry, json.loads(line))

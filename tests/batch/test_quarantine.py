@@ -1,0 +1,104 @@
+"""Unreadable records: a line each in place, and their raw text in the quarantine file."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from safeflag import Safeflag
+from safeflag.batch import quarantine_path, run_batch
+from safeflag.errors import InputError
+from safeflag.store.sqlite import SqliteStore
+
+from .worlds import hl7_message, ndjson_bundle, small_world
+
+BAD_HL7 = "MSH|^~\\&|EDIS|RXX01\rPID|1||broken"     # no message type (MSH-9)
+BAD_JSON = '{"resourceType": "Bundle", "entry": [ '
+A03 = ("MSH|^~\\&|EDIS|RXX01|SF|RXX01|20140103163020||ADT^A03^ADT_A03|D1|P|2.4\r"
+       "PID|1||X1^^^RXX^MR||PARKER^LILY||20120314|F\r"
+       "PV1|1|E|||||||||||||||||V9|||||||||||||||||||||||||20140103161500\r")
+
+
+@pytest.fixture(scope="module")
+def atts():
+    return small_world(attendances=12, children=10, seed=5).attendances
+
+
+def _run(tmp_path: Path, inputs: list[Path], workers: int = 1, **kw):
+    out = tmp_path / "out.ndjson"
+    with Safeflag(SqliteStore(tmp_path / "q.db")) as sf:
+        summary = run_batch(sf, [str(p) for p in inputs], out, workers=workers, progress=False,
+                            **kw)
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    return summary, lines, out
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_unreadable_hl7_keeps_its_place_and_is_quarantined_raw(tmp_path, atts, workers):
+    text = hl7_message(atts[0]) + BAD_HL7 + "\r" + hl7_message(atts[1]) + A03
+    path = tmp_path / "in.hl7"
+    path.write_text(text, encoding="utf-8")
+    summary, lines, out = _run(tmp_path, [path], workers)
+
+    assert len(lines) == 4                                  # one line per input record
+    assert [bool(x["errors"]) for x in lines] == [False, True, False, True]
+    assert "MSH-9" in lines[1]["errors"][0]
+    assert "#2" in lines[1]["errors"][0]
+    assert summary.errors == 1 and summary.not_arrivals == 1 and summary.attendances == 2
+
+    quarantine = quarantine_path(out)
+    records = [json.loads(x) for x in quarantine.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 1                               # not-arrivals are not quarantined
+    assert records[0]["raw"] == BAD_HL7.replace("\n", "\r")
+    assert records[0]["location"] == "MSH-9"
+    assert stat.S_IMODE(quarantine.stat().st_mode) == 0o600
+
+
+def test_non_utf8_hl7_is_quarantined_byte_for_byte(tmp_path, atts):
+    good = hl7_message(atts[0]).encode()
+    bad = hl7_message(atts[1]).replace("PID|1||", "PID|1||\u00e9", 1).encode("latin-1")
+    path = tmp_path / "in.hl7"
+    path.write_bytes(good + bad)
+    _, lines, out = _run(tmp_path, [path])
+    assert [bool(x["errors"]) for x in lines] == [False, True]
+    raw = json.loads(quarantine_path(out).read_text(encoding="utf-8"))["raw"]
+    assert raw.encode("utf-8", "surrogateescape") == bad.rstrip(b"\r")
+
+
+def test_ndjson_and_csv_rows_are_quarantined_with_their_text(tmp_path, atts):
+    nd = tmp_path / "in.ndjson"
+    nd.write_text(ndjson_bundle(atts[0]) + "\n" + BAD_JSON + "\n" + ndjson_bundle(atts[1]) + "\n",
+                  encoding="utf-8")
+    csv_path = tmp_path / "in.csv"
+    csv_path.write_text("attendance_id,arrival,given_name\r\nC1,2014-01-03T10:00,Amy\r\n"
+                        "C2,not a date,Bo\r\nC3,2014-01-04T10:00,Cy\r\n", encoding="utf-8")
+    summary, lines, out = _run(tmp_path, [nd, csv_path], workers=2)
+    assert len(lines) == 6 and summary.errors == 2
+    raws = sorted(json.loads(x)["raw"] for x in
+                  quarantine_path(out).read_text(encoding="utf-8").splitlines())
+    assert raws == sorted([BAD_JSON + "\n", "C2,not a date,Bo\r\n"])
+
+
+def test_clean_rerun_removes_a_stale_quarantine_and_custom_path_is_used(tmp_path, atts):
+    path = tmp_path / "in.hl7"
+    path.write_text(hl7_message(atts[0]) + BAD_HL7, encoding="utf-8")
+    custom = tmp_path / "held" / "bad.ndjson"
+    custom.parent.mkdir()
+    summary, _, out = _run(tmp_path, [path], quarantine=custom)
+    assert custom.exists() and not quarantine_path(out).exists()
+    assert summary.quarantine == str(custom)
+
+    path.write_text(hl7_message(atts[0]), encoding="utf-8")
+    summary, _, _ = _run(tmp_path, [path], quarantine=custom)
+    assert summary.errors == 0 and not custom.exists()
+
+
+def test_missing_input_refuses_the_run_and_writes_nothing(tmp_path, atts):
+    path = tmp_path / "in.hl7"
+    path.write_text(hl7_message(atts[0]), encoding="utf-8")
+    with pytest.raises(InputError, match="missing.hl7"):
+        _run(tmp_path, [path, tmp_path / "missing.hl7"])
+    assert not (tmp_path / "out.ndjson").exists()
