@@ -1,0 +1,76 @@
+"""`safeflag audit` and `check --user`: who looked at which child's flags, identifiers only."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from safeflag.audit import os_user
+from safeflag.cli import EXIT_CANNOT_RUN, EXIT_OK, app
+from safeflag.demo import demo_data
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("audit") / "a.db"
+    with demo_data() as (register, attendances):
+        assert runner.invoke(app, ["register", "load", str(register), "--db", str(path)]
+                             ).exit_code == EXIT_OK
+        for user in ("nurse1", None):
+            args = ["check", str(attendances), "--db", str(path)] + (["--user", user] if user else [])
+            assert runner.invoke(app, args).exit_code == EXIT_OK
+    return path
+
+
+def _audit(db, *args: str):
+    result = runner.invoke(app, ["audit", "--db", str(db), *args])
+    assert result.exit_code == EXIT_OK, result.output
+    return result.stdout
+
+
+def test_csv_lists_every_check_with_user_attendance_and_persons(db):
+    rows = list(csv.DictReader(io.StringIO(_audit(db))))
+    assert len(rows) == 10
+    assert {r["user"] for r in rows} == {"nurse1", os_user()}
+    assert {r["channel"] for r in rows} == {"check"}
+    first = rows[0]
+    assert first["attendance_id"] == "V12050201" and first["person_ids"] == "CL-M"
+    assert any("CL-ML" in r["person_ids"].split(";") for r in rows)   # the mother's CP-UNBORN
+
+
+def test_json_export_filtered_by_user(db):
+    entries = json.loads(_audit(db, "--format", "json", "--user", "nurse1"))
+    assert len(entries) == 5 and {e["user"] for e in entries} == {"nurse1"}
+    assert set(entries[0]) == {"at", "user", "attendance_id", "person_ids", "channel"}
+
+
+def test_since_includes_today_and_excludes_tomorrow(db):
+    from datetime import datetime, timedelta, timezone
+    today = datetime.now(timezone.utc).date()
+    assert len(json.loads(_audit(db, "--format", "json", "--since", str(today)))) == 10
+    later = (today + timedelta(days=1)).isoformat()
+    assert json.loads(_audit(db, "--format", "json", "--since", later)) == []
+
+
+def test_audit_holds_identifiers_only(db):
+    text = _audit(db, "--format", "json")
+    for detail in ("WARD", "MEGAN", "Birch", "DN33", "2008-11-15", "20081115"):
+        assert detail not in text
+
+
+def test_export_to_a_file(db, tmp_path):
+    out = tmp_path / "audit.csv"
+    result = runner.invoke(app, ["audit", "--db", str(db), "--out", str(out)])
+    assert result.exit_code == EXIT_OK
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 11
+
+
+@pytest.mark.parametrize("args", [["--since", "last tuesday"], ["--format", "xml"]])
+def test_bad_options_cannot_run(db, args):
+    assert runner.invoke(app, ["audit", "--db", str(db), *args]).exit_code == EXIT_CANNOT_RUN

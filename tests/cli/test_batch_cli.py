@@ -1,0 +1,68 @@
+"""`safeflag batch`: exit statuses, quarantine and summary, as a script would run it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from safeflag.cli import EXIT_CANNOT_RUN, EXIT_OK, EXIT_RECORD_ERRORS, app
+
+from ..batch.worlds import hl7_message, new_db, small_world
+
+runner = CliRunner()
+GARBAGE = "MSH|^~\\&|EDIS|RXX01\rPID|1||broken\r"
+
+
+@pytest.fixture(scope="module")
+def world():
+    return small_world(attendances=30, children=20, seed=3)
+
+
+@pytest.fixture
+def db(world, tmp_path):
+    return new_db(tmp_path / "b.db", world)
+
+
+def _batch(*args: str):
+    return runner.invoke(app, ["batch", *args])
+
+
+def test_all_records_read_exits_0_with_a_summary(world, db, tmp_path):
+    src = tmp_path / "day.hl7"
+    src.write_text("".join(hl7_message(a) for a in world.attendances), encoding="utf-8")
+    out, summary = tmp_path / "out.ndjson", tmp_path / "summary.json"
+    result = _batch(str(src), "--db", str(db), "--out", str(out), "--workers", "2",
+                    "--summary-json", str(summary))
+    assert result.exit_code == EXIT_OK, result.output
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 30
+    figures = json.loads(summary.read_text(encoding="utf-8"))
+    assert figures["records"] == figures["attendances"] == 30 and figures["errors"] == 0
+    assert sum(figures["matches"].values()) == 30
+    assert "30 records" in result.output and "matches:" in result.output
+
+
+def test_some_records_unreadable_exits_1_and_quarantines_them(world, db, tmp_path):
+    src = tmp_path / "day.hl7"
+    src.write_text(hl7_message(world.attendances[0]) + GARBAGE, encoding="utf-8")
+    out, held = tmp_path / "out.ndjson", tmp_path / "held.ndjson"
+    result = _batch(str(src), "--db", str(db), "--out", str(out), "--quarantine", str(held),
+                    "--workers", "1")
+    assert result.exit_code == EXIT_RECORD_ERRORS, result.output
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert [bool(x["errors"]) for x in lines] == [False, True]
+    assert json.loads(held.read_text(encoding="utf-8"))["raw"].startswith("MSH|^~\\&|EDIS")
+    assert "quarantined: 1" in result.output
+
+
+@pytest.mark.parametrize("problem", ["missing input", "bad database", "no inputs"])
+def test_could_not_run_exits_2(db, tmp_path, problem):
+    src = tmp_path / "day.hl7"
+    src.write_text(GARBAGE, encoding="utf-8")
+    args = {"missing input": [str(tmp_path / "nope.hl7"), "--db", str(db)],
+            "bad database": [str(src), "--db", str(src.parent / "day.hl7" / "x.db")],
+            "no inputs": ["--db", str(db)]}[problem]
+    result = _batch(*args, "--out", str(tmp_path / "out.ndjson"))
+    assert result.exit_code == EXIT_CANNOT_RUN, result.output
+    assert not (tmp_path / "out.ndjson").exists()

@@ -1,0 +1,123 @@
+"""The SQLite store: atomic register reloads, idempotent history, nested transactions, audit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from safeflag import Safeflag
+from safeflag.errors import RegisterError
+from safeflag.models import Register
+from safeflag.pipeline import index_register
+from safeflag.store import AuditEntry, HistoryEntry
+from safeflag.store.sqlite import SqliteStore
+
+from ..conftest import attendance, load, person, plan
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqliteStore(tmp_path / "s.db")
+    yield s
+    s.close()
+
+
+def _register(*pids: str) -> Register:
+    return Register(persons=tuple(person(p, "Amy", f"Smith{p}", "2020-01-15") for p in pids),
+                    plans=(plan(pids[0], "CP", "2020-02-01"),))
+
+
+def test_a_reload_that_fails_inside_the_transaction_keeps_the_old_register(store):
+    old = _register("P1", "P2")
+    store.replace_register(old, index_register(old), source="old")
+    new = _register("Q1", "Q2", "Q3")
+    broken_index = index_register(new)[:-1]        # Q3 has no identity: fails mid-write
+    with pytest.raises(KeyError):
+        store.replace_register(new, broken_index, source="new")
+    assert store.register_info().source == "old"
+    assert set(store.persons(["P1", "P2", "Q1"])) == {"P1", "P2"}
+    assert [p.person_id for p in store.plans_of(["P1", "Q1"])] == ["P1"]
+
+
+def test_a_bad_register_folder_keeps_the_old_register(tmp_path):
+    from safeflag.demo import demo_data
+    bad = tmp_path / "bad"
+    with demo_data() as (register, _), Safeflag.open(tmp_path / "r.db") as sf:
+        sf.load_register(register)
+        bad.mkdir()
+        for f in register.iterdir():
+            (bad / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+        with open(bad / "plans.csv", "a", encoding="utf-8") as handle:
+            handle.write("CL-M,NOT-A-PLAN,2013-01-01,,,,\n")
+        with pytest.raises(RegisterError):
+            sf.load_register(bad)
+        assert sf.store.register_info().persons == 9
+        assert sf.store.register_info().source == str(register)
+
+
+def test_recording_an_attendance_twice_keeps_one_row(store):
+    entry = HistoryEntry(attendance_id="V1", attendee_id=1, arrival=datetime(2014, 1, 3, 10),
+                         injury=True, findings=("fracture",), event="A04")
+    store.record_attendance(entry)
+    store.record_attendance(HistoryEntry(**{**entry.__dict__, "event": "A08"}))
+    store.add_attendee(_ident(), set(), None)
+    got = store.history([1], until=datetime(2015, 1, 1), since=date(2000, 1, 1))
+    assert [(h.attendance_id, h.event) for h in got] == [("V1", "A08")]
+
+
+def _ident():
+    from safeflag.algo.compare import Identity
+    return Identity(ref="q", nhs=None, givens=("AMY",), families=("SMITH",), birth=None,
+                    sex="female", postcodes=())
+
+
+def test_nested_transactions_roll_back_only_the_inner_part(store):
+    with store.transaction():
+        store.set_meta("outer", "kept")
+        with pytest.raises(RuntimeError):
+            with store.transaction():
+                store.set_meta("inner", "dropped")
+                raise RuntimeError("one record failed")
+        store.set_meta("after", "kept")
+    assert (store.get_meta("outer"), store.get_meta("inner"), store.get_meta("after")) == (
+        "kept", None, "kept")
+
+
+def test_an_outer_rollback_drops_committed_inner_parts(store):
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            with store.transaction():
+                store.set_meta("inner", "x")
+            raise RuntimeError("the group failed")
+    assert store.get_meta("inner") is None
+
+
+def test_audit_filters_by_time_and_user_in_recorded_order(store):
+    t0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+    for i, user in enumerate(["nurse1", "nurse2", "nurse1"]):
+        store.record_audit(AuditEntry(at=t0 + timedelta(hours=i), user=user,
+                                      attendance_id=f"V{i}", person_ids=("P1", "P2")[: i + 1],
+                                      channel="check"))
+    everything = list(store.audit_entries())
+    assert [e.attendance_id for e in everything] == ["V0", "V1", "V2"]
+    assert everything[1].person_ids == ("P1", "P2") and everything[0].at == t0
+    # both sides of the --since boundary: an entry exactly at `since` is included
+    assert [e.attendance_id for e in store.audit_entries(since=t0 + timedelta(hours=1))] == [
+        "V1", "V2"]
+    assert [e.attendance_id for e in store.audit_entries(
+        since=t0 + timedelta(hours=1, microseconds=1))] == ["V2"]
+    assert [e.attendance_id for e in store.audit_entries(user="nurse1")] == ["V0", "V2"]
+    assert list(store.audit_entries(user="nobody")) == []
+
+
+def test_every_check_is_audited_with_the_persons_shown(tmp_path):
+    with Safeflag(SqliteStore(tmp_path / "a.db"), user="nurse7") as sf:
+        load(sf, [person("P1", "Amy", "Smith", "2020-01-15")], plans=[plan("P1", "CP", "2020-02-01")])
+        sf.check(attendance("V1", "2021-05-01"))
+        sf.check(attendance("V2", "2021-05-02", given="Zed", family="Other", birth="2011-01-01",
+                            postcode="ZZ1 1ZZ"), user="sys:triage", record=False)
+        entries = list(sf.store.audit_entries())
+    assert [(e.user, e.attendance_id, e.person_ids, e.channel) for e in entries] == [
+        ("nurse7", "V1", ("P1",), "library"), ("sys:triage", "V2", (), "library")]
+    assert entries[0].at.tzinfo is not None
