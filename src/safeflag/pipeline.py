@@ -18,7 +18,7 @@ from .errors import MessageError, NotAnArrival
 from .family import Family, build_family, resolve_parents
 from .ingest import IngestItem
 from .ingest.register import load_register
-from .match import Matcher, person_identity
+from .match import Matcher, demographics_identity, person_identity
 from .algo.compare import Identity, blocking_keys
 from .models import Attendance, CheckResult, MatchResult, Register
 from .rules import Age, RelativeView, RuleContext, evaluate, flags_for
@@ -132,7 +132,8 @@ class Safeflag:
             attendee_ids, until=attendance.arrival, exclude=attendance.attendance_id,
             since=arrival - timedelta(days=max(s.repeat_long_days, s.repeat_short_days)))
 
-        family = build_family(self.store, person_id, attendee_ids, arrival, parents)
+        family = build_family(self.store, person_id, attendee_ids, arrival, parents,
+                              demographics_identity(attendance.patient))
         rel_ids = [r.person_id for r in family.relatives]
         plans = self.store.plans_of([*([person_id] if person_id else []), *rel_ids])
         relatives = self._relative_views(family, plans, attendance)

@@ -35,32 +35,40 @@ def sibling_warning(result):
     return next((w for w in result.warnings if w.code == "SIBLING_INJURY"), None)
 
 
-@pytest.mark.parametrize("first_mum, second_mum, linked", [
+HOME, ELSEWHERE = "LS2 9JT", "HU1 2AA"
+
+
+@pytest.mark.parametrize("first_mum, first_home, second_mum, second_home, linked", [
     # her NHS number, even across a surname change and a move
-    (kin("mother", "Kerry", "Lowe", nhs=NHS_MUM, postcode="LS2 9JT"),
-     kin("mother", "Kerry", "Dunn", nhs=NHS_MUM, postcode="HU1 2AA"), True),
-    # name and birth date
-    (kin("mother", "Kerry", "Lowe", birth="1992-04-04"),
-     kin("mother", "Kerry", "Lowe", birth="1992-04-04"), True),
-    # name and address
-    (kin("mother", "Kerry", "Lowe", postcode="LS2 9JT"),
-     kin("mother", "Kerry", "Lowe", postcode="LS2 9JT"), True),
-    # name alone: never enough
-    (kin("mother", "Kerry", "Lowe"), kin("mother", "Kerry", "Lowe"), False),
+    (kin("mother", "Kerry", "Lowe", nhs=NHS_MUM), HOME,
+     kin("mother", "Kerry", "Dunn", nhs=NHS_MUM), ELSEWHERE, True),
+    # name and birth date, the children at different addresses
+    (kin("mother", "Kerry", "Lowe", birth="1992-04-04"), HOME,
+     kin("mother", "Kerry", "Lowe", birth="1992-04-04"), ELSEWHERE, True),
+    # name and her own address
+    (kin("mother", "Kerry", "Lowe", postcode=HOME), ELSEWHERE,
+     kin("mother", "Kerry", "Lowe", postcode=HOME), ELSEWHERE, True),
+    # name and no address of her own: she is taken to live at the child's address
+    (kin("mother", "Kerry", "Lowe"), HOME, kin("mother", "Kerry", "Lowe"), HOME, True),
+    # name alone (the children at different addresses): never enough
+    (kin("mother", "Kerry", "Lowe"), HOME, kin("mother", "Kerry", "Lowe"), ELSEWHERE, False),
     # same name, different birth dates: two women
-    (kin("mother", "Kerry", "Lowe", birth="1992-04-04"),
-     kin("mother", "Kerry", "Lowe", birth="1987-10-21"), False),
+    (kin("mother", "Kerry", "Lowe", birth="1992-04-04"), HOME,
+     kin("mother", "Kerry", "Lowe", birth="1987-10-21"), ELSEWHERE, False),
     # different NHS numbers: two women, whatever the name
-    (kin("mother", "Kerry", "Lowe", nhs=NHS_MUM, birth="1992-04-04"),
-     kin("mother", "Kerry", "Lowe", nhs=NHS_OTHER, birth="1992-04-04"), False),
+    (kin("mother", "Kerry", "Lowe", nhs=NHS_MUM, birth="1992-04-04"), HOME,
+     kin("mother", "Kerry", "Lowe", nhs=NHS_OTHER, birth="1992-04-04"), HOME, False),
     # a sibling named as next of kin is not a parent
-    (kin("sibling", "Kerry", "Lowe", birth="1992-04-04"),
-     kin("sibling", "Kerry", "Lowe", birth="1992-04-04"), False),
+    (kin("sibling", "Kerry", "Lowe", birth="1992-04-04"), HOME,
+     kin("sibling", "Kerry", "Lowe", birth="1992-04-04"), HOME, False),
 ])
-def test_siblings_off_the_register_through_the_same_mother(sf, first_mum, second_mum, linked):
+def test_siblings_off_the_register_through_the_same_mother(sf, first_mum, first_home,
+                                                           second_mum, second_home, linked):
     load(sf, [person("X1", "Unrelated", "Person", "2001-01-01", postcode="ZZ1 1ZZ")])
-    sf.check(visit("V1", "2021-03-01", "Tom", "Lowe", "2019-02-02", first_mum, dx=("S42.0",)))
-    result = sf.check(visit("V2", "2021-04-01", "Ivy", "Dunn", "2020-06-06", second_mum))
+    sf.check(visit("V1", "2021-03-01", "Tom", "Lowe", "2019-02-02", first_mum, dx=("S42.0",),
+                   postcode=first_home))
+    result = sf.check(visit("V2", "2021-04-01", "Ivy", "Dunn", "2020-06-06", second_mum,
+                            postcode=second_home))
     assert result.match.band == "none"
     w = sibling_warning(result)
     assert (w is not None) is linked

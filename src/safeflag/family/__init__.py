@@ -13,20 +13,26 @@ from __future__ import annotations
 
 from datetime import date
 
+from ..algo.compare import Identity
 from ..store import Store
 from .graph import INVERSE, Family, Relative, co_residents, family_of, same_place
-from .kin import PARENT_ROLES, ResolvedParent, attendance_relatives, resolve_parents
+from .kin import (PARENT_ROLES, ResolvedParent, attendance_relatives, may_be_self,
+                  resolve_parents)
 
 __all__ = ["Relative", "Family", "family_of", "build_family", "INVERSE", "PARENT_ROLES",
            "ResolvedParent", "resolve_parents", "attendance_relatives", "co_residents",
-           "same_place"]
+           "same_place", "may_be_self"]
 
 
 def build_family(store: Store, person_id: str | None, attendee_ids: list[int], on: date,
-                 parents: list[ResolvedParent] = ()) -> Family:
-    """The register family of ``person_id`` (if matched) plus attendance-derived siblings."""
+                 parents: list[ResolvedParent] = (), child: Identity | None = None) -> Family:
+    """The register family of ``person_id`` (if matched) plus attendance-derived siblings.
+
+    ``child`` (the attending child's identity) keeps an unlinked record of the same child
+    from being listed as its sibling."""
     register = family_of(store, person_id, on) if person_id else Family(person_id or "")
     known = {r.person_id for r in register.relatives}
-    derived = [r for r in attendance_relatives(store, attendee_ids, person_id, list(parents))
+    derived = [r for r in attendance_relatives(store, attendee_ids, person_id, list(parents),
+                                               child)
                if r.person_id not in known]
     return Family(person_id or "", (*register.relatives, *derived))

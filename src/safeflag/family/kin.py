@@ -21,11 +21,15 @@ as in the register graph — and every link found this way is ``confirmed=False`
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from ..algo.compare import Identity, blocking_keys
-from ..match import Matcher, demographics_identity
-from ..models import Attendance, NextOfKin, RelationshipType as R, Sex
+from rapidfuzz.distance import DamerauLevenshtein
+
+from ..algo.compare import (PRIOR_LOG2_ODDS, Identity, blocking_keys, compare,
+                            is_twin_pattern, probability)
+from ..match import Matcher, demographics_identity, person_identity
+from ..models import Attendance, FieldComparison, NextOfKin, RelationshipType as R, Sex
 from ..store import ParentLink, Store
 from .graph import Relative, from_child
 
@@ -44,12 +48,19 @@ class ResolvedParent:
     how: str                     # "nhs number", "demographics", "register", "new"
 
 
-def parent_identity(kin: NextOfKin) -> Identity | None:
+def parent_identity(kin: NextOfKin, child: Identity | None = None) -> Identity | None:
     """The matching view of a parent named on an attendance; ``None`` when nothing but a role
-    (or a lone name part) is given."""
+    (or a lone name part) is given.
+
+    A parent sent without an address is taken to live at the child's address on the day (an
+    ED records the next of kin's address only when it differs): their name with that address
+    can then reach *certain*, their name alone still cannot.
+    """
     ident = demographics_identity(kin.demographics, ref="parent")
     if not ident.nhs and not (ident.givens and ident.families):
         return None
+    if not ident.postcodes and child is not None and child.postcodes:
+        ident = replace(ident, postcodes=child.postcodes)
     if ident.sex not in ("female", "male") and kin.relationship in _ROLE_SEX:
         ident = replace(ident, sex=_ROLE_SEX[kin.relationship])
     return ident
@@ -65,18 +76,49 @@ def _merge(old: Identity, new: Identity) -> Identity:
                     postcodes=tuple(dict.fromkeys((*old.postcodes, *new.postcodes))))
 
 
+#: Prior log2 odds that a parent named on an attendance is one given known person.
+PARENT_PRIOR = PRIOR_LOG2_ODDS
+
+#: Agreement beyond the name that a parent match needs (the scorer's levels).
+CORROBORATING = {"nhs_number": ("exact",),
+                 "birth_date": ("exact", "day/month swapped", "one digit differs"),
+                 "postcode": ("unit",)}
+
+
+def corroborated(comparisons: Iterable[FieldComparison]) -> bool:
+    """True when the NHS number, the birth date or the postcode unit agrees: a parent is
+    never matched by name alone, whatever the scorer's prior."""
+    return any(c.level in CORROBORATING.get(c.field, ()) for c in comparisons)
+
+
 def _unique_certain(matcher: Matcher, query: Identity,
                     candidates: list[Identity]) -> Identity | None:
+    """The one candidate that is certainly this parent, or ``None``.
+
+    The scorer's field weights are used with a fixed population prior
+    (:data:`PARENT_PRIOR`), not the register-sized prior of child matching: a mother named on
+    an attendance may be anyone in the hospital's population, however small the register.
+    """
     if query.nhs:
         same = [c for c in candidates if c.nhs == query.nhs]
         if len(same) == 1:
             return same[0]
-    ranked = matcher.rank(query, candidates)
-    certain = [s for s in ranked if s.band == "certain"]
-    if not certain or (len(certain) > 1 and certain[0].weight - certain[1].weight
-                       < matcher.settings.ambiguity_margin):
+    settings = matcher.settings
+    scored = []
+    for cand in candidates:
+        if query.nhs and cand.nhs and query.nhs != cand.nhs:
+            continue                      # two valid, different NHS numbers: two people
+        s = matcher.score(query, cand)
+        levels = {c.field: c.level for c in s.comparisons}
+        if is_twin_pattern(levels) or not corroborated(s.comparisons):
+            continue
+        scored.append((PARENT_PRIOR + sum(c.weight for c in s.comparisons), cand))
+    scored.sort(key=lambda x: -x[0])
+    if not scored or probability(scored[0][0]) < settings.certain:
         return None
-    return next(c for c in candidates if c.ref == certain[0].ref)
+    if len(scored) > 1 and scored[0][0] - scored[1][0] < settings.ambiguity_margin:
+        return None
+    return scored[0][1]
 
 
 def _register_parent(store: Store, matcher: Matcher, ident: Identity,
@@ -91,10 +133,11 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
     """Resolve every parent named on ``attendance``; with ``record``, store the nodes and the
     attendee's links to them (idempotent: an A08 repeat adds nothing new)."""
     resolved = []
+    child = demographics_identity(attendance.patient)
     for kin in attendance.next_of_kin:
         if kin.relationship not in PARENT_ROLES:
             continue
-        ident = parent_identity(kin)
+        ident = parent_identity(kin, child)
         if ident is None:
             continue
         keys = blocking_keys(ident)
@@ -119,6 +162,14 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
     return resolved
 
 
+def _look_alikes(store: Store, child: Identity | None) -> set[int]:
+    """Attendee ids that :func:`may_be_self` says could be the attending child."""
+    if child is None or child.birth is None or not child.birth.is_full:
+        return set()
+    return {int(c.ref[1:]) for c in store.attendee_candidates(blocking_keys(child, query=True))
+            if may_be_self(child, c)}
+
+
 def _kind(mine: dict[int, str], theirs: dict[int, str]) -> str:
     """half-sibling when a parent node is shared and, in another role, both children have a
     parent named but none in common; sibling otherwise (shared parents, nothing known to differ).
@@ -133,11 +184,36 @@ def _kind(mine: dict[int, str], theirs: dict[int, str]) -> str:
     return "half-sibling" if set(mine) & set(theirs) and differ else "sibling"
 
 
+def may_be_self(child: Identity | None, other: Identity) -> bool:
+    """Could a found "sibling" be the attending child itself, under a record not yet linked
+    to it (another surname, a newborn's "BABY", a typo in the first name)? Yes when the full
+    birth dates agree and the first names do not clearly differ: they agree as the matcher
+    sees it, one is missing, or they are one typing slip apart ("Mia"/"Ma"); or when the first
+    names agree and the birth dates differ by one keying slip (a digit, day and month swapped).
+    Twins with their own first names stay siblings; a child is never its own sibling."""
+    if child is None or child.birth is None or not child.birth.is_full:
+        return False
+    levels = {row[0]: row[1] for row in compare(child, other)}
+    birth, given = levels.get("birth_date", ""), levels.get("given_name", "")
+    same_first = not given.startswith(("otherwise", "jaro-winkler"))
+    if birth in ("one digit differs", "day/month swapped"):
+        return same_first and given != "no data"
+    if birth != "exact":
+        return False
+    if same_first:
+        return True
+    firsts = [(a.split(" ")[0], b.split(" ")[0]) for a in child.givens for b in other.givens]
+    return any(DamerauLevenshtein.distance(a, b) <= 1 for a, b in firsts)
+
+
 def attendance_relatives(store: Store, attendee_ids: list[int], person_id: str | None,
-                         extra: list[ResolvedParent] = ()) -> list[Relative]:
+                         extra: list[ResolvedParent] = (),
+                         child: Identity | None = None) -> list[Relative]:
     """Siblings found through parents named on attendances (``confirmed=False``).
 
-    ``extra`` are parents resolved for the current attendance but not recorded (a dry run).
+    ``extra`` are parents resolved for the current attendance but not recorded (a dry run);
+    ``child`` is the attending child's identity, used to avoid listing the child as its own
+    sibling when one of its records is not yet linked (see :func:`may_be_self`).
     """
     own = store.parents_of_attendees(attendee_ids)
     mine: dict[int, str] = {link.parent_id: link.relationship for link in own}
@@ -165,8 +241,11 @@ def attendance_relatives(store: Store, attendee_ids: list[int], person_id: str |
         if key in attendees:
             theirs[key][link.parent_id] = link.relationship
 
+    look_alikes = _look_alikes(store, child)
     relatives: dict[str, Relative] = {}
     for key in sorted(attendees):
+        if attendees[key] & look_alikes:
+            continue
         roles = ", ".join(sorted({mine[pid] for pid in set(mine) & set(theirs[key])}))
         relatives[key] = Relative(
             key, "sibling", _kind(mine, theirs[key]),
@@ -179,6 +258,9 @@ def attendance_relatives(store: Store, attendee_ids: list[int], person_id: str |
         for rel in store.relationships_touching([parent_person]):
             other = from_child(rel, parent_person)
             if other is None or other[1] != R.child or other[0] in (person_id, *relatives):
+                continue
+            found = store.persons([other[0]]).get(other[0])
+            if found is not None and may_be_self(child, person_identity(found)):
                 continue
             relatives[other[0]] = Relative(
                 other[0], "sibling", "sibling",
