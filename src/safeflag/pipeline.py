@@ -18,7 +18,8 @@ from .errors import MessageError, NotAnArrival
 from .family import Family, build_family, resolve_parents
 from .ingest import IngestItem
 from .ingest.register import load_register
-from .match import Matcher, demographics_identity, person_identity
+from .match import Matcher, demographics_identity, register_identities
+from .match.weights import META_KEY as MODEL_META_KEY, estimate_from_register
 from .algo.compare import Identity, blocking_keys
 from .models import Attendance, CheckResult, MatchResult, Register
 from .rules import Age, RelativeView, RuleContext, evaluate, flags_for
@@ -41,16 +42,19 @@ def injury_findings(attendance: Attendance) -> tuple[InjuryFinding, ...]:
     return coded or tuple(found)
 
 
-def index_register(register: Register) -> list[tuple[Identity, set[str]]]:
-    """Each register person's matching identity (address history included) and blocking keys."""
-    history: dict[str, list] = {}
-    for period in register.addresses:
-        history.setdefault(period.person_id, []).append(period)
-    index = []
-    for person in register.persons:
-        ident = person_identity(person, history.get(person.person_id, ()))
-        index.append((ident, blocking_keys(ident)))
-    return index
+def index_register(register: Register, store: Store | None = None
+                   ) -> list[tuple[Identity, set[str]]]:
+    """Each register person's matching identity (address history, recorded parents and
+    carers included) and blocking keys.
+
+    With ``store``, the match model estimated from this register (u probabilities, name
+    frequencies, prior; see ``docs/matching.md``) is saved with it, so a cold check reads it
+    instead of re-estimating.
+    """
+    identities = register_identities(register)
+    if store is not None:
+        store.set_meta(MODEL_META_KEY, estimate_from_register(identities).to_json())
+    return [(ident, blocking_keys(ident)) for ident in identities]
 
 
 class Safeflag:

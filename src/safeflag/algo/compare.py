@@ -1,90 +1,166 @@
-"""Record comparison: identities, blocking keys, and Fellegi–Sunter comparison levels.
+"""Record comparison: identities, blocking keys and Fellegi–Sunter comparison levels.
 
-Each field is a :class:`Comparison`: a "no data" case, ordered :class:`Level` s tried in turn
-(the first that holds wins) and an "otherwise" weight. Weights are log2 Bayes factors
-(log2 m/u): positive for agreement that is rare among non-matches, negative for disagreement
-that is rare among matches. The sum plus the prior log-odds gives the match weight; its
-logistic is the match probability. Default weights are documented in ``docs/matching.md``.
+Each field is a :class:`Comparison`: a "no data" test, ordered levels tried in turn (the
+first that holds wins) and an "otherwise" level. Weights are not here: a
+:class:`~safeflag.match.weights.MatchModel` turns each (field, level) into a log2 Bayes
+factor, log2(m/u), estimated from the register (u, name frequencies) and from attendances
+(m, by expectation–maximisation), with documented defaults (``docs/matching.md``).
+
+Every comparison is symmetric — ``compare(a, b)`` gives the same levels as
+``compare(b, a)`` — and pure.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import JaroWinkler
 
 from .dates import PartialDate
-from .names import are_nicknames, name_parts, phonetic
+from .names import are_nicknames, one_edit_apart, phonetic
 from .postcode import parse_postcode
 
-__all__ = ["Identity", "Comparison", "Level", "COMPARISONS", "blocking_keys", "compare",
-           "probability", "is_twin_pattern", "PRIOR_LOG2_ODDS"]
+__all__ = ["Identity", "Comparison", "COMPARISONS", "FIELDS", "blocking_keys", "compare",
+           "probability", "is_twin_pattern", "personal_evidence", "PRIOR_LOG2_ODDS", "NO_DATA",
+           "OTHERWISE"]
 
+#: Default prior log2 odds that one register person is the attending child (about 1 in 4000);
+#: a loaded register replaces it with log2(share on register / persons), see MatchModel.
 PRIOR_LOG2_ODDS = -12.0
+NO_DATA = "no data"
+OTHERWISE = "otherwise"
+
+
+def _units(postcodes: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
+    parsed = [p for p in (parse_postcode(x) for x in postcodes) if p is not None]
+    return frozenset(p.sector for p in parsed), frozenset(p.district for p in parsed)
 
 
 @dataclass(frozen=True)
 class Identity:
-    """What matching knows of one person or attendee, already normalised."""
+    """What matching knows of one person or attendee, already normalised.
+
+    ``givens`` holds one entry per recorded name: the first given name followed by any middle
+    names (``"OLIVIA GRACE"``). ``kin_*`` describe the parents or carers (from the register's
+    relationships, or from the attendance's next of kin). ``parent_of`` is the earliest birth
+    year of a child this person is recorded as a parent or carer of.
+    """
 
     ref: str
     nhs: str | None = None                    # only a checksum-valid number
-    givens: tuple[str, ...] = ()              # normalised given names (first and middle)
+    givens: tuple[str, ...] = ()
     families: tuple[str, ...] = ()            # normalised family names, aliases included
     birth: PartialDate | None = None
     sex: str = "unknown"
     postcodes: tuple[str, ...] = ()           # normalised units, current and previous
+    kin_nhs: tuple[str, ...] = ()
+    kin_names: tuple[tuple[str, str], ...] = ()
+    twin_hint: bool = False                   # a placeholder such as "TWIN 2" was sent
+    parent_of: int | None = None
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # derived once, used by every comparison
+    firsts: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
+    given_words: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
+    family_words: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
+    sectors: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
+    districts: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        split = [g.split(" ") for g in self.givens if g]
+        sectors, districts = _units(self.postcodes)
+        object.__setattr__(self, "firsts", frozenset(s[0] for s in split))
+        object.__setattr__(self, "given_words", frozenset(w for s in split for w in s))
+        object.__setattr__(self, "family_words", frozenset(
+            w for f in self.families for w in f.split(" ") if len(w) > 1))
+        object.__setattr__(self, "sectors", sectors)
+        object.__setattr__(self, "districts", districts)
 
     def to_json(self) -> str:
-        return json.dumps({"ref": self.ref, "nhs": self.nhs, "g": self.givens, "f": self.families,
-                           "b": str(self.birth) if self.birth else None, "s": self.sex,
-                           "p": self.postcodes})
+        data: dict = {"ref": self.ref, "nhs": self.nhs, "g": self.givens, "f": self.families,
+                      "b": str(self.birth) if self.birth else None, "s": self.sex,
+                      "p": self.postcodes}
+        if self.kin_nhs:
+            data["kn"] = self.kin_nhs
+        if self.kin_names:
+            data["kg"] = self.kin_names
+        if self.twin_hint:
+            data["tw"] = True
+        if self.parent_of is not None:
+            data["po"] = self.parent_of
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> "Identity":
         d = json.loads(text)
         return cls(ref=d["ref"], nhs=d["nhs"], givens=tuple(d["g"]), families=tuple(d["f"]),
                    birth=PartialDate.parse(d["b"]) if d["b"] else None, sex=d["s"],
-                   postcodes=tuple(d["p"]))
+                   postcodes=tuple(d["p"]), kin_nhs=tuple(d.get("kn", ())),
+                   kin_names=tuple(tuple(n) for n in d.get("kg", ())),
+                   twin_hint=d.get("tw", False), parent_of=d.get("po"))
 
 
 # --- blocking -----------------------------------------------------------------------------------
+def _swapped(b: PartialDate) -> PartialDate | None:
+    if b.day is None or b.day > 12 or b.day == b.month:
+        return None
+    try:
+        return PartialDate(b.year, b.day, b.month)
+    except ValueError:
+        return None
+
+
 def blocking_keys(ident: Identity, *, query: bool = False) -> set[str]:
     """Keys under which an identity is indexed (or, with ``query``, looked up).
 
-    Chosen so that any single corrupted field still shares a key with the true record:
-    birth date alone (names or postcode wrong), given + family phonetic (birth date wrong),
-    family phonetic + birth year and given phonetic + birth year-month (partial dates),
-    postcode unit + given initial (family name and birth date both unknown). A query also
-    looks under the day/month-swapped birth date.
+    Every key joins two fields, so that any single wrong or missing field still leaves a key
+    shared with the true record while candidate sets stay small:
+
+    ``N``  NHS number;
+    ``FD`` family name + birth date (first name wrong, a nickname or a placeholder);
+    ``GD`` first name + birth date (family name changed or misspelt);
+    ``GFM``, ``GFD``, ``GFA`` names + birth year-month, year-day, month-day (one part of the
+    birth date wrong, e.g. one digit mistyped; a year-month partial date);
+    ``GFY`` names + birth year (a year-only partial date: queried only then);
+    ``GFP`` names + postcode district (birth date missing or wholly wrong);
+    ``DP`` birth date + postcode district (a placeholder first name with the mother's
+    family name, as newborns are often booked);
+    ``FP``, ``GP`` family or first name + postcode unit (a name and the birth date wrong).
+
+    Names enter keys as NYSIIS phonetic codes. A query also looks under the day/month-swapped
+    birth date.
     """
     keys: set[str] = set()
     if ident.nhs:
         keys.add("N:" + ident.nhs)
     b = ident.birth
-    if b is not None and b.is_full:
-        keys.add(f"D:{b}")
-        if query and b.day is not None and b.day <= 12 and b.day != b.month:
-            try:
-                keys.add(f"D:{PartialDate(b.year, b.day, b.month)}")
-            except ValueError:
-                pass
-    givens = {g.split(" ")[0] for g in ident.givens if g}
-    fam_parts = {p for f in ident.families for p in f.split(" ") if p}
-    for g in givens:
-        for f in fam_parts:
-            keys.add(f"GF:{phonetic(g)}:{phonetic(f)}")
-        if b is not None and b.month is not None:
-            keys.add(f"GM:{phonetic(g)}:{b.year}-{b.month:02d}")
-        for pc in ident.postcodes:
-            keys.add(f"PG:{pc}:{g[0]}")
-    if b is not None:
-        for f in fam_parts:
-            keys.add(f"FY:{phonetic(f)}:{b.year}")
+    births = [b] if b is not None else []
+    if query and b is not None:
+        swapped = _swapped(b)
+        if swapped is not None:
+            births.append(swapped)
+    gs = {phonetic(g) for g in ident.firsts}
+    if query:
+        gs |= {phonetic(g) for g in ident.given_words}   # a middle name used as the first
+    fs = {phonetic(f) for f in ident.family_words}
+    gfs = [f"{g}:{f}" for g in gs for f in fs]
+    for d in births:
+        if d.is_full:
+            keys.update(f"DP:{d}:{p}" for p in ident.districts)
+            keys.update(f"FD:{f}:{d}" for f in fs)
+            keys.update(f"GD:{g}:{d}" for g in gs)
+            keys.update(f"GFD:{gf}:{d.year}-{d.day}" for gf in gfs)
+            keys.update(f"GFA:{gf}:{d.month}-{d.day}" for gf in gfs)
+        if d.month is not None:
+            keys.update(f"GFM:{gf}:{d.year}-{d.month}" for gf in gfs)
+        if not query or d.month is None:
+            keys.update(f"GFY:{gf}:{d.year}" for gf in gfs)
+    if not query or b is None or not b.is_full:
+        keys.update(f"GFP:{gf}:{d}" for gf in gfs for d in ident.districts)
+    for unit in ident.postcodes:
+        keys.update(f"FP:{f}:{unit}" for f in fs)
+        keys.update(f"GP:{g}:{unit}" for g in gs)
     return keys
 
 
@@ -93,45 +169,45 @@ Test = Callable[[Identity, Identity], bool]
 
 
 @dataclass(frozen=True)
-class Level:
-    name: str
-    weight: float
-    test: Test
-
-
-@dataclass(frozen=True)
 class Comparison:
+    """One field: when it has no data, and its levels from strongest agreement down."""
+
     field: str
     missing: Callable[[Identity], bool]
-    levels: tuple[Level, ...]
-    otherwise: float
+    levels: tuple[tuple[str, Test], ...]
 
-    def compare(self, a: Identity, b: Identity) -> tuple[str, float]:
+    @property
+    def level_names(self) -> tuple[str, ...]:
+        return (*(name for name, _ in self.levels), OTHERWISE)
+
+    def level(self, a: Identity, b: Identity) -> str:
         if self.missing(a) or self.missing(b):
-            return "no data", 0.0
-        for level in self.levels:
-            if level.test(a, b):
-                return level.name, level.weight
-        return "otherwise", self.otherwise
+            return NO_DATA
+        for name, test in self.levels:
+            if test(a, b):
+                return name
+        return OTHERWISE
 
 
-def _pairs(xs: Iterable[str], ys: Iterable[str]) -> Iterable[tuple[str, str]]:
-    ys = tuple(ys)
-    return ((x, y) for x in xs for y in ys)
+def _any_pair(test: Callable[[str, str], bool], get: Callable[[Identity], Iterable[str]]) -> Test:
+    return lambda a, b: any(test(x, y) for x in get(a) for y in get(b))
 
 
-def _given_first(i: Identity) -> tuple[str, ...]:
-    return tuple(g.split(" ")[0] for g in i.givens if g)
+def _firsts(i: Identity) -> frozenset[str]:
+    return i.firsts
 
 
-def _jw(t: float, get: Callable[[Identity], tuple[str, ...]]) -> Test:
-    return lambda a, b: any(JaroWinkler.similarity(x, y) >= t for x, y in _pairs(get(a), get(b)))
+def _jw(threshold: float) -> Callable[[str, str], bool]:
+    return lambda x, y: JaroWinkler.similarity(x, y, score_cutoff=threshold) >= threshold
 
 
-def _shared_part(a: Identity, b: Identity) -> bool:
-    pa = {p for f in a.families for p in name_parts(f) if len(p) > 1}
-    pb = {p for f in b.families for p in name_parts(f) if len(p) > 1}
-    return bool(pa & pb)
+def _middle(a: Identity, b: Identity) -> bool:
+    """A first name recorded as the other record's middle name (or the reverse)."""
+    return bool(a.firsts & b.given_words) or bool(b.firsts & a.given_words)
+
+
+def _dob_exact(a: Identity, b: Identity) -> bool:
+    return a.birth == b.birth and a.birth is not None and a.birth.is_full
 
 
 def _dob_swap(a: Identity, b: Identity) -> bool:
@@ -141,70 +217,89 @@ def _dob_swap(a: Identity, b: Identity) -> bool:
 
 
 def _dob_one_digit(a: Identity, b: Identity) -> bool:
-    x, y = str(a.birth), str(b.birth)
-    return len(x) == len(y) == 10 and sum(c1 != c2 for c1, c2 in zip(x, y)) == 1
+    x, y = a.birth, b.birth
+    if x is None or y is None or not (x.is_full and y.is_full):
+        return False
+    return sum(c1 != c2 for c1, c2 in zip(str(x), str(y))) == 1
 
 
-def _dob_compatible(precision: str) -> Test:
+def _dob_partial(precision: str) -> Test:
+    """One date is partial and agrees with the other down to ``precision``."""
     def test(a: Identity, b: Identity) -> bool:
         x, y = a.birth, b.birth
         if x is None or y is None or (x.is_full and y.is_full):
             return False
-        coarse = min((x.precision, y.precision), key=("year", "month", "day").index)
-        if coarse != precision:
-            return False
-        return x.year == y.year and (precision == "year" or x.month == y.month)
+        coarse = "year" if "year" in (x.precision, y.precision) else "month"
+        return (coarse == precision and x.year == y.year
+                and (precision == "year" or x.month == y.month))
     return test
 
 
-def _postcode_part(part: str) -> Test:
-    def test(a: Identity, b: Identity) -> bool:
-        pa = {getattr(parse_postcode(p), part) for p in a.postcodes}
-        pb = {getattr(parse_postcode(p), part) for p in b.postcodes}
-        return bool((pa & pb) - {None})
-    return test
+def _kin_names(a: Identity, b: Identity, full: bool) -> bool:
+    for ga, fa in a.kin_names:
+        for gb, fb in b.kin_names:
+            given = bool(ga) and ga.split(" ")[0] == gb.split(" ")[0]
+            if given and (not full or (bool(fa) and bool(set(fa.split()) & set(fb.split())))):
+                return True
+    return False
+
+
+def _older_parent(a: Identity, b: Identity) -> bool:
+    """One is recorded as the parent of a child born before (or soon after) the other."""
+    for x, y in ((a, b), (b, a)):
+        if x.parent_of is not None and x.birth is None and y.birth is not None \
+                and y.birth.year >= x.parent_of - 12:
+            return True
+    return False
 
 
 COMPARISONS: tuple[Comparison, ...] = (
     Comparison("nhs_number", lambda i: not i.nhs, (
-        Level("exact", 14.0, lambda a, b: a.nhs == b.nhs),
-    ), otherwise=-10.0),
-    Comparison("given_name", lambda i: not i.givens, (
-        Level("exact", 6.0, lambda a, b: bool(set(_given_first(a)) & set(_given_first(b)))),
-        Level("nickname", 4.5,
-              lambda a, b: any(are_nicknames(x, y) for x, y in _pairs(_given_first(a), _given_first(b)))),
-        Level("middle name", 4.0, lambda a, b: bool(set(a.givens) & set(b.givens)) or any(
-            x in y.split(" ") or y in x.split(" ") for x, y in _pairs(a.givens, b.givens))),
-        Level("jaro-winkler >= 0.92", 4.0, _jw(0.92, _given_first)),
-        Level("jaro-winkler >= 0.85", 1.5, _jw(0.85, _given_first)),
-    ), otherwise=-5.0),
+        ("exact", lambda a, b: a.nhs == b.nhs),
+    )),
+    Comparison("given_name", lambda i: not i.firsts, (
+        ("exact", lambda a, b: bool(a.firsts & b.firsts)),
+        ("nickname", _any_pair(are_nicknames, _firsts)),
+        ("one edit", _any_pair(one_edit_apart, _firsts)),
+        ("middle name", _middle),
+        ("jaro-winkler >= 0.9", _any_pair(_jw(0.9), _firsts)),
+    )),
     Comparison("family_name", lambda i: not i.families, (
-        Level("exact", 5.0, lambda a, b: bool(set(a.families) & set(b.families))),
-        Level("shared part", 4.0, _shared_part),
-        Level("jaro-winkler >= 0.92", 3.5, _jw(0.92, lambda i: i.families)),
-    ), otherwise=-3.0),
+        ("exact", lambda a, b: bool(set(a.families) & set(b.families))),
+        ("shared part", lambda a, b: bool(a.family_words & b.family_words)),
+        ("one edit", _any_pair(one_edit_apart, lambda i: i.families)),
+        ("jaro-winkler >= 0.92", _any_pair(_jw(0.92), lambda i: i.families)),
+    )),
     Comparison("birth_date", lambda i: i.birth is None, (
-        Level("exact", 10.0, lambda a, b: a.birth == b.birth and a.birth is not None
-              and a.birth.is_full),
-        Level("day/month swapped", 6.0, _dob_swap),
-        Level("one digit differs", 5.0, _dob_one_digit),
-        Level("same year and month (partial)", 4.0, _dob_compatible("month")),
-        Level("same year (partial)", 1.5, _dob_compatible("year")),
-    ), otherwise=-7.0),
+        ("exact", _dob_exact),
+        ("day/month swapped", _dob_swap),
+        ("one digit differs", _dob_one_digit),
+        ("same year and month (partial)", _dob_partial("month")),
+        ("same year (partial)", _dob_partial("year")),
+    )),
     Comparison("sex", lambda i: i.sex not in ("female", "male"), (
-        Level("exact", 1.0, lambda a, b: a.sex == b.sex),
-    ), otherwise=-4.5),
+        ("exact", lambda a, b: a.sex == b.sex),
+    )),
     Comparison("postcode", lambda i: not i.postcodes, (
-        Level("unit", 8.0, lambda a, b: bool(set(a.postcodes) & set(b.postcodes))),
-        Level("sector", 3.0, _postcode_part("sector")),
-        Level("district", 1.5, _postcode_part("district")),
-    ), otherwise=-1.0),
+        ("unit", lambda a, b: bool(set(a.postcodes) & set(b.postcodes))),
+        ("sector", lambda a, b: bool(a.sectors & b.sectors)),
+        ("district", lambda a, b: bool(a.districts & b.districts)),
+    )),
+    Comparison("parents", lambda i: not (i.kin_nhs or i.kin_names), (
+        ("nhs number", lambda a, b: bool(set(a.kin_nhs) & set(b.kin_nhs))),
+        ("full name", lambda a, b: _kin_names(a, b, True)),
+        ("first name", lambda a, b: _kin_names(a, b, False)),
+    )),
+    Comparison("age", lambda i: i.birth is None and i.parent_of is None, (
+        ("recorded parent of an older child", _older_parent),
+    )),
 )
+FIELDS: tuple[str, ...] = tuple(c.field for c in COMPARISONS)
 
 
-def compare(a: Identity, b: Identity) -> list[tuple[str, str, float]]:
-    """(field, level, weight) for every comparison, in declaration order."""
-    return [(c.field, *c.compare(a, b)) for c in COMPARISONS]
+def compare(a: Identity, b: Identity) -> list[tuple[str, str]]:
+    """(field, level) for every comparison, in declaration order."""
+    return [(c.field, c.level(a, b)) for c in COMPARISONS]
 
 
 def probability(match_weight: float) -> float:
@@ -217,18 +312,47 @@ def probability(match_weight: float) -> float:
     return odds / (1.0 + odds)
 
 
+_SAME_FIRST = ("exact", "nickname", "one edit", "middle name")
+
+
 def is_twin_pattern(levels: dict[str, str]) -> bool:
-    """Same full birth date and family name, different first name: a sibling, not this child.
+    """Same full birth date and family name but not the same first name, or the other sex:
+    a sibling (a twin), never the same child — unless the NHS numbers agree.
 
-    Twins and other same-birth-date siblings share everything but the first name; a given
-    name that disagrees outright (not a nickname, not a near-spelling) therefore rules the
-    pair out, whatever else agrees — unless the NHS numbers agree.
+    Twins share birth date, family name, address and parents; what tells them apart is the
+    first name (and often the sex). A first name that is not the same, a nickname, one keying
+    error or a middle name therefore rules the pair out whatever else agrees.
     """
-    return (levels.get("birth_date") == "exact"
-            and levels.get("family_name") in ("exact", "shared part")
-            and levels.get("given_name") in ("otherwise", "jaro-winkler >= 0.85")
-            and levels.get("nhs_number") != "exact")
+    if levels.get("nhs_number") == "exact" or levels.get("birth_date") != "exact":
+        return False
+    if levels.get("family_name") in (NO_DATA, OTHERWISE, None):
+        return False
+    given = levels.get("given_name")
+    return (given not in (*_SAME_FIRST, NO_DATA)) or (
+        levels.get("sex") == OTHERWISE and given != "exact")
 
 
-def log2_odds(p: float) -> float:
-    return math.log2(p / (1.0 - p))
+_PERSONAL_AGREES = {
+    "nhs_number": ("exact",),
+    "given_name": ("exact", "nickname", "one edit"),    # a shared middle name runs in families
+    "birth_date": ("exact", "day/month swapped", "one digit differs",
+                   "same year and month (partial)", "same year (partial)"),
+}
+
+
+def personal_evidence(levels: dict[str, str]) -> str:
+    """Whether anything personal to the child agrees: ``"agrees"``, ``"none"`` (NHS number,
+    first name and birth date all missing) or ``"disagrees"``.
+
+    Family name, address and parents are shared by a whole household, so they cannot tell a
+    child from a brother or sister. A pair that agrees on none of the child's own details
+    (NHS number, first name, birth date) while one of them disagrees is a sibling or another
+    relative, whatever the household details add up to.
+    """
+    seen = False
+    for name, agree in _PERSONAL_AGREES.items():
+        level = levels.get(name, NO_DATA)
+        if level in agree:
+            return "agrees"
+        seen = seen or level != NO_DATA
+    return "disagrees" if seen else "none"

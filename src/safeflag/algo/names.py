@@ -8,9 +8,10 @@ from functools import lru_cache
 from importlib import resources
 
 import jellyfish
+from rapidfuzz.distance import OSA
 
-__all__ = ["normalise_name", "name_parts", "is_placeholder", "are_nicknames", "phonetic",
-           "clean_given", "clean_family"]
+__all__ = ["normalise_name", "name_parts", "is_placeholder", "names_a_twin", "are_nicknames",
+           "phonetic", "clean_given", "clean_family", "one_edit_apart"]
 
 _NON_ALPHA = re.compile(r"[^A-Z ]+")
 _SPACES = re.compile(r"\s+")
@@ -21,7 +22,13 @@ _PLACEHOLDERS = {
     "UNK", "NK", "NOT KNOWN", "NOTKNOWN", "UNNAMED", "NONAME", "NO NAME", "TWIN", "TWIN 1",
     "TWIN 2", "TWIN A", "TWIN B", "TWIN ONE", "TWIN TWO", "MALE", "FEMALE", "TEST", "XX", "X",
 }
-_PLACEHOLDER_PREFIXES = ("BABY ", "TWIN ", "BO ")
+# A placeholder is one of these words followed only by qualifiers ("BABY BOY 2", "TWIN B"),
+# or by "OF" and anything ("BABY OF SMITH", "INFANT OF J SMITH").
+_PLACEHOLDER_HEADS = {"BABY", "TWIN", "INFANT", "NEWBORN", "UNKNOWN", "UNNAMED", "BO", "BBY",
+                      "TRIPLET"}
+_QUALIFIERS = {"BOY", "GIRL", "MALE", "FEMALE", "ONE", "TWO", "THREE", "A", "B", "C", "I",
+               "II", "III", "1", "2", "3", "4"}
+_TWIN_WORDS = {"TWIN", "TRIPLET"}
 
 
 def normalise_name(text: str | None) -> str:
@@ -43,16 +50,33 @@ def name_parts(text: str | None) -> tuple[str, ...]:
     return tuple(p for p in normalise_name(text).split(" ") if p)
 
 
+def _tokens(text: str | None) -> list[str]:
+    """Upper-case words with digits kept (``"Twin-2"`` → ``["TWIN", "2"]``)."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).upper()
+    return re.sub(r"[^A-Z0-9]+", " ", plain).split()
+
+
 def is_placeholder(text: str | None) -> bool:
-    """True for names such as "BABY", "Baby Boy", "TWIN 1", "Unknown" that stand in for none."""
-    n = normalise_name(text)
-    if not n:
+    """True for names such as "BABY", "Baby Boy", "TWIN 1", "Baby of Smith", "Unknown" that
+    stand in for a name not yet given."""
+    words = _tokens(text)
+    if not words:
         return True
-    compact = re.sub(r"[^A-Z0-9 ]", "", (text or "").upper()).strip()
-    if n in _PLACEHOLDERS or compact in _PLACEHOLDERS:
+    if " ".join(words) in _PLACEHOLDERS:
         return True
-    return any(compact.startswith(p) and compact[len(p):].strip(" 0123456789") in ("", "BOY", "GIRL", "OF")
-               for p in _PLACEHOLDER_PREFIXES)
+    head, rest = words[0], words[1:]
+    if head not in _PLACEHOLDER_HEADS:
+        return False
+    if head == "BO" and not rest:
+        return False                     # "Bo" is a given name
+    return (all(w in _QUALIFIERS for w in rest) or (bool(rest) and rest[0] == "OF")
+            or (len(rest) >= 1 and rest[0] in _QUALIFIERS and rest[1:2] == ["OF"]))
+
+
+def names_a_twin(text: str | None) -> bool:
+    """True for placeholders that say the child is one of a multiple birth ("TWIN 2")."""
+    return is_placeholder(text) and any(w in _TWIN_WORDS for w in _tokens(text))
 
 
 def clean_given(text: str | None) -> str:
@@ -63,7 +87,7 @@ def clean_given(text: str | None) -> str:
 def clean_family(text: str | None) -> str:
     """Normalised family name, or "" for placeholders such as "UNKNOWN"."""
     n = normalise_name(text)
-    return "" if n in _PLACEHOLDERS else n
+    return "" if n in _PLACEHOLDERS or n in ("NOT STATED", "NONE") else n
 
 
 @lru_cache(maxsize=1)
@@ -92,3 +116,12 @@ def are_nicknames(a: str, b: str) -> bool:
 def phonetic(part: str) -> str:
     """NYSIIS code of one normalised name part ("" for "")."""
     return jellyfish.nysiis(part) if part else ""
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """True when two different names differ by one keying error: a letter substituted,
+    inserted or dropped, or two adjacent letters swapped (optimal string alignment distance 1).
+    At least one name must have three letters: too many two-letter names are one edit apart."""
+    if a == b or min(len(a), len(b)) < 2 or max(len(a), len(b)) < 3 or abs(len(a) - len(b)) > 1:
+        return False
+    return OSA.distance(a, b, score_cutoff=1) <= 1

@@ -1,87 +1,85 @@
 """Match: find the attending child on the register, and earlier attendances of the same child.
 
 Candidates come from the blocking index stored with the register (nothing is rebuilt on a cold
-check); each is scored with the comparison levels of :mod:`safeflag.algo.compare`. The same
-engine links attendances of children who are not on the register to their own earlier
-attendances through the attendee index.
+check); each is scored field by field with the levels of :mod:`safeflag.algo.compare` and the
+weights of the stored :class:`~safeflag.match.weights.MatchModel`. The posterior of each
+candidate counts the others: p_i = o_i / (1 + Σ o_j), where o is the candidate's odds, so
+two near-identical candidates (twins, a duplicated record) can never both look certain.
+The same engine links attendances of children who are not on the register to their own
+earlier attendances through the attendee index.
 
-Guards, in order: a twin pattern (same birth date and family name, different first name) is
-never a match; when two candidates are close the best is reported as *possible* only, so a
+Guards: a twin pattern (same birth date and family name, a different first name or sex) is
+never a match; a "TWIN 1"-style placeholder without an agreeing NHS number is at most
+*possible*; when two candidates are close the best is reported as *possible* only, so a
 person confirms it — a wrong match would show one child's plans to another family.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..algo.compare import (PRIOR_LOG2_ODDS, Identity, blocking_keys, compare, is_twin_pattern,
+from ..algo.compare import (Identity, blocking_keys, is_twin_pattern, personal_evidence,
                             probability)
-from ..algo.names import clean_family, clean_given
-from ..algo.nhs import is_valid_nhs_number, normalise_nhs_number
-from ..algo.postcode import parse_postcode
-from ..models import (AddressPeriod, Band, Candidate, Demographics, FieldComparison,
-                      MatchResult, Person)
+from ..models import Band, Candidate, Demographics, FieldComparison, MatchResult, NextOfKin
 from ..settings import MatchSettings
 from ..store import Store
+from .identity import demographics_identity, person_identity, register_identities
+from .weights import META_KEY, MatchModel
 
-__all__ = ["Matcher", "person_identity", "demographics_identity", "Scored"]
+__all__ = ["Matcher", "person_identity", "demographics_identity", "register_identities",
+           "Scored", "MatchModel", "load_model"]
 
-
-def _postcodes(values: Iterable[str]) -> tuple[str, ...]:
-    units = (parse_postcode(v) for v in values)
-    return tuple(dict.fromkeys(u.unit for u in units if u is not None))
-
-
-def _valid_nhs(value: str | None) -> str | None:
-    nhs = normalise_nhs_number(value)
-    return nhs if is_valid_nhs_number(nhs) else None
-
-
-def person_identity(person: Person, addresses: Sequence[AddressPeriod] = ()) -> Identity:
-    """The matching view of a register person: aliases and address history included."""
-    names = [(person.given_name, person.family_name), *person.aliases]
-    givens = tuple(dict.fromkeys(g for g in (clean_given(n[0]) for n in names) if g))
-    families = tuple(dict.fromkeys(f for f in (clean_family(n[1]) for n in names) if f))
-    return Identity(ref=person.person_id, nhs=_valid_nhs(person.nhs_number), givens=givens,
-                    families=families, birth=person.birth_date, sex=person.sex.value,
-                    postcodes=_postcodes([person.postcode, *(a.postcode for a in addresses)]))
-
-
-def demographics_identity(demo: Demographics, ref: str = "query") -> Identity:
-    """The matching view of an attending patient (every name and address sent)."""
-    givens: list[str] = []
-    for name in demo.names:
-        given = clean_given(name.given)
-        if given:
-            givens.append(given)
-            middle = clean_given(name.middle)
-            if middle:
-                givens.append(f"{given} {middle}")
-                givens.append(middle)
-    families = [f for f in (clean_family(n.family) for n in demo.names) if f]
-    return Identity(ref=ref, nhs=_valid_nhs(demo.nhs_number),
-                    givens=tuple(dict.fromkeys(givens)), families=tuple(dict.fromkeys(families)),
-                    birth=demo.birth_date, sex=demo.sex.value,
-                    postcodes=_postcodes(a.postcode for a in demo.addresses))
+_TWIN_NOTE = ("same birth date and family name but a different first name or sex: a sibling "
+              "(e.g. a twin), not the same child")
+_HOUSEHOLD_NOTE = ("only household details agree (family name, address, parents) and the "
+                   "child's own first name or birth date does not: a sibling or relative")
+_NOTHING_PERSONAL_NOTE = ("no first name, birth date or NHS number to compare: confirm who "
+                          "this is")
+_PLACEHOLDER_NOTE = ("a twin's placeholder name and no agreeing NHS number: confirm which "
+                     "child this is")
 
 
 @dataclass(frozen=True)
 class Scored:
     ref: str
-    weight: float
+    weight: float           # log2 odds, prior included
     probability: float
     band: Band
     comparisons: tuple[FieldComparison, ...]
     note: str = ""
+    excluded: bool = False  # ruled out by a guard
+
+
+def load_model(store: Store) -> MatchModel:
+    """The model stored with the register, or documented defaults sized to the register."""
+    info = store.register_info()
+    text = store.get_meta(META_KEY)
+    if text:
+        model = MatchModel.from_json(text)
+        if info is None or model.persons in (0, info.persons):
+            return model
+    return MatchModel.sized(info.persons if info else 0)
 
 
 class Matcher:
     """Scores an attending patient against the register and the attendee index."""
 
-    def __init__(self, store: Store, settings: MatchSettings) -> None:
+    def __init__(self, store: Store, settings: MatchSettings,
+                 model: MatchModel | None = None) -> None:
         self.store = store
         self.settings = settings
+        self._model = model
+
+    @property
+    def model(self) -> MatchModel:
+        if self._model is None:
+            self._model = load_model(self.store)
+        return self._model
+
+    def reload(self) -> None:
+        """Forget the cached model (after a register load)."""
+        self._model = None
 
     # --- scoring ------------------------------------------------------------------------------
     def _band(self, p: float) -> Band:
@@ -90,31 +88,57 @@ class Matcher:
                 else "possible" if p >= s.possible else "none")
 
     def score(self, query: Identity, candidate: Identity) -> Scored:
-        levels = compare(query, candidate)
-        comparisons = tuple(FieldComparison(field=f, level=lv, weight=w) for f, lv, w in levels)
-        weight = PRIOR_LOG2_ODDS + sum(w for _, _, w in levels)
-        if is_twin_pattern({f: lv for f, lv, _ in levels}):
-            return Scored(candidate.ref, weight, 0.0, "none", comparisons,
-                          note="same birth date and family name but a different first name: "
-                               "a sibling (e.g. a twin), not the same child")
+        """One candidate on its own: its weights, log2 odds and probability."""
+        levels = self.model.score(query, candidate)
+        comparisons = tuple(FieldComparison(field=f, level=lv, weight=round(w, 2))
+                            for f, lv, w in levels)
+        weight = self.model.prior + sum(w for _, _, w in levels)
+        by_field = {f: lv for f, lv, _ in levels}
+        if is_twin_pattern(by_field):
+            return Scored(candidate.ref, weight, 0.0, "none", comparisons, _TWIN_NOTE, True)
+        personal = personal_evidence(by_field)
+        if personal == "disagrees":
+            return Scored(candidate.ref, weight, 0.0, "none", comparisons, _HOUSEHOLD_NOTE, True)
         p = probability(weight)
-        return Scored(candidate.ref, weight, p, self._band(p), comparisons)
+        band = self._band(p)
+        note = (_NOTHING_PERSONAL_NOTE if personal == "none" else _PLACEHOLDER_NOTE
+                if query.twin_hint and by_field["nhs_number"] != "exact" else "")
+        if note and band in ("certain", "probable"):
+            band = "possible"
+        return Scored(candidate.ref, weight, p, band, comparisons, note)
 
     def rank(self, query: Identity, candidates: Iterable[Identity]) -> list[Scored]:
+        """Candidates best first; each probability counts the competing candidates."""
         scored = [self.score(query, c) for c in candidates]
-        scored.sort(key=lambda s: (-s.probability, -s.weight, s.ref))
-        return scored
+        total = sum(2.0 ** min(s.weight, 60) for s in scored if not s.excluded)
+        out = []
+        for s in scored:
+            if not s.excluded:
+                p = 2.0 ** min(s.weight, 60) / (1.0 + total)
+                band = self._band(p)
+                if s.note and band in ("certain", "probable"):
+                    band = "possible"
+                s = Scored(s.ref, s.weight, p, band, s.comparisons, s.note)
+            out.append(s)
+        out.sort(key=lambda s: (s.excluded, -s.probability, -s.weight, s.ref))
+        return out
 
     # --- register -----------------------------------------------------------------------------
-    def match(self, demo: Demographics) -> MatchResult:
-        query = demographics_identity(demo)
+    def match(self, demo: Demographics, kin: Iterable[NextOfKin] = ()) -> MatchResult:
+        """The register person this patient is; ``kin`` (the attendance's next of kin) adds
+        the parents' names and NHS numbers as supporting evidence."""
+        query = demographics_identity(demo, kin=kin)
         ranked = self.rank(query, self.store.person_candidates(blocking_keys(query, query=True)))
+        return self.result(ranked)
+
+    def result(self, ranked: list[Scored]) -> MatchResult:
         if not ranked or ranked[0].band == "none":
-            return MatchResult(band="none", score=round(ranked[0].probability, 4) if ranked else 0.0,
-                               method="fellegi-sunter")
+            return MatchResult(band="none", score=round(ranked[0].probability, 4) if ranked
+                               else 0.0, method="fellegi-sunter",
+                               comparisons=ranked[0].comparisons if ranked else ())
         best = ranked[0]
-        runner_up = ranked[1] if len(ranked) > 1 else None
-        ambiguous = (runner_up is not None and runner_up.band in ("certain", "probable")
+        runner_up = ranked[1] if len(ranked) > 1 and not ranked[1].excluded else None
+        ambiguous = (runner_up is not None and runner_up.band != "none"
                      and best.weight - runner_up.weight < self.settings.ambiguity_margin)
         if best.band in ("certain", "probable") and not ambiguous:
             return MatchResult(person_id=best.ref, score=round(best.probability, 4),
@@ -125,33 +149,32 @@ class Matcher:
             score=round(best.probability, 4), band="possible", method="fellegi-sunter",
             comparisons=best.comparisons,
             candidates=tuple(Candidate(person_id=s.ref, score=round(s.probability, 4),
-                                       band="possible" if s.band != "none" else "none",
-                                       comparisons=s.comparisons,
+                                       band="possible", comparisons=s.comparisons,
                                        note="two or more register records fit closely; "
                                             "confirm which" if ambiguous else s.note)
                              for s in possibles))
 
     # --- attendee index -----------------------------------------------------------------------
-    def attendee_for(self, demo: Demographics, person_id: str | None) -> tuple[int, list[int]]:
+    def attendee_for(self, demo: Demographics, person_id: str | None,
+                     kin: Iterable[NextOfKin] = ()) -> tuple[int, list[int]]:
         """The attendee id for this attendance, and every attendee id of the same child.
 
         A child matched to the register is the same attendee as any earlier attendee linked
         to that person; a child not on the register is the same attendee as an earlier one
-        whose demographics match with certainty. Otherwise a new attendee is created.
+        whose demographics match with certainty (and no rival close behind). Otherwise a new
+        attendee is created.
         """
-        query = demographics_identity(demo)
+        query = demographics_identity(demo, kin=kin)
         keys = blocking_keys(query)
         linked: list[int] = []
         if person_id is not None:
             linked = self.store.attendees_of_persons([person_id]).get(person_id, [])
         found: int | None = None
-        if query.givens or query.nhs or query.birth:
-            ranked = self.rank(query, self.store.attendee_candidates(keys | blocking_keys(
-                query, query=True)))
-            certain = [s for s in ranked if s.band == "certain"]
-            if certain and (len(certain) == 1 or
-                            certain[0].weight - certain[1].weight >= self.settings.ambiguity_margin):
-                found = int(certain[0].ref[1:])
+        if query.firsts or query.nhs or query.birth:
+            ranked = self.rank(query, self.store.attendee_candidates(
+                keys | blocking_keys(query, query=True)))
+            if ranked and ranked[0].band == "certain":
+                found = int(ranked[0].ref[1:])
         if found is not None and person_id is not None and found not in linked:
             self.store.link_attendee(found, person_id)
             linked.append(found)

@@ -16,7 +16,7 @@ from importlib import resources
 
 from ..algo.dates import PartialDate
 
-__all__ = ["typo", "nickname", "strip_accents", "swap_day_month", "one_digit_date",
+__all__ = ["typo", "nickname", "variants", "strip_accents", "swap_day_month", "one_digit_date",
            "partial_birth", "nhs_typo", "postcode_typo"]
 
 _LETTERS = string.ascii_lowercase
@@ -50,6 +50,11 @@ def _diminutives() -> dict[str, tuple[str, ...]]:
         for name in names:
             out.setdefault(name.upper(), []).extend(n for n in names if n != name)
     return {k: tuple(dict.fromkeys(v)) for k, v in out.items()}
+
+
+def variants(name: str) -> tuple[str, ...]:
+    """The diminutive and formal variants of a given name (title case)."""
+    return _diminutives().get(strip_accents(name).upper(), ())
 
 
 def nickname(rng: random.Random, name: str) -> str:

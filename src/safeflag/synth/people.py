@@ -88,6 +88,13 @@ class TrueFamily:
         return past[-2] if len(past) >= 2 else None
 
 
+def _variants(names: set[str]) -> set[str]:
+    """Every diminutive or formal variant of ``names``: siblings are not given two forms of
+    one name."""
+    from .noise import variants
+    return {v for n in names for v in variants(n)}
+
+
 def _unique(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
@@ -99,10 +106,10 @@ class PopulationBuilder:
         self.rng = rng
         self.girls = _unique(pools.GIRL_NAMES)
         self.boys = _unique(pools.BOY_NAMES)
-        self.surnames = _unique(pools.FAMILY_NAMES)
-        self._girl_w = list(accumulate(pools.zipf_weights(len(self.girls))))
-        self._boy_w = list(accumulate(pools.zipf_weights(len(self.boys))))
-        self._surname_w = list(accumulate(pools.zipf_weights(len(self.surnames), 0.8)))
+        self.surnames = pools.family_names()
+        self._girl_w = list(accumulate(pools.zipf_weights(len(self.girls), 0.5)))
+        self._boy_w = list(accumulate(pools.zipf_weights(len(self.boys), 0.5)))
+        self._surname_w = list(accumulate(pools.zipf_weights(len(self.surnames), 0.6)))
         self._nhs_seen: set[str] = set()
         self._units: dict[tuple[str, int], list[str]] = {}
         self._adults = 0
@@ -181,10 +188,12 @@ class PopulationBuilder:
             twins = rng.random() < 0.03
             sexes = [rng.choice(("female", "male")) for _ in range(2 if twins else 1)]
             used = {c.given for c in fam.children}
+            givens = []
+            for sex in sexes:        # twins' first names first: no twin's middle is the other's first
+                givens.append(self.given(sex, used | _variants(used)))
+                used.add(givens[-1])
             first = None
-            for sex in sexes:
-                given = self.given(sex, used)
-                used.add(given)
+            for sex, given in zip(sexes, givens):
                 other = "female" if rng.random() < 0.5 else "male"
                 middle = self.given(other, used) if rng.random() < 0.45 else ""
                 child = TrueChild(child_id=next_child_id(), given=given, middle=middle,

@@ -62,6 +62,14 @@ FAMILY_NAMES = (
     "Hollingsworth", "Rowbotham", "Greenhalgh", "Ormerod", "Entwistle", "Heywood", "Pickles",
     "Crabtree", "Sugden", "Ackroyd", "Hirst", "Lockwood", "Haigh", "Broadbent", "Sunderland",
 )
+# Syllables for the long tail of rarer family names ("Ashworth", "Kingsmere", ...).
+SURNAME_STARTS = ("Ash", "Black", "Brad", "Bram", "Cal", "Chad", "Dun", "Fair", "Hather", "Kings",
+                  "Mor", "North", "Pen", "Rad", "Stan", "Whit", "Wood", "Hal", "Mar", "Lang",
+                  "Holm", "Brook", "Thorn", "Wen", "Ed", "Al", "Crom", "Har", "Gold", "Fern")
+SURNAME_ENDS = ("ley", "ton", "wood", "worth", "ham", "field", "ford", "by", "more", "well",
+                "combe", "stead", "bury", "mere", "hurst", "wick", "den", "low", "shaw", "cliffe",
+                "dale", "gate", "thwaite", "ridge", "brook", "croft", "land", "win", "ling", "sey")
+
 STREETS = (
     "Birch", "Fern", "Heron", "Willow", "Larch", "Rowan", "Hazel", "Alder", "Elm", "Maple",
     "Juniper", "Kestrel", "Linnet", "Plover", "Curlew", "Meadow", "Orchard", "Brook", "Mill",
@@ -123,6 +131,12 @@ PLAN_CATEGORIES = ("neglect", "physical abuse", "emotional abuse", "sexual abuse
                    "multiple categories")
 LOCAL_AUTHORITIES = ("Northmere Borough Council", "Eastbridge City Council",
                      "Westholm County Council")
+
+
+def family_names() -> tuple[str, ...]:
+    """Common family names first, then a long tail of rarer ones."""
+    tail = sorted({a + b for a in SURNAME_STARTS for b in SURNAME_ENDS} - set(FAMILY_NAMES))
+    return tuple(dict.fromkeys(FAMILY_NAMES + tuple(tail)))
 
 
 def zipf_weights(n: int, exponent: float = 0.9) -> list[float]:

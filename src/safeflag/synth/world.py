@@ -180,6 +180,8 @@ class _RegisterBuilder:
     def _child(self, child: TrueChild, fam: TrueFamily, home) -> Person:
         rng = self.rng
         given = noise.typo(rng, child.given) if rng.random() < 0.02 else child.given
+        if child.middle and rng.random() < 0.6:
+            given = f"{given} {child.middle}"
         birth = PartialDate.of(child.birth)
         if rng.random() < 0.005:
             birth = noise.one_digit_date(rng, child.birth)

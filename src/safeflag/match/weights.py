@@ -1,0 +1,242 @@
+"""The match model: m and u probabilities per comparison level, name frequencies and the prior.
+
+A level's weight is log2(m/u): m is how often true matches show the level, u how often
+unrelated pairs do. Defaults (``DEFAULT_M``, ``DEFAULT_U``) are documented in
+``docs/matching.md``; at register load :func:`estimate_from_register` replaces u with
+frequencies counted on random pairs of register persons and records how common each first
+name and family name is (term-frequency adjustment: agreeing on "OLIVIA" is weaker evidence
+than agreeing on "MORVEN"); :func:`estimate_m` re-estimates m by expectation–maximisation on
+unlabelled candidate pairs (e.g. a day's attendances against the register), as Splink does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from ..algo.compare import COMPARISONS, NO_DATA, Identity, compare
+from ..errors import ConfigError
+
+__all__ = ["MatchModel", "DEFAULT_M", "DEFAULT_U", "estimate_from_register", "estimate_m",
+           "META_KEY", "ON_REGISTER_SHARE", "prior_for"]
+
+META_KEY = "match.model"
+_FLOOR = 1e-7          # no probability is taken as exactly 0
+_TF_FLOOR = 5e-4       # a name, however rare, counts as shared by at least 1 in 2000 pairs
+_TF_MIN_COUNT = 3      # names seen fewer times are left out of the stored table
+
+# m: P(level | same child). Rates of recording error in ED and social care systems.
+DEFAULT_M: dict[str, dict[str, float]] = {
+    "nhs_number": {"exact": 0.995, "otherwise": 0.005},
+    "given_name": {"exact": 0.86, "nickname": 0.05, "one edit": 0.035, "middle name": 0.015,
+                   "jaro-winkler >= 0.9": 0.01, "otherwise": 0.03},
+    "family_name": {"exact": 0.87, "shared part": 0.04, "one edit": 0.02,
+                    "jaro-winkler >= 0.92": 0.01, "otherwise": 0.06},
+    "birth_date": {"exact": 0.955, "day/month swapped": 0.012, "one digit differs": 0.016,
+                   "same year and month (partial)": 0.005, "same year (partial)": 0.003,
+                   "otherwise": 0.009},
+    "sex": {"exact": 0.995, "otherwise": 0.005},
+    "postcode": {"unit": 0.83, "sector": 0.03, "district": 0.03, "otherwise": 0.11},
+    "parents": {"nhs number": 0.3, "full name": 0.55, "first name": 0.08, "otherwise": 0.07},
+    "age": {"recorded parent of an older child": 1e-6, "otherwise": 1.0},
+}
+# u: P(level | two different children) — replaced at register load by counted frequencies.
+DEFAULT_U: dict[str, dict[str, float]] = {
+    "nhs_number": {"exact": 1e-7, "otherwise": 1.0},
+    "given_name": {"exact": 0.02, "nickname": 0.002, "one edit": 0.004, "middle name": 0.02,
+                   "jaro-winkler >= 0.9": 0.01, "otherwise": 0.96},
+    "family_name": {"exact": 0.01, "shared part": 0.0005, "one edit": 0.002,
+                    "jaro-winkler >= 0.92": 0.005, "otherwise": 0.98},
+    "birth_date": {"exact": 0.0002, "day/month swapped": 0.00002, "one digit differs": 0.004,
+                   "same year and month (partial)": 0.005, "same year (partial)": 0.06,
+                   "otherwise": 0.99},
+    "sex": {"exact": 0.5, "otherwise": 0.5},
+    "postcode": {"unit": 0.0002, "sector": 0.002, "district": 0.015, "otherwise": 0.98},
+    "parents": {"nhs number": 1e-6, "full name": 0.0002, "first name": 0.03, "otherwise": 0.97},
+    "age": {"recorded parent of an older child": 0.3, "otherwise": 0.7},
+}
+_TF_FIELDS = {"given_name": "firsts", "family_name": "families"}
+#: Default share of attending children who are on the register (sets the prior).
+ON_REGISTER_SHARE = 0.5
+
+
+def prior_for(persons: int, on_register_share: float = ON_REGISTER_SHARE) -> float:
+    """log2 odds that an attending child is one particular person of a register this size."""
+    p = on_register_share / max(persons, 1)
+    return math.log2(p / (1.0 - p)) if p < 1 else 0.0
+
+
+@dataclass(frozen=True)
+class MatchModel:
+    """Everything scoring needs besides the two identities; serialised into the store."""
+
+    m: dict[str, dict[str, float]] = field(default_factory=lambda: json.loads(
+        json.dumps(DEFAULT_M)))
+    u: dict[str, dict[str, float]] = field(default_factory=lambda: json.loads(
+        json.dumps(DEFAULT_U)))
+    tf: dict[str, dict[str, float]] = field(default_factory=dict)   # field → name → frequency
+    prior: float = -12.0                  # log2 odds that one register person is the child
+    source: str = "defaults"
+    persons: int = 0                      # register size the model was estimated on
+    weights: dict[str, dict[str, float]] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        table: dict[str, dict[str, float]] = {}
+        for comparison in COMPARISONS:
+            ms, us = self.m.get(comparison.field, {}), self.u.get(comparison.field, {})
+            table[comparison.field] = {
+                level: math.log2(max(ms.get(level, _FLOOR), _FLOOR)
+                                 / max(us.get(level, _FLOOR), _FLOOR))
+                for level in comparison.level_names}
+        object.__setattr__(self, "weights", table)
+
+    @classmethod
+    def sized(cls, persons: int, on_register_share: float = ON_REGISTER_SHARE) -> "MatchModel":
+        """Default weights with the prior for a register of ``persons`` people."""
+        return cls(prior=prior_for(persons, on_register_share), persons=persons)
+
+    # --- scoring ----------------------------------------------------------------------------
+    def weight(self, field_name: str, level: str, a: Identity, b: Identity) -> float:
+        """log2 Bayes factor of one field's level, name-frequency adjusted for exact names."""
+        if level == NO_DATA:
+            return 0.0
+        w = self.weights[field_name][level]
+        if level == "exact" and field_name in self.tf:
+            freq = self.term_frequency(field_name, a, b)
+            if freq is not None:
+                w = math.log2(max(self.m[field_name]["exact"], _FLOOR) / max(freq, _TF_FLOOR))
+        return w
+
+    def term_frequency(self, field_name: str, a: Identity, b: Identity) -> float | None:
+        """The frequency of the rarest name the two agree on (None: no table)."""
+        table = self.tf.get(field_name)
+        if not table:
+            return None
+        shared = (a.firsts & b.firsts) if field_name == "given_name" else (
+            set(a.families) & set(b.families))
+        if not shared:
+            return None
+        floor = table.get("", _TF_FLOOR)
+        return min(table.get(name, floor) for name in shared)
+
+    def score(self, a: Identity, b: Identity) -> list[tuple[str, str, float]]:
+        """(field, level, weight) for every comparison."""
+        return [(f, lv, self.weight(f, lv, a, b)) for f, lv in compare(a, b)]
+
+    # --- storage ----------------------------------------------------------------------------
+    def to_json(self) -> str:
+        return json.dumps({"version": 1, "m": self.m, "u": self.u, "tf": self.tf,
+                           "prior": self.prior, "source": self.source, "persons": self.persons},
+                          separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "MatchModel":
+        try:
+            data = json.loads(text)
+            return cls(m=data["m"], u=data["u"], tf=data.get("tf", {}),
+                       prior=float(data["prior"]), source=data.get("source", "stored"),
+                       persons=int(data.get("persons", 0)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"the stored match model ({META_KEY}) cannot be read: "
+                              f"{type(exc).__name__}. Reload the register to rebuild it.") from exc
+
+
+# --- estimation ---------------------------------------------------------------------------------
+def _level_counts(pairs: Iterable[tuple[Identity, Identity]]) -> dict[str, Counter[str]]:
+    counts: dict[str, Counter[str]] = {c.field: Counter() for c in COMPARISONS}
+    for a, b in pairs:
+        for f, level in compare(a, b):
+            counts[f][level] += 1
+    return counts
+
+
+def estimate_from_register(identities: Sequence[Identity], *,
+                           on_register_share: float = ON_REGISTER_SHARE,
+                           sample_pairs: int = 30_000, seed: int = 1,
+                           base: MatchModel | None = None) -> MatchModel:
+    """u from random pairs of register persons, name frequencies, and the prior.
+
+    u for each level is the share of ``sample_pairs`` random pairs at that level, smoothed
+    towards the default (a pseudo-count of 2,000 pairs) so that rare levels — a day/month
+    swap — are not estimated as 0. The prior is log2(on_register_share / persons): the
+    chance that a given attending child is one particular register person.
+    """
+    base = base or MatchModel()
+    people = [i for i in identities if i.birth is not None or i.parent_of is None]
+    rng = random.Random(seed)
+    pairs = []
+    if len(people) >= 2:
+        for _ in range(sample_pairs):
+            a, b = rng.sample(people, 2)
+            pairs.append((a, b))
+    counts = _level_counts(pairs)
+    u: dict[str, dict[str, float]] = {}
+    pseudo = 2000.0
+    for comparison in COMPARISONS:
+        got = counts[comparison.field]
+        seen = sum(n for level, n in got.items() if level != NO_DATA)
+        defaults = DEFAULT_U[comparison.field]
+        u[comparison.field] = {
+            level: (got.get(level, 0) + pseudo * defaults.get(level, _FLOOR)) / (seen + pseudo)
+            for level in comparison.level_names}
+    u["nhs_number"] = dict(DEFAULT_U["nhs_number"])      # numbers are unique by design
+    u["age"] = dict(DEFAULT_U["age"])
+    # registers seldom hold middle names, so random register pairs cannot show how often an
+    # attendance's middle name meets another child's first name: keep the default
+    u["given_name"]["middle name"] = DEFAULT_U["given_name"]["middle name"]
+    tf: dict[str, dict[str, float]] = {}
+    for field_name, attr in _TF_FIELDS.items():
+        names: Counter[str] = Counter()
+        for ident in identities:
+            names.update(set(getattr(ident, attr)))
+        total = sum(names.values()) or 1
+        tf[field_name] = {n: c / total for n, c in names.items() if c >= _TF_MIN_COUNT}
+        tf[field_name][""] = max(_TF_MIN_COUNT / total, _TF_FLOOR)   # any unlisted name
+    return replace(base, u=u, tf=tf, prior=prior_for(len(identities), on_register_share),
+                   source="register", persons=len(identities))
+
+
+def estimate_m(vectors: Sequence[Sequence[tuple[str, str]]], model: MatchModel, *,
+               iterations: int = 20) -> tuple[MatchModel, float]:
+    """Expectation–maximisation of m (u fixed) on unlabelled comparison vectors.
+
+    ``vectors`` are ``compare()`` results for candidate pairs (each query against its
+    blocked candidates). Returns the model with re-estimated m and the estimated share of
+    pairs that are matches. Identical vectors are counted once, so a day's attendances train
+    in well under a second.
+    """
+    patterns = Counter(tuple(v) for v in vectors)
+    if not patterns:
+        return model, 0.0
+    m = {f: dict(levels) for f, levels in model.m.items()}
+    lam = 0.3
+    for _ in range(iterations):
+        counts: dict[str, Counter[str]] = {c.field: Counter() for c in COMPARISONS}
+        total_g = 0.0
+        for pattern, n in patterns.items():
+            lm, lu = math.log2(lam), math.log2(1 - lam)
+            for f, level in pattern:
+                if level != NO_DATA:
+                    lm += math.log2(max(m[f].get(level, _FLOOR), _FLOOR))
+                    lu += math.log2(max(model.u[f].get(level, _FLOOR), _FLOOR))
+            g = 1.0 / (1.0 + 2.0 ** max(min(lu - lm, 60), -60))
+            total_g += g * n
+            for f, level in pattern:
+                counts[f][level] += g * n
+        lam = min(max(total_g / sum(patterns.values()), 1e-6), 1 - 1e-6)
+        for comparison in COMPARISONS:
+            if comparison.field in ("age",):
+                continue
+            got = counts[comparison.field]
+            seen = sum(v for level, v in got.items() if level != NO_DATA)
+            if seen < 50:
+                continue
+            prior_m = model.m[comparison.field]
+            m[comparison.field] = {     # a light pull towards the documented defaults
+                level: (got.get(level, 0.0) + 20.0 * prior_m.get(level, _FLOOR)) / (seen + 20.0)
+                for level in comparison.level_names}
+    return replace(model, m=m, source=f"{model.source}+em"), lam
