@@ -6,10 +6,22 @@ Flags use the SNOMED CT codes of the national child protection flag where one ex
 - LAC: 764841000000100 |Looked after child|
 - CP-UNBORN: 818901000000100 |Unborn child subject of child protection plan|
 - a relative's CP or CP-UNBORN: 375041000000100 |Family member subject of child protection plan|
-- CIN has no such code: a local code in ``https://safeflag.example/CodeSystem/plan``.
+- CIN, and a relative's LAC or CIN, have no such code: a local code in
+  ``https://safeflag.example/CodeSystem/plan`` (``CIN``, ``FAMILY-LAC``, ``FAMILY-CIN``), so a
+  sibling's looked-after status is never coded as the patient's own.
 
-Each warning is a DetectedIssue (severity: suspect → high, consider → moderate, info → low)
-whose ``evidence`` carries the evidence lines and whose ``reference`` names the guidance.
+Every Flag has ``category`` safety (HL7 flag-category), ``period`` (the plan's start and end),
+``author`` (the local authority, as an Organization display), ``status`` active or inactive
+(a previous plan), and ``subject`` the register person (``Patient/<person_id>``) or, for a
+child not matched to the register, a display naming the attendance, with ``encounter``
+``Encounter/<attendance_id>``. A flag or warning that rests on a link only the attendance
+data suggests carries the extension ``…/StructureDefinition/link-confirmed`` = false.
+
+Each warning is a DetectedIssue: ``code`` the rule id, ``severity`` (suspect → high,
+consider → moderate, info → low), ``detail`` the prompt and its source, ``evidence`` one entry
+per evidence line, ``identifiedDateTime`` the arrival. Resource ids are name-based UUIDs of
+the attendance and position, so the same result always gives the same Bundle.
+
 Resources are built as JSON and validated with fhir.resources (R4B models, which share R4's
 Flag, DetectedIssue and Bundle structure).
 """
@@ -23,85 +35,108 @@ from fhir.resources.R4B.bundle import Bundle
 
 from ..models import CheckResult, Flag, Warning
 
-__all__ = ["to_fhir_bundle", "SNOMED", "LOCAL_SYSTEM"]
+__all__ = ["to_fhir_bundle", "SNOMED", "LOCAL_SYSTEM", "WARNING_SYSTEM", "CONFIRMED_URL",
+           "SNOMED_CODES", "FAMILY_MEMBER_CP"]
 
 SNOMED = "http://snomed.info/sct"
 LOCAL_SYSTEM = "https://safeflag.example/CodeSystem/plan"
-_CODES = {
+WARNING_SYSTEM = "https://safeflag.example/CodeSystem/warning"
+CONFIRMED_URL = "https://safeflag.example/StructureDefinition/link-confirmed"
+FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
+SNOMED_CODES = {
     "CP": ("342191000000101", "Child is subject of child protection plan"),
     "LAC": ("764841000000100", "Looked after child"),
     "CP-UNBORN": ("818901000000100", "Unborn child subject of child protection plan"),
 }
-_FAMILY = ("375041000000100", "Family member subject of child protection plan")
+FAMILY_MEMBER_CP = ("375041000000100", "Family member subject of child protection plan")
+_LOCAL = {
+    ("CIN", True): ("CIN", "Child in need plan"),
+    ("CIN", False): ("FAMILY-CIN", "Family member subject of child in need plan"),
+    ("LAC", False): ("FAMILY-LAC", "Family member looked after"),
+}
 _SEVERITY = {"suspect": "high", "consider": "moderate", "info": "low"}
+_NAMESPACE = uuid.UUID("6f1c2a4e-1d0b-4c55-9a51-5afe0f1a9000")
+
+
+def _id(result: CheckResult, kind: str, index: int) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{result.attendance_id}/{kind}/{index}"))
 
 
 def _flag_code(flag: Flag) -> dict[str, Any]:
-    if flag.subject != "self" and flag.code in ("CP", "CP-UNBORN"):
-        code, display = _FAMILY
-    elif flag.code in _CODES:
-        code, display = _CODES[flag.code]
+    own = flag.subject == "self"
+    text = f"{flag.code} ({'this child' if own else f'{flag.subject} {flag.person_id}'})"
+    local = {"system": LOCAL_SYSTEM, "code": flag.code}
+    if not own and flag.code in ("CP", "CP-UNBORN"):
+        code, display = FAMILY_MEMBER_CP
+    elif own and flag.code in SNOMED_CODES:
+        code, display = SNOMED_CODES[flag.code]
     else:
-        return {"coding": [{"system": LOCAL_SYSTEM, "code": flag.code,
-                            "display": "Child in need plan"}],
-                "text": f"{flag.code} ({flag.subject} {flag.person_id})"}
-    return {"coding": [{"system": SNOMED, "code": code, "display": display},
-                       {"system": LOCAL_SYSTEM, "code": flag.code}],
-            "text": f"{flag.code} ({flag.subject} {flag.person_id})"}
+        local_code, display = _LOCAL[(flag.code, own)]
+        return {"coding": [{"system": LOCAL_SYSTEM, "code": local_code, "display": display}],
+                "text": text}
+    return {"coding": [{"system": SNOMED, "code": code, "display": display}, local],
+            "text": text}
 
 
-def _flag(flag: Flag, patient_ref: str) -> dict[str, Any]:
+def _confirmed(confirmed: bool) -> list[dict[str, Any]]:
+    return [] if confirmed else [{"url": CONFIRMED_URL, "valueBoolean": False}]
+
+
+def _subject(result: CheckResult) -> dict[str, Any]:
+    if result.match.person_id:
+        return {"reference": f"Patient/{result.match.person_id}"}
+    return {"display": f"patient of ED attendance {result.attendance_id} "
+                       "(not matched to the register)"}
+
+
+def _flag(result: CheckResult, flag: Flag, index: int) -> dict[str, Any]:
     period: dict[str, str] = {"start": flag.start.isoformat()}
     if flag.end:
         period["end"] = flag.end.isoformat()
     res: dict[str, Any] = {
         "resourceType": "Flag",
-        "id": str(uuid.uuid4()),
+        "id": _id(result, "flag", index),
         "status": "active" if flag.status == "active" else "inactive",
-        "category": [{"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/flag-category",
-            "code": "safety", "display": "Safety"}]}],
+        "category": [{"coding": [{"system": FLAG_CATEGORY, "code": "safety",
+                                  "display": "Safety"}]}],
         "code": _flag_code(flag),
-        "subject": {"reference": patient_ref},
+        "subject": _subject(result),
         "period": period,
+        "encounter": {"reference": f"Encounter/{result.attendance_id}"},
     }
     if flag.local_authority:
-        res["author"] = {"display": flag.local_authority}
+        res["author"] = {"type": "Organization", "display": flag.local_authority}
+    if extension := _confirmed(flag.confirmed):
+        res["extension"] = extension
     return res
 
 
-def _issue(warning: Warning, patient_ref: str, when: str | None) -> dict[str, Any]:
+def _issue(result: CheckResult, warning: Warning, index: int) -> dict[str, Any]:
     res: dict[str, Any] = {
         "resourceType": "DetectedIssue",
-        "id": str(uuid.uuid4()),
+        "id": _id(result, "issue", index),
         "status": "preliminary",
-        "code": {"coding": [{"system": "https://safeflag.example/CodeSystem/warning",
-                             "code": warning.code}], "text": warning.message},
+        "code": {"coding": [{"system": WARNING_SYSTEM, "code": warning.code,
+                             "display": warning.code.replace("_", " ").lower()}],
+                 "text": warning.message},
         "severity": _SEVERITY[warning.level],
-        "patient": {"reference": patient_ref},
-        "detail": warning.message,
-        "reference": warning.source[:1000] if warning.source.startswith("http") else None,
+        "patient": _subject(result),
+        "detail": f"[{warning.level}] {warning.message} Source: {warning.source}",
         "evidence": [{"detail": [{"display": line}]} for line in warning.evidence],
     }
-    if when:
-        res["identifiedDateTime"] = when
-    if res["reference"] is None:
-        del res["reference"]
-        res["detail"] = f"{warning.message} Source: {warning.source}"
+    if result.arrival is not None:
+        # FHIR dateTime with a time needs an offset; a wall-clock arrival is given as its date.
+        res["identifiedDateTime"] = (result.arrival.isoformat() if result.arrival.tzinfo
+                                     else result.arrival.date().isoformat())
+    if extension := _confirmed(warning.confirmed):
+        res["extension"] = extension
     return res
 
 
 def to_fhir_bundle(result: CheckResult) -> dict[str, Any]:
     """A validated FHIR Bundle (as JSON-ready dict) for one result."""
-    patient_ref = (f"Patient/{result.match.person_id}" if result.match.person_id
-                   else f"Encounter/{result.attendance_id}")
-    when = None
-    if result.arrival is not None:
-        # FHIR dateTime with a time needs an offset; a wall-clock arrival is given as its date.
-        when = (result.arrival.isoformat() if result.arrival.tzinfo
-                else result.arrival.date().isoformat())
-    entries = [_flag(f, patient_ref) for f in result.flags]
-    entries += [_issue(w, patient_ref, when) for w in result.warnings]
+    entries = [_flag(result, f, i) for i, f in enumerate(result.flags)]
+    entries += [_issue(result, w, i) for i, w in enumerate(result.warnings)]
     bundle = {"resourceType": "Bundle", "type": "collection",
               "entry": [{"fullUrl": f"urn:uuid:{e['id']}", "resource": e} for e in entries]}
     Bundle.model_validate(bundle)

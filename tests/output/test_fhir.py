@@ -1,0 +1,126 @@
+"""FHIR output: Flags with the national SNOMED CT codes, period, author and category, and
+warnings as DetectedIssue — every Bundle validated with fhir.resources."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.detectedissue import DetectedIssue
+from fhir.resources.R4B.flag import Flag as FhirFlag
+
+from safeflag.demo import run_demo
+from safeflag.models import CheckResult, Flag, MatchResult, Warning
+from safeflag.output.fhir import (CONFIRMED_URL, FAMILY_MEMBER_CP, LOCAL_SYSTEM, SNOMED,
+                                  SNOMED_CODES, to_fhir_bundle)
+
+ARRIVAL = datetime(2014, 1, 27, 20, 20)
+
+
+def flag(code: str, subject: str = "self", *, status: str = "active", end: date | None = None,
+         confirmed: bool = True, person_id: str = "P1") -> Flag:
+    return Flag(code=code, status=status, subject=subject, person_id=person_id,
+                start=date(2013, 3, 27), end=end, local_authority="Test Council",
+                confirmed=confirmed)
+
+
+def result(flags=(), warnings=(), person_id: str | None = "P1") -> CheckResult:
+    match = MatchResult(person_id=person_id, score=0.99, band="certain") if person_id \
+        else MatchResult()
+    return CheckResult(attendance_id="V1", arrival=ARRIVAL, match=match, flags=tuple(flags),
+                       warnings=tuple(warnings))
+
+
+def resources(bundle: dict, kind: str) -> list[dict]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def snomed(res: dict) -> str | None:
+    return next((c["code"] for c in res["code"]["coding"] if c["system"] == SNOMED), None)
+
+
+@pytest.mark.parametrize("code, subject, expected", [
+    ("CP", "self", "342191000000101"),
+    ("LAC", "self", "764841000000100"),
+    ("CP-UNBORN", "self", "818901000000100"),
+    ("CP", "sibling", "375041000000100"),
+    ("CP-UNBORN", "household", "375041000000100"),     # the mother's pre-birth plan
+    ("LAC", "sibling", None),                          # never coded as the patient's own
+    ("CIN", "self", None),
+    ("CIN", "household", None),
+])
+def test_flag_codes(code, subject, expected):
+    bundle = to_fhir_bundle(result([flag(code, subject)]))
+    (res,) = resources(bundle, "Flag")
+    assert snomed(res) == expected
+    assert any(c["system"] == LOCAL_SYSTEM for c in res["code"]["coding"])
+    FhirFlag.model_validate(res)
+
+
+def test_the_codes_are_the_national_ones():
+    assert {k: v[0] for k, v in SNOMED_CODES.items()} == {
+        "CP": "342191000000101", "LAC": "764841000000100", "CP-UNBORN": "818901000000100"}
+    assert FAMILY_MEMBER_CP[0] == "375041000000100"
+
+
+@pytest.mark.parametrize("status, end, fhir_status", [
+    ("active", None, "active"), ("previous", date(2014, 1, 24), "inactive")])
+def test_flag_period_author_category_and_status(status, end, fhir_status):
+    (res,) = resources(to_fhir_bundle(result([flag("CP", status=status, end=end)])), "Flag")
+    assert res["status"] == fhir_status
+    assert res["period"]["start"] == "2013-03-27"
+    assert res["period"].get("end") == (end.isoformat() if end else None)
+    assert res["author"]["display"] == "Test Council"
+    assert res["category"][0]["coding"][0]["code"] == "safety"
+    assert res["subject"] == {"reference": "Patient/P1"}
+    assert res["encounter"] == {"reference": "Encounter/V1"}
+
+
+@pytest.mark.parametrize("confirmed", [True, False])
+def test_an_unconfirmed_link_is_marked(confirmed):
+    w = Warning(code="SIBLING_INJURY", level="consider", subject="sibling", message="m",
+                evidence=("e",), source="s", confirmed=confirmed)
+    bundle = to_fhir_bundle(result([flag("CP", "sibling", confirmed=confirmed)], [w]))
+    for res in bundle["entry"]:
+        ext = res["resource"].get("extension", [])
+        assert (ext == [{"url": CONFIRMED_URL, "valueBoolean": False}]) is (not confirmed)
+
+
+@pytest.mark.parametrize("level, severity", [("suspect", "high"), ("consider", "moderate"),
+                                             ("info", "low")])
+def test_warnings_are_detected_issues_with_evidence_and_source(level, severity):
+    w = Warning(code="REPEAT_INJURY", level=level, message="Consider the pattern.",
+                evidence=("attendance V0 on 2014-01-03", "age 22 months"),
+                source="NICE CG89")
+    (res,) = resources(to_fhir_bundle(result(warnings=[w])), "DetectedIssue")
+    DetectedIssue.model_validate(res)
+    assert res["severity"] == severity
+    assert res["code"]["coding"][0]["code"] == "REPEAT_INJURY"
+    assert [e["detail"][0]["display"] for e in res["evidence"]] == list(w.evidence)
+    assert "NICE CG89" in res["detail"] and res["identifiedDateTime"] == "2014-01-27"
+
+
+def test_a_child_not_on_the_register_is_named_by_the_attendance():
+    bundle = to_fhir_bundle(result([flag("CP", "sibling", confirmed=False)], person_id=None))
+    (res,) = resources(bundle, "Flag")
+    assert "reference" not in res["subject"] and "V1" in res["subject"]["display"]
+    Bundle.model_validate(bundle)
+
+
+def test_the_same_result_gives_the_same_bundle():
+    r = result([flag("CP")], [Warning(code="INFANT_INJURY", level="consider", message="m")])
+    assert to_fhir_bundle(r) == to_fhir_bundle(r)
+    ids = [e["resource"]["id"] for e in to_fhir_bundle(r)["entry"]]
+    assert len(set(ids)) == len(ids)
+
+
+def test_every_demo_result_is_a_valid_bundle(sf):
+    seen = set()
+    for _, res in run_demo(sf):
+        bundle = to_fhir_bundle(res)
+        Bundle.model_validate(bundle)
+        seen |= {e["resource"]["resourceType"] for e in bundle["entry"]}
+        assert len(resources(bundle, "Flag")) == len(res.flags)
+        assert len(resources(bundle, "DetectedIssue")) == len(res.warnings)
+    assert seen == {"Flag", "DetectedIssue"}
