@@ -124,3 +124,16 @@ def test_every_demo_result_is_a_valid_bundle(sf):
         assert len(resources(bundle, "Flag")) == len(res.flags)
         assert len(resources(bundle, "DetectedIssue")) == len(res.warnings)
     assert seen == {"Flag", "DetectedIssue"}
+
+
+def test_each_entry_is_validated_by_its_own_model_not_only_the_bundle():
+    # The Bundle model accepts any entry; to_fhir_bundle checks Flag and DetectedIssue too.
+    loose = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
+        "resourceType": "Flag", "status": "bogus", "code": {"text": "x"},
+        "subject": {"display": "y"}}}]}
+    Bundle.model_validate(loose)
+    with pytest.raises(Exception):
+        FhirFlag.model_validate(loose["entry"][0]["resource"])
+    bundle = to_fhir_bundle(result([flag("CP"), flag("CIN", "sibling")]))
+    for res in resources(bundle, "Flag"):
+        FhirFlag.model_validate(res)
