@@ -27,7 +27,8 @@ TEN4 = ("Pierce MC et al. TEN-4-FACESp bruising clinical decision rule, JAMA Net
 SCR_CHILD_L = "Serious Case Review: Child L, North East Lincolnshire Safeguarding Children Board"
 LINDBERG = ("Lindberg DM et al. Prevalence of abusive injuries in siblings and household "
             "contacts of physically abused children, Pediatrics 2012;130(2):193-201")
-RCEM = "RCEM Safeguarding Children and Young People in the Emergency Department"
+RCEM = ("RCEM safeguarding guidance for emergency departments; Facing the Future: Standards "
+        "for children in emergency care settings (intercollegiate, RCPCH, 2018)")
 
 
 @dataclass(frozen=True)
