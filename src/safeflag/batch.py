@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
@@ -303,7 +304,16 @@ def _chunked(units: Iterable[T], size: int) -> Iterator[list[T]]:
 _WORKER: dict[str, Matcher | None] = {}
 
 
+def _watch_parent(parent: int) -> None:
+    """End this worker when the batch that started it is gone (killed, even with SIGKILL):
+    its task pipe stays open in sibling workers, so it would otherwise wait for ever."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
 def _init_worker(db: str, settings: Settings, match: bool) -> None:
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     logging.getLogger("safeflag").setLevel(logging.ERROR)
     store = open_store(db) if match else None
     _WORKER["matcher"] = Matcher(store, settings.match) if store and store.register_info() else None

@@ -42,6 +42,23 @@ def _recorded(db: Path) -> int:
         con.close()
 
 
+def _assert_no_process_uses(db: Path, wait: float = 5.0) -> None:
+    """No worker of a killed batch is left running (they watch for their parent's death)."""
+    deadline = time.monotonic() + wait
+    while True:
+        alive = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and str(db).encode() in (proc / "cmdline").read_bytes():
+                    alive.append(proc.name)
+            except OSError:
+                continue
+        if not alive or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert not alive, f"processes of the killed batch still running: {alive}"
+
+
 @pytest.fixture(scope="module")
 def clean_run(world, extract, tmp_path_factory):
     folder = tmp_path_factory.mktemp("clean")
@@ -67,6 +84,7 @@ def test_kill_and_rerun_records_everything_once(world, extract, clean_run, tmp_p
     assert proc.returncode == -signal.SIGKILL
     assert kill_after <= killed_at < TOTAL, "the run must be killed part way"
     assert not out.exists(), "a killed run must not leave an output that looks complete"
+    _assert_no_process_uses(db)
 
     rerun = _batch(db, extract, out, "--workers", "2")
     _, err = rerun.communicate(timeout=300)
