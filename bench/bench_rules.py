@@ -1,0 +1,173 @@
+"""Flag and warning precision and recall per code on the generated world, against ground truth.
+
+    python bench/bench_rules.py [--children 2000] [--attendances 10000] [--seed 7]
+
+*System*: the real pipeline (:class:`safeflag.Safeflag`) over the generated attendances in
+arrival order, with fuzzy matching, the attendee index and attendance-derived families.
+
+*Ground truth*: the same rules (:func:`safeflag.rules.evaluate`, :func:`flags_for`) run with
+the generator's true identities and links instead of matching: each attendance's true register
+person (``world.truth``) and true child (``world.child_of``); the child's own earlier
+attendances by true child; the true birth date; a family made of the register's own graph
+for the true person plus every true sibling (``world.true_siblings``) the register does not
+link (as unconfirmed siblings, as the system would show them).
+
+Flags compare as (attendance, code, person, subject, status); warnings as (attendance, code).
+Precision = shared / system, recall = shared / truth. Unconfirmed (attendance-derived) flags
+and warnings are counted in the totals and also reported on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter, defaultdict
+from datetime import date, datetime
+
+from safeflag import Safeflag
+from safeflag.algo.dates import PartialDate
+from safeflag.family import Family, Relative, family_of
+from safeflag.models import Attendance, CheckResult
+from safeflag.pipeline import index_register, injury_findings
+from safeflag.rules import Age, RelativeView, RuleContext, evaluate, flags_for
+from safeflag.settings import Settings
+from safeflag.store import HistoryEntry
+from safeflag.store.sqlite import SqliteStore
+from safeflag.synth import World, generate_world
+
+FLAG_CODES = ("CP", "LAC", "CIN", "CP-UNBORN")
+
+
+class Oracle:
+    """The rules over true identities and links, with its own in-memory history."""
+
+    def __init__(self, world: World, settings: Settings) -> None:
+        self.world, self.settings = world, settings
+        self.store = SqliteStore(":memory:")
+        self.store.replace_register(world.register, index_register(world.register),
+                                    source="truth")
+        self.history: dict[str, list[HistoryEntry]] = defaultdict(list)
+        self.number: dict[str, int] = {}
+
+    def _birth(self, child_id: str) -> PartialDate | None:
+        child = self.world.children.get(child_id)
+        if child is not None:
+            return PartialDate.of(child.birth)
+        person = self.store.persons([child_id]).get(child_id)
+        return person.birth_date if person else None
+
+    def _family(self, child_id: str, person_id: str | None, day: date) -> Family:
+        register = family_of(self.store, person_id, day) if person_id else Family("")
+        known = {r.person_id for r in register.relatives}
+        extra = tuple(Relative(sib, "sibling", "sibling", "generator: true sibling",
+                               confirmed=False)
+                      for sib in sorted(self.world.true_siblings.get(child_id, ()))
+                      if sib not in known)
+        return Family(person_id or "", (*register.relatives, *extra))
+
+    def check(self, attendance: Attendance) -> CheckResult:
+        s = self.settings.rules
+        aid, day = attendance.attendance_id, attendance.arrival_date
+        child_id, person_id = self.world.child_of[aid], self.world.truth[aid]
+        findings = injury_findings(attendance)
+        family = self._family(child_id, person_id, day)
+        ids = [r.person_id for r in family.relatives]
+        plans = self.store.plans_of([*([person_id] if person_id else []), *ids])
+        views = tuple(RelativeView(
+            relative=r, age=Age.at(self._birth(r.person_id), day),
+            history=tuple(self.history.get(r.person_id, ())),
+            plans=tuple(p for p in plans if p.person_id == r.person_id))
+            for r in family.relatives)
+        ctx = RuleContext(attendance=attendance, settings=s, findings=findings,
+                          age=Age.at(self._birth(child_id), day), person_id=person_id,
+                          own_plans=tuple(p for p in plans if p.person_id == person_id),
+                          own_history=tuple(self.history.get(child_id, ())), relatives=views)
+        warnings = evaluate(ctx)
+        flags = flags_for(person_id or "", family, plans, day)
+        number = self.number.setdefault(child_id, len(self.number) + 1)
+        self.history[child_id].append(HistoryEntry(
+            attendance_id=aid, attendee_id=number, arrival=attendance.arrival,
+            injury=bool(findings), findings=tuple(f.describe() for f in findings),
+            person_id=person_id))
+        return CheckResult(attendance_id=aid, arrival=attendance.arrival, flags=tuple(flags),
+                           warnings=tuple(warnings), injury=bool(findings))
+
+
+def flag_keys(result: CheckResult, *, unconfirmed: bool | None = None) -> set[tuple]:
+    return {(result.attendance_id, f.code, f.person_id, f.subject, f.status)
+            for f in result.flags if unconfirmed is None or (not f.confirmed) is unconfirmed}
+
+
+def warning_keys(result: CheckResult) -> set[tuple]:
+    return {(result.attendance_id, w.code) for w in result.warnings}
+
+
+def _ratio(shared: int, total: int) -> str:
+    return f"{shared / total:.4f}" if total else "   -  "
+
+
+def report(title: str, system: set[tuple], truth: set[tuple], codes: list[str]) -> None:
+    print(f"\n{title}")
+    print(f"  {'code':<22}{'system':>8}{'truth':>8}{'shared':>8}  {'precision':>9}  {'recall':>7}")
+    for code in codes:
+        s = {k for k in system if k[1] == code}
+        t = {k for k in truth if k[1] == code}
+        both = len(s & t)
+        print(f"  {code:<22}{len(s):>8}{len(t):>8}{both:>8}  {_ratio(both, len(s)):>9}  "
+              f"{_ratio(both, len(t)):>7}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--children", type=int, default=2000)
+    ap.add_argument("--attendances", type=int, default=10000)
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+
+    started = time.perf_counter()
+    world = generate_world(children=args.children, attendances=args.attendances, seed=args.seed)
+    made = time.perf_counter()
+    settings = Settings()
+    sf = Safeflag(SqliteStore(":memory:"), settings)
+    sf.store.replace_register(world.register, index_register(world.register), source="bench")
+    oracle = Oracle(world, settings)
+
+    sys_flags, sys_warn, true_flags, true_warn = set(), set(), set(), set()
+    sys_unconf, true_unconf = set(), set()
+    checked = 0.0
+    for attendance in world.attendances:
+        t0 = time.perf_counter()
+        got = sf.check(attendance)
+        checked += time.perf_counter() - t0
+        want = oracle.check(attendance)
+        sys_flags |= flag_keys(got)
+        true_flags |= flag_keys(want)
+        sys_warn |= warning_keys(got)
+        true_warn |= warning_keys(want)
+        sys_unconf |= flag_keys(got, unconfirmed=True)
+        true_unconf |= flag_keys(want, unconfirmed=True)
+    n = len(world.attendances)
+    registered = sum(1 for v in world.truth.values() if v)
+    print(f"world: seed {args.seed}, {len(world.register.persons)} register persons "
+          f"({args.children} children asked), {n} attendances ({registered} of registered "
+          f"children), generated in {made - started:.1f}s")
+    print(f"system: {n / checked:.0f} checks/s in process ({checked:.1f}s), "
+          f"SQLite in memory, one core")
+
+    report("Flags (attendance, code, person, subject, status)", sys_flags, true_flags,
+           list(FLAG_CODES))
+    report("Flags from attendance-derived links only (confirmed=false)", sys_unconf,
+           true_unconf, list(FLAG_CODES))
+    rule_codes = [w for w in dict.fromkeys(k[1] for k in sorted(true_warn | sys_warn))]
+    from safeflag.rules import RULES
+    order = [r.id for r in RULES]
+    report("Warnings (attendance, code)", sys_warn, true_warn,
+           sorted(rule_codes, key=order.index))
+    missed = Counter(k[1] for k in true_warn - sys_warn)
+    extra = Counter(k[1] for k in sys_warn - true_warn)
+    print(f"\n  missed by code: {dict(missed)}")
+    print(f"  extra by code:  {dict(extra)}")
+
+
+if __name__ == "__main__":
+    main()
