@@ -1,0 +1,176 @@
+"""Batch throughput and peak memory from HL7, FHIR NDJSON and CSV, and in-process check latency.
+
+    python bench/bench_batch.py                                   # 100,000 attendances, 20,000 persons
+    python bench/bench_batch.py --attendances 1000000 --persons 100000
+    python bench/bench_batch.py --formats hl7 --workers 1,2       # compare worker counts
+
+A world is generated with :func:`safeflag.synth.generate_world` and written once under
+``bench/out/`` (git-ignored; reused while the sizes and seed are the same). Each batch then runs
+in a fresh process against a fresh copy of a database holding only the register, end to end:
+read, match, family, rules, history and audit writes, NDJSON output. Printed per run: records,
+seconds, attendances per second, and peak resident memory of the batch process and of its
+largest worker (``resource.getrusage``). Then the p50/p99 latency of ``Safeflag.check`` in
+process, on attendances not seen before, against the database the HL7 run left (so with history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+FILES = {"hl7": "attendances.hl7", "ndjson": "attendances.ndjson", "csv": "attendances.csv"}
+PERSONS_PER_CHILD = 2.25        # the generator adds parents and carers to each registered child
+
+
+def _world_folder(attendances: int, persons: int, seed: int) -> Path:
+    return OUT / f"world-{attendances}-{persons}-{seed}"
+
+
+def prepare(attendances: int, persons: int, seed: int, latency: int) -> Path:
+    """Generate and write the world once; later runs with the same sizes reuse it."""
+    from safeflag.pipeline import index_register
+    from safeflag.store.sqlite import SqliteStore
+    from safeflag.synth import generate_world
+
+    folder = _world_folder(attendances, persons, seed)
+    done = folder / "ready.json"
+    if done.exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    children = max(1, round(persons / PERSONS_PER_CHILD))
+    world = generate_world(children=children, attendances=attendances + latency, seed=seed)
+    body, tail = world.attendances[:attendances], world.attendances[attendances:]
+    world.attendances = body
+    world.write_hl7(folder / FILES["hl7"])
+    world.write_fhir_ndjson(folder / FILES["ndjson"])
+    world.write_csv(folder / FILES["csv"])
+    world.attendances = tail
+    world.write_hl7(folder / "latency.hl7")
+    store = SqliteStore(folder / "register.db")
+    store.replace_register(world.register, index_register(world.register), source="generated")
+    store.close()
+    done.write_text(json.dumps({"persons": len(world.register.persons),
+                                "attendances": len(body), "latency": len(tail),
+                                "seconds": round(time.perf_counter() - started, 1)}))
+    return folder
+
+
+def _child(path: str, db: str, out: str, workers: int) -> None:
+    """Run one batch in this (fresh) process and print its figures as JSON."""
+    from safeflag import Safeflag
+    from safeflag.batch import run_batch
+
+    with Safeflag.open(db, user="bench") as sf:
+        started = time.perf_counter()
+        summary = run_batch(sf, [path], out, workers=workers, progress=False)
+        seconds = time.perf_counter() - started
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"records": summary.records, "errors": summary.errors,
+                      "seconds": seconds, "maxrss_kb": own, "worker_maxrss_kb": kids,
+                      "bands": dict(summary.bands), "warnings": sum(summary.warnings.values())}))
+
+
+def run_one(folder: Path, fmt: str, workers: int) -> dict:
+    db = folder / f"run-{fmt}-{workers}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    shutil.copy(folder / "register.db", db)
+    out = folder / f"out-{fmt}-{workers}.ndjson"
+    proc = subprocess.run([sys.executable, __file__, "--child", str(folder / FILES[fmt]), str(db),
+                           str(out), str(workers)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"batch run failed ({fmt}, {workers} workers):\n{proc.stderr}")
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    figures["db"] = str(db)
+    return figures
+
+
+def latency(folder: Path, db: str, n: int) -> tuple[float, float, float]:
+    from safeflag import Safeflag
+    from safeflag.ingest import read_attendances
+    from safeflag.models import Attendance
+
+    items = [a for a in read_attendances(folder / "latency.hl7") if isinstance(a, Attendance)][:n]
+    times = []
+    with Safeflag.open(db, user="bench") as sf:
+        for attendance in items:
+            started = time.perf_counter()
+            sf.check(attendance)
+            times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+    return statistics.median(times), p99, max(times)
+
+
+def machine() -> str:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
+                   if x.startswith("MemTotal"))
+        ram = f"{mem / 1024 / 1024:.1f} GB RAM"
+    except (OSError, StopIteration):
+        ram = "RAM unknown"
+    return (f"{model or platform.processor()}, {cpus} CPUs usable, {ram}, "
+            f"Python {platform.python_version()}, SQLite "
+            f"{__import__('sqlite3').sqlite_version}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--attendances", type=int, default=100_000)
+    parser.add_argument("--persons", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--formats", default="hl7,ndjson,csv")
+    parser.add_argument("--workers", default=str(len(os.sched_getaffinity(0))),
+                        help="comma-separated worker counts to run (1 = in one process)")
+    parser.add_argument("--latency", type=int, default=2000, help="checks timed in process")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        path, db, out, workers = args.child
+        _child(path, db, out, int(workers))
+        return
+
+    folder = prepare(args.attendances, args.persons, args.seed, args.latency)
+    made = json.loads((folder / "ready.json").read_text())
+    print(f"machine: {machine()}")
+    print(f"world: {made['persons']:,} register persons, {made['attendances']:,} attendances "
+          f"(seed {args.seed}; generated and written in {made['seconds']}s, cached in {folder})")
+    print(f"{'input':<8}{'workers':>8}{'records':>10}{'errors':>8}{'seconds':>9}"
+          f"{'att/s':>9}{'peak MB':>9}{'worker MB':>10}")
+    hl7_db = None
+    for fmt in args.formats.split(","):
+        for workers in (int(w) for w in args.workers.split(",")):
+            f = run_one(folder, fmt, workers)
+            rate = f["records"] / f["seconds"]
+            print(f"{fmt:<8}{workers:>8}{f['records']:>10,}{f['errors']:>8}{f['seconds']:>9.1f}"
+                  f"{rate:>9,.0f}{f['maxrss_kb'] / 1024:>9.0f}{f['worker_maxrss_kb'] / 1024:>10.0f}",
+                  flush=True)
+            if fmt == "hl7":
+                hl7_db = f["db"]
+    if hl7_db and args.latency:
+        p50, p99, worst = latency(folder, hl7_db, args.latency)
+        print(f"check latency in process ({args.latency} new attendances, register "
+              f"{made['persons']:,} persons, history of {made['attendances']:,}): "
+              f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {worst:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
