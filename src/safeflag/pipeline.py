@@ -129,8 +129,14 @@ class Safeflag:
 
         person = self.store.persons([person_id]).get(person_id) if person_id else None
         birth = attendance.patient.birth_date
+        birth_notes: list[str] = []
         if person is not None and person.birth_date is not None and (
-                birth is None or (person.birth_date.is_full and not birth.is_full)):
+                birth is None or person.birth_date.is_full):
+            # A matched child's age comes from the register's full birth date: a date keyed
+            # at triage is the likelier to be wrong.
+            if birth is not None and birth != person.birth_date:
+                birth_notes.append(f"birth date on attendance {attendance.attendance_id} "
+                                   "differs from the register's; ages use the register's")
             birth = person.birth_date
         own_history = self.store.history(
             attendee_ids, until=attendance.arrival, exclude=attendance.attendance_id,
@@ -148,7 +154,7 @@ class Safeflag:
                           own_plans=tuple(p for p in plans if p.person_id == person_id),
                           own_history=tuple(own_history), relatives=relatives)
         warnings = evaluate(ctx)
-        notes = list(ctx.notes)
+        notes = [*birth_notes, *ctx.notes]
 
         previous = self.store.attendance(attendance.attendance_id)
         if previous is not None and previous.warnings and attendance.event == "A08":

@@ -251,3 +251,24 @@ def test_a_bad_site_file_is_a_config_error(tmp_path, text):
     site.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError):
         load_rule_settings(site)
+
+
+# --- whose birth date --------------------------------------------------------------------------
+@pytest.mark.parametrize("keyed, note", [
+    ("2020-01-15", False),    # the register's date: 15 months on 2021-05-01
+    ("2020-07-15", True),     # a keying slip at triage would say 9 months: the register wins
+])
+def test_a_matched_child_is_aged_from_the_registers_birth_date(sf, keyed, note):
+    amy(sf)
+    result = sf.check(attendance("A1", ARRIVAL, birth=keyed))
+    assert result.match.person_id == "C1"
+    assert "INFANT_INJURY" not in codes(result)
+    assert any("differs from the register's" in n for n in result.notes) is note
+
+
+def test_an_unmatched_child_is_aged_from_the_attendance(sf):
+    amy(sf)
+    result = sf.check(attendance("A1", ARRIVAL, given="Zoe", family="Quinn", birth="2020-07-15",
+                                 postcode="LS2 9JT"))
+    assert result.match.person_id is None
+    assert "INFANT_INJURY" in codes(result)
