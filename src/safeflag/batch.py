@@ -11,10 +11,12 @@
   them to the register (read-only work that depends on nothing but the register); the parent
   checks every record in arrival order — attendee index, history, rules, audit — so the
   results and the history are the same as a one-at-a-time replay.
-- **Crash safety.** Checks are committed in groups (every ``commit_every`` records); each check
+- **Crash safety.** Checks are committed in groups (at most ``commit_every`` records, fewer when
+  that would hold the write lock for more than about a quarter of a second); each check
   is its own savepoint, so a failed record leaves no partial rows. A killed run loses at most
-  its last uncommitted group, and a rerun records nothing twice (history is keyed on the
-  attendance id). The output is written to a temporary file and renamed at the end, so OUT is
+  its last uncommitted group; run again, it resumes from the checkpoint saved with each commit
+  and ends as an unstopped run would, recording nothing twice (history is keyed on the
+  attendance id). The output is written to ``OUT.partial`` and renamed at the end, so OUT is
   only ever a complete run's output.
 - **Progress** goes to standard error: a live bar on a terminal, a plain line every few seconds
   otherwise.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import io
+import itertools
 import json
 import logging
 import os
@@ -468,6 +471,32 @@ class _Checkpoint:
                 db.execute("DELETE FROM meta WHERE key = ?", (self.key,))
 
 
+class _GroupSize:
+    """Records per commit: at most ``largest``, and few enough that the write lock is held for
+    about ``seconds`` at the measured rate, so triage ``check`` processes never wait long."""
+
+    def __init__(self, largest: int, seconds: float = 0.25) -> None:
+        self.largest, self.seconds = largest, seconds
+        self.size = min(largest, 50)
+        self._started = 0.0
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+
+    def done(self, count: int) -> None:
+        rate = count / max(time.monotonic() - self._started, 1e-6)
+        self.size = max(1, min(self.largest, int(rate * self.seconds)))
+
+    def groups(self, entries: Iterator[BatchItem]) -> Iterator[list[BatchItem]]:
+        """Groups read before their transaction starts (no lock is held while reading)."""
+        entries = iter(entries)
+        while True:
+            group = list(itertools.islice(entries, self.size))
+            if not group:
+                return
+            yield group
+
+
 def _counted(result: CheckResult) -> dict:
     """The parts of a result's output record that the summary counts."""
     return {"attendance_id": result.attendance_id, "errors": result.errors,
@@ -524,14 +553,17 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
         entries = merge_by_arrival([read_batch_items(p, fmt=fmt, pool=pool) for p in inputs])
         if done:
             _replay_done(partial, done, entries, summary, bad)
-        for group in _chunked(entries, max(1, commit_every)):
+        sizer = _GroupSize(max(1, commit_every))
+        for group in sizer.groups(entries):
             with sf.store.transaction():      # one commit per group; a savepoint per check
+                sizer.start()
                 results = [_check(sf, entry, user) for entry in group]
                 lines = [to_json_line(r) for r in results]
                 handle.write("".join(line + "\n" for line in lines).encode("utf-8"))
                 handle.flush()
                 os.fsync(handle.fileno())
                 checkpoint.save(summary.records + len(group), handle.tell())
+                sizer.done(len(group))
             for entry, result in zip(group, results):
                 _account(summary, bad, entry, _counted(result))
             if ticker is not None:
