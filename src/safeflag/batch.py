@@ -402,14 +402,14 @@ class _Progress:
             self._bar.stop()
 
 
-def _check(sf: Safeflag, entry: BatchItem, user: str | None) -> CheckResult:
+def _check(sf: Safeflag, entry: BatchItem, user: str | None, trust_match: bool) -> CheckResult:
     """One record's result; a record that breaks the pipeline gets an error line, not a crash
     (its savepoint is rolled back); a database failure stops the run."""
     item = entry.item
     if isinstance(item, MessageError):
         return sf.check_item(item, user=user)
     try:
-        return sf.check(item, user=user, match=entry.match)
+        return sf.check(item, user=user, match=entry.match if trust_match else None)
     except StoreError:
         raise
     except Exception as exc:  # one odd record must not stop a region's year
@@ -554,10 +554,13 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
         if done:
             _replay_done(partial, done, entries, summary, bad)
         sizer = _GroupSize(max(1, commit_every))
+        register, trust = sf.store.register_info(), True
         for group in sizer.groups(entries):
             with sf.store.transaction():      # one commit per group; a savepoint per check
                 sizer.start()
-                results = [_check(sf, entry, user) for entry in group]
+                # a register reloaded during the run: workers may have matched against the old one
+                trust = trust and sf.store.register_info() == register
+                results = [_check(sf, entry, user, trust) for entry in group]
                 lines = [to_json_line(r) for r in results]
                 handle.write("".join(line + "\n" for line in lines).encode("utf-8"))
                 handle.flush()

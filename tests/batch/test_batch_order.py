@@ -84,3 +84,27 @@ def test_workers_match_like_the_parent(world, inputs, tmp_path):
         assert pairs and all(p.match is not None for p in pairs)
         for pair in pairs[:60]:
             assert pair.match == sf.matcher.match(pair.item.patient)
+
+
+def test_a_register_reloaded_during_the_run_makes_the_parent_match_again(world, inputs, tmp_path,
+                                                                         monkeypatch):
+    db = new_db(tmp_path / "r.db", world)
+    with Safeflag.open(db) as sf:
+        calls = {"match": 0, "info": 0}
+        real_match, real_info = sf.matcher.match, sf.store.register_info
+
+        def counting_match(demo):
+            calls["match"] += 1
+            return real_match(demo)
+
+        def info_changing_later():
+            calls["info"] += 1
+            info = real_info()
+            return info if calls["info"] <= 2 else info.__class__(**{**info.__dict__,
+                                                                      "source": "reloaded"})
+        monkeypatch.setattr(sf.matcher, "match", counting_match)
+        run_batch(sf, inputs[:1], tmp_path / "a.ndjson", workers=2, progress=False)
+        assert calls["match"] == 0                    # workers matched every record
+        monkeypatch.setattr(sf.store, "register_info", info_changing_later)
+        run_batch(sf, inputs[:1], tmp_path / "b.ndjson", workers=2, progress=False)
+        assert calls["match"] > 0                     # the parent matched after the "reload"
