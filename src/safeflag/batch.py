@@ -186,8 +186,8 @@ def _hl7_units(fp: BinaryIO) -> Iterator[tuple[int, str]]:
 
 
 def _ndjson_units(fp: BinaryIO) -> Iterator[tuple[int, str]]:
-    text = io.TextIOWrapper(fp, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    for number, line in enumerate(text, start=1):
+    from .ingest import _text_lines, fhir
+    for number, line in enumerate(_text_lines(fp, fhir.MAX_LINE_CHARS), start=1):
         if line.strip():
             yield number, line
 
@@ -208,6 +208,10 @@ def parse_units(kind: str, source: str, units: list[tuple[int, str]],
             if kind == "hl7":
                 items: list[IngestItem] = [hl7v2.parse_hl7(
                     er7.decode_message_bytes(text, position, source), position, source)]
+            elif len(text) > fhir.MAX_LINE_CHARS:
+                raise MessageError(f"the line is over {fhir.MAX_LINE_CHARS:,} characters; split "
+                                   "the Bundle", message=f"#{position}", location="Bundle",
+                                   source=source)
             else:
                 items = list(fhir.parse_fhir_text(text, f"#{position}", source))
         except MessageError as exc:
@@ -240,9 +244,9 @@ class _Recorder:
 
 
 def _csv_items(fp: BinaryIO, source: str) -> Iterator[BatchItem]:
-    from .ingest import csv_extract
-    text = io.TextIOWrapper(fp, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    recorder = _Recorder(text)
+    from .ingest import _text_lines, csv_extract
+    from .ingest._common import MAX_MESSAGE_CHARS
+    recorder = _Recorder(_text_lines(fp, MAX_MESSAGE_CHARS))
     first = True
     for item in csv_extract.iter_csv_rows(recorder, source):
         raw = recorder.take()
