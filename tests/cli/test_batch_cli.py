@@ -66,3 +66,16 @@ def test_could_not_run_exits_2(db, tmp_path, problem):
     result = _batch(*args, "--out", str(tmp_path / "out.ndjson"))
     assert result.exit_code == EXIT_CANNOT_RUN, result.output
     assert not (tmp_path / "out.ndjson").exists()
+
+
+def test_standard_input_is_read_as_a_stream(world, db, tmp_path):
+    import subprocess
+    import sys
+    text = "".join(hl7_message(a) for a in world.attendances[:5]) + GARBAGE
+    out = tmp_path / "out.ndjson"
+    proc = subprocess.run([sys.executable, "-m", "safeflag.cli", "batch", "-", "--db", str(db),
+                           "--out", str(out), "--workers", "2"],
+                          input=text.encode(), capture_output=True, check=False)
+    assert proc.returncode == EXIT_RECORD_ERRORS, proc.stderr
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert [bool(x["errors"]) for x in lines] == [False] * 5 + [True]
