@@ -152,3 +152,50 @@ def test_record_false_still_finds_siblings_without_writing(sf):
     result = sf.check(visit("V2", "2021-04-01", "Ivy", "Lowe", "2020-06-06", mum), record=False)
     assert sibling_warning(result) is not None
     assert len(sf.store.children_of_parents([1])) == 1
+
+
+def _sibling_names(result) -> str:
+    w = sibling_warning(result)
+    return " ".join(w.evidence) if w else ""
+
+
+def test_a_newborn_seen_again_under_her_name_is_not_her_own_sibling(sf):
+    mum = kin("mother", "Kerry", "Lowe", nhs=NHS_MUM)
+    first = visit("V1", "2021-03-01", "BABY", "Lowe", "2021-02-20", mum, dx=("S00.0",))
+    sf.check(first)
+    result = sf.check(visit("V2", "2021-03-20", "Ivy", "Lowe", "2021-02-20", mum))
+    assert "V1" not in _sibling_names(result)
+    assert sibling_warning(result) is None
+
+
+@pytest.mark.parametrize("twin_nhs, linked", [
+    (("9434765900", "9434765935"), True),   # different NHS numbers: two children, twins
+    ((None, None), False),                  # same birthday, nothing to tell them apart
+])
+def test_same_birthday_siblings_from_attendances_need_their_nhs_numbers(sf, twin_nhs, linked):
+    mum = kin("mother", "Kerry", "Lowe", nhs=NHS_MUM)
+    a = visit("V1", "2021-03-01", "Tom", "Lowe", "2019-02-02", mum)
+    b = visit("V2", "2021-04-01", "Tia", "Lowe", "2019-02-02", mum)
+    a = a.model_copy(update={"patient": a.patient.model_copy(update={"nhs_number": twin_nhs[0]})})
+    b = b.model_copy(update={"patient": b.patient.model_copy(update={"nhs_number": twin_nhs[1]})})
+    sf.check(a)
+    result = sf.check(b)
+    assert "REPEAT_INJURY" not in {w.code for w in result.warnings}     # never merged
+    assert (sibling_warning(result) is not None) is linked
+
+
+@pytest.mark.parametrize("other_given, other_birth, is_self", [
+    ("Ivy", "2020-06-06", True),      # the same child, another surname
+    ("Ivy", "2020-07-06", True),      # one digit slipped, same first name
+    ("Ava", "2020-07-06", False),     # one digit away but another first name: a sibling
+    ("Ivy", "2018-01-01", False),     # same first name, a different birthday: a sibling
+])
+def test_may_be_self(other_given, other_birth, is_self):
+    from safeflag.algo.compare import Identity
+    from safeflag.algo.dates import PartialDate
+    from safeflag.family import may_be_self
+    child = Identity(ref="q", givens=("ivy",), families=("lowe",),
+                     birth=PartialDate.parse("2020-06-06"))
+    other = Identity(ref="A9", givens=(other_given.lower(),), families=("dunn",),
+                     birth=PartialDate.parse(other_birth))
+    assert may_be_self(child, other) is is_self

@@ -24,8 +24,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from rapidfuzz.distance import DamerauLevenshtein
-
 from ..algo.compare import (PRIOR_LOG2_ODDS, Identity, blocking_keys, compare,
                             is_twin_pattern, probability)
 from ..match import Matcher, demographics_identity, person_identity
@@ -164,7 +162,7 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
 
 def _look_alikes(store: Store, child: Identity | None) -> set[int]:
     """Attendee ids that :func:`may_be_self` says could be the attending child."""
-    if child is None or child.birth is None or not child.birth.is_full:
+    if child is None or child.birth is None:
         return set()
     return {int(c.ref[1:]) for c in store.attendee_candidates(blocking_keys(child, query=True))
             if may_be_self(child, c)}
@@ -184,26 +182,34 @@ def _kind(mine: dict[int, str], theirs: dict[int, str]) -> str:
     return "half-sibling" if set(mine) & set(theirs) and differ else "sibling"
 
 
+_SLIPS = ("one digit differs", "day/month swapped", "same year and month (partial)",
+          "same year (partial)")
+
+
 def may_be_self(child: Identity | None, other: Identity) -> bool:
     """Could a found "sibling" be the attending child itself, under a record not yet linked
-    to it (another surname, a newborn's "BABY", a typo in the first name)? Yes when the full
-    birth dates agree and the first names do not clearly differ: they agree as the matcher
-    sees it, one is missing, or they are one typing slip apart ("Mia"/"Ma"); or when the first
-    names agree and the birth dates differ by one keying slip (a digit, day and month swapped).
-    Twins with their own first names stay siblings; a child is never its own sibling."""
-    if child is None or child.birth is None or not child.birth.is_full:
+    to it (another surname, a newborn's "BABY", a mistyped first name)?
+
+    Two valid, different NHS numbers: never. The same full birth date: yes — on attendance
+    data alone a twin cannot be told from the child itself, so a same-birthday sibling is
+    linked only by different NHS numbers or by the register. A birth date one keying slip
+    away (a digit, day and month swapped) or known only in part: yes when the first names
+    agree as the matcher sees it (same, nickname, one edit, middle name). A child is never
+    listed as their own sibling.
+    """
+    if child is None:
         return False
     levels = {row[0]: row[1] for row in compare(child, other)}
-    birth, given = levels.get("birth_date", ""), levels.get("given_name", "")
-    same_first = not given.startswith(("otherwise", "jaro-winkler"))
-    if birth in ("one digit differs", "day/month swapped"):
-        return same_first and given != "no data"
-    if birth != "exact":
-        return False
-    if same_first:
+    nhs, birth = levels.get("nhs_number"), levels.get("birth_date", "")
+    if nhs == "exact":
         return True
-    firsts = [(a.split(" ")[0], b.split(" ")[0]) for a in child.givens for b in other.givens]
-    return any(DamerauLevenshtein.distance(a, b) <= 1 for a, b in firsts)
+    if nhs not in ("no data", None):
+        return False
+    if birth == "exact":
+        return True
+    given = levels.get("given_name", "")
+    same_first = given not in ("no data", "otherwise") and not given.startswith("jaro")
+    return birth in _SLIPS and same_first
 
 
 def attendance_relatives(store: Store, attendee_ids: list[int], person_id: str | None,
