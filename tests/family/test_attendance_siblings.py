@@ -199,3 +199,19 @@ def test_may_be_self(other_given, other_birth, is_self):
     other = Identity(ref="A9", givens=(other_given.lower(),), families=("dunn",),
                      birth=PartialDate.parse(other_birth))
     assert may_be_self(child, other) is is_self
+
+
+def test_a_register_child_finds_a_baby_whose_attendance_named_their_register_mother(sf):
+    load(sf, [person("C1", "Amy", "Ward", "2018-01-15", postcode="DN33 1HG"),
+              person("ML", "Leanne", "Ward", "1990-07-19", postcode="DN33 1HG")],
+         [rel("C1", "ML", "mother")])
+    # the baby, not on the register, attends first naming the mother
+    sf.check(visit("V1", "2021-04-20", "Rio", "Ward", "2021-03-03",
+                   kin("mother", "Leanne", "Ward", postcode="DN33 1HG"), postcode="DN33 1HG",
+                   dx=("S00.0",)))
+    # Amy attends with no next of kin at all
+    result = sf.check(visit("V2", "2021-05-01", "Amy", "Ward", "2018-01-15",
+                            postcode="DN33 1HG"))
+    assert result.match.person_id == "C1"
+    w = sibling_warning(result)
+    assert w is not None and w.confirmed is False and any("V1" in e for e in w.evidence)

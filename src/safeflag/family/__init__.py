@@ -32,7 +32,12 @@ def build_family(store: Store, person_id: str | None, attendee_ids: list[int], o
     from being listed as its sibling."""
     register = family_of(store, person_id, on) if person_id else Family(person_id or "")
     known = {r.person_id for r in register.relatives}
-    derived = [r for r in attendance_relatives(store, attendee_ids, person_id, list(parents),
-                                               child)
+    # The child's own register parents, where attendances have named them, are parents too:
+    # other children whose attendances name the same mother join as unconfirmed siblings.
+    named = [ResolvedParent(node, r.relationship, r.person_id, "register")
+             for r in register.relatives if r.relationship in PARENT_ROLES
+             for node in (store.parent_of_person(r.person_id),) if node is not None]
+    derived = [r for r in attendance_relatives(store, attendee_ids, person_id,
+                                               [*parents, *named], child)
                if r.person_id not in known]
     return Family(person_id or "", (*register.relatives, *derived))
