@@ -151,9 +151,12 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
         if record:
             if parent_id is None:
                 parent_id = store.add_parent(ident, keys, on_register)
-            else:
-                merged = _merge(node, ident) if node is not None else ident
-                store.update_parent(parent_id, merged, keys | blocking_keys(merged), on_register)
+            elif node is not None:
+                merged = _merge(node, ident)
+                if merged != node or on_register is not None:
+                    store.update_parent(parent_id, merged, keys | blocking_keys(merged),
+                                        on_register)
+            # found only through the register person: link, keep the node's identity
             store.link_parent(ParentLink(attendee_id, parent_id, kin.relationship,
                                          attendance.attendance_id))
         resolved.append(ResolvedParent(parent_id, kin.relationship, on_register, how))
@@ -247,7 +250,7 @@ def attendance_relatives(store: Store, attendee_ids: list[int], person_id: str |
         if key in attendees:
             theirs[key][link.parent_id] = link.relationship
 
-    look_alikes = _look_alikes(store, child)
+    look_alikes = _look_alikes(store, child) if attendees else set()
     relatives: dict[str, Relative] = {}
     for key in sorted(attendees):
         if attendees[key] & look_alikes:
