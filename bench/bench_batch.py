@@ -9,7 +9,10 @@ A world is generated with :func:`safeflag.synth.generate_world` and written once
 in a fresh process against a fresh copy of a database holding only the register, end to end:
 read, match, family, rules, history and audit writes, NDJSON output. Printed per run: records,
 seconds, attendances per second, and peak resident memory of the batch process and of its
-largest worker (``resource.getrusage``). Then the p50/p99 latency of ``Safeflag.check`` in
+largest worker (``resource.getrusage``), CPU seconds (all processes, and the batch process
+alone) and the rate the run would reach with the CPUs to itself (the machine may be shared: the
+batch process is the serial part, so records / max(its CPU time, total CPU / CPUs)). Then the
+p50/p99 latency of ``Safeflag.check`` in
 process, on attendances not seen before, against the database the HL7 run left (so with history).
 """
 
@@ -75,10 +78,13 @@ def _child(path: str, db: str, out: str, workers: int) -> None:
         started = time.perf_counter()
         summary = run_batch(sf, [path], out, workers=workers, progress=False)
         seconds = time.perf_counter() - started
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({"records": summary.records, "errors": summary.errors,
-                      "seconds": seconds, "maxrss_kb": own, "worker_maxrss_kb": kids,
+                      "seconds": seconds, "maxrss_kb": own.ru_maxrss,
+                      "worker_maxrss_kb": kids.ru_maxrss,
+                      "cpu_parent": own.ru_utime + own.ru_stime,
+                      "cpu_workers": kids.ru_utime + kids.ru_stime,
                       "bands": dict(summary.bands), "warnings": sum(summary.warnings.values())}))
 
 
@@ -114,8 +120,12 @@ def latency(folder: Path, db: str, n: int) -> tuple[float, float, float]:
     return statistics.median(times), p99, max(times)
 
 
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def machine() -> str:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = _cpus()
     model = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -138,7 +148,7 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--formats", default="hl7,ndjson,csv")
-    parser.add_argument("--workers", default=str(len(os.sched_getaffinity(0))),
+    parser.add_argument("--workers", default=str(_cpus()),
                         help="comma-separated worker counts to run (1 = in one process)")
     parser.add_argument("--latency", type=int, default=2000, help="checks timed in process")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
@@ -154,15 +164,20 @@ def main() -> None:
     print(f"world: {made['persons']:,} register persons, {made['attendances']:,} attendances "
           f"(seed {args.seed}; generated and written in {made['seconds']}s, cached in {folder})")
     print(f"{'input':<8}{'workers':>8}{'records':>10}{'errors':>8}{'seconds':>9}"
-          f"{'att/s':>9}{'peak MB':>9}{'worker MB':>10}")
+          f"{'att/s':>9}{'peak MB':>9}{'worker MB':>10}{'CPU s':>8}{'batch CPU s':>12}"
+          f"{'att/s if uncontended':>22}")
     hl7_db = None
     for fmt in args.formats.split(","):
         for workers in (int(w) for w in args.workers.split(",")):
             f = run_one(folder, fmt, workers)
             rate = f["records"] / f["seconds"]
+            cpu = f["cpu_parent"] + f["cpu_workers"]
+            # the batch process is the serial part: with the CPUs to itself, a run takes at
+            # least its own CPU time, and at least the total CPU time over the CPUs used
+            bound = f["records"] / max(f["cpu_parent"], cpu / max(1, min(workers + 1, _cpus())))
             print(f"{fmt:<8}{workers:>8}{f['records']:>10,}{f['errors']:>8}{f['seconds']:>9.1f}"
-                  f"{rate:>9,.0f}{f['maxrss_kb'] / 1024:>9.0f}{f['worker_maxrss_kb'] / 1024:>10.0f}",
-                  flush=True)
+                  f"{rate:>9,.0f}{f['maxrss_kb'] / 1024:>9.0f}{f['worker_maxrss_kb'] / 1024:>10.0f}"
+                  f"{cpu:>8.0f}{f['cpu_parent']:>12.0f}{bound:>22,.0f}", flush=True)
             if fmt == "hl7":
                 hl7_db = f["db"]
     if hl7_db and args.latency:
