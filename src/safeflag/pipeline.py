@@ -123,7 +123,18 @@ class Safeflag:
             match = (self.matcher.match(attendance.patient) if self.store.register_info()
                      else MatchResult(band="none", method="no register loaded"))
         person_id = match.person_id
-        attendee_id, attendee_ids = self.matcher.attendee_for(attendance.patient, person_id)
+        previous = self.store.attendance(attendance.attendance_id)
+        if previous is not None:
+            # A re-check of a recorded attendance (a rerun, an A08) keeps the child it was
+            # linked to: matching it again against attendees that came later could split it.
+            attendee_id = previous.attendee_id
+            linked = self.store.attendees_of_persons([person_id]).get(person_id, []) \
+                if person_id else []
+            if person_id and previous.person_id is None:
+                self.store.link_attendee(attendee_id, person_id)
+            attendee_ids = sorted({attendee_id, *linked})
+        else:
+            attendee_id, attendee_ids = self.matcher.attendee_for(attendance.patient, person_id)
         parents = resolve_parents(self.store, self.matcher, attendee_id, attendance,
                                   person_id=person_id, record=record)
 
@@ -156,7 +167,6 @@ class Safeflag:
         warnings = evaluate(ctx)
         notes = [*birth_notes, *ctx.notes]
 
-        previous = self.store.attendance(attendance.attendance_id)
         if previous is not None and previous.warnings and attendance.event == "A08":
             repeated = [w.code for w in warnings if w.code in previous.warnings]
             if repeated:

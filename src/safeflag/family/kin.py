@@ -132,6 +132,13 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
     attendee's links to them (idempotent: an A08 repeat adds nothing new)."""
     resolved = []
     child = demographics_identity(attendance.patient)
+    # A re-check of the same attendance (a second run, an A08) finds the nodes it made before:
+    # a parent named by name only never matches with certainty, so without this every re-check
+    # would add a new node for the same person.
+    linked_before = {(link.attendance_id, link.relationship): link.parent_id
+                     for link in store.parents_of_attendees([attendee_id])
+                     if link.attendance_id == attendance.attendance_id} \
+        if attendance.next_of_kin else {}
     for kin in attendance.next_of_kin:
         if kin.relationship not in PARENT_ROLES:
             continue
@@ -148,6 +155,9 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
         if parent_id is None and on_register is not None:
             parent_id = store.parent_of_person(on_register)
             how = "register" if parent_id is not None else how
+        if parent_id is None:
+            parent_id = linked_before.get((attendance.attendance_id, kin.relationship))
+            how = "earlier check" if parent_id is not None else how
         if record:
             if parent_id is None:
                 parent_id = store.add_parent(ident, keys, on_register)
