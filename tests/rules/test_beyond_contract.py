@@ -9,7 +9,7 @@ import pytest
 
 from safeflag import RuleSettings, Safeflag, Settings
 from safeflag.errors import ConfigError
-from safeflag.rules.config import default_rule_values, load_rule_settings
+from safeflag.rules.config import default_rule_values
 from safeflag.store.sqlite import SqliteStore
 
 from ..conftest import attendance, load, person, plan, rel
@@ -234,13 +234,12 @@ def test_warnings_are_ordered_by_level_and_each_says_why(sf):
 # --- the rules config file ---------------------------------------------------------------------
 def test_defaults_file_states_every_threshold_with_the_contracts_values():
     assert default_rule_values() == RuleSettings().model_dump()
-    assert load_rule_settings() == RuleSettings()
 
 
 def test_a_site_file_overrides_only_what_it_names(tmp_path):
     site = tmp_path / "safeflag.toml"
     site.write_text("[rules]\nsibling_injury_days = 120\n", encoding="utf-8")
-    got = load_rule_settings(site)
+    got = Settings.from_toml(site).rules
     assert got.sibling_injury_days == 120 and got.infant_months == 12
 
 
@@ -250,7 +249,7 @@ def test_a_bad_site_file_is_a_config_error(tmp_path, text):
     site = tmp_path / "safeflag.toml"
     site.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError):
-        load_rule_settings(site)
+        Settings.from_toml(site)
 
 
 # --- whose birth date --------------------------------------------------------------------------
