@@ -60,6 +60,9 @@ class MatchSettings(_Frozen):
     ambiguity_margin: float = Field(3.0, ge=0,
                                     description="log2 margin the best must lead the next by")
     max_candidates: int = Field(5, ge=1, description="possible candidates reported at most")
+    household_cap: float = Field(16.0, ge=0,
+                                 description="log2 evidence family name, address and parents "
+                                             "may add together (a household, not a child)")
 
     @model_validator(mode="after")
     def _ordered(self) -> "MatchSettings":

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz.distance import JaroWinkler
 
@@ -66,6 +67,7 @@ class Identity:
     family_words: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
     sectors: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
     districts: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
+    birth_text: str = field(init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         split = [g.split(" ") for g in self.givens if g]
@@ -76,6 +78,7 @@ class Identity:
             w for f in self.families for w in f.split(" ") if len(w) > 1))
         object.__setattr__(self, "sectors", sectors)
         object.__setattr__(self, "districts", districts)
+        object.__setattr__(self, "birth_text", str(self.birth) if self.birth is not None else "")
 
     def to_json(self) -> str:
         data: dict = {"ref": self.ref, "nhs": self.nhs, "g": self.givens, "f": self.families,
@@ -93,12 +96,22 @@ class Identity:
 
     @classmethod
     def from_json(cls, text: str) -> "Identity":
+        """The identity stored as ``text`` (parsed once and shared: identities are frozen)."""
+        return _from_json(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> "Identity":
         d = json.loads(text)
         return cls(ref=d["ref"], nhs=d["nhs"], givens=tuple(d["g"]), families=tuple(d["f"]),
                    birth=PartialDate.parse(d["b"]) if d["b"] else None, sex=d["s"],
                    postcodes=tuple(d["p"]), kin_nhs=tuple(d.get("kn", ())),
                    kin_names=tuple(tuple(n) for n in d.get("kg", ())),
                    twin_hint=d.get("tw", False), parent_of=d.get("po"))
+
+
+@lru_cache(maxsize=50_000)
+def _from_json(text: str) -> Identity:
+    return Identity._parse(text)
 
 
 # --- blocking -----------------------------------------------------------------------------------
@@ -140,22 +153,22 @@ def blocking_keys(ident: Identity, *, query: bool = False) -> set[str]:
         swapped = _swapped(b)
         if swapped is not None:
             births.append(swapped)
-    gs = {phonetic(g) for g in ident.firsts}
-    if query:
-        gs |= {phonetic(g) for g in ident.given_words}   # a middle name used as the first
-    fs = {phonetic(f) for f in ident.family_words}
+    gs = {phonetic(g) for g in (ident.given_words if query else ident.firsts)}
+    fs = {phonetic(f) for f in ident.family_words}   # (a query's middle name may be its first)
     gfs = [f"{g}:{f}" for g in gs for f in fs]
     for d in births:
-        if d.is_full:
-            keys.update(f"DP:{d}:{p}" for p in ident.districts)
-            keys.update(f"FD:{f}:{d}" for f in fs)
-            keys.update(f"GD:{g}:{d}" for g in gs)
-            keys.update(f"GFD:{gf}:{d.year}-{d.day}" for gf in gfs)
-            keys.update(f"GFA:{gf}:{d.month}-{d.day}" for gf in gfs)
-        if d.month is not None:
-            keys.update(f"GFM:{gf}:{d.year}-{d.month}" for gf in gfs)
-        if not query or d.month is None:
-            keys.update(f"GFY:{gf}:{d.year}" for gf in gfs)
+        y, m, day = d.year, d.month, d.day
+        if day is not None:
+            text = f"{y:04d}-{m:02d}-{day:02d}"
+            keys.update(f"DP:{text}:{p}" for p in ident.districts)
+            keys.update(f"FD:{f}:{text}" for f in fs)
+            keys.update(f"GD:{g}:{text}" for g in gs)
+            keys.update(f"GFD:{gf}:{y}-{day}" for gf in gfs)
+            keys.update(f"GFA:{gf}:{m}-{day}" for gf in gfs)
+        if m is not None:
+            keys.update(f"GFM:{gf}:{y}-{m}" for gf in gfs)
+        if not query or m is None:
+            keys.update(f"GFY:{gf}:{y}" for gf in gfs)
     if not query or b is None or not b.is_full:
         keys.update(f"GFP:{gf}:{d}" for gf in gfs for d in ident.districts)
     for unit in ident.postcodes:
@@ -217,10 +230,10 @@ def _dob_swap(a: Identity, b: Identity) -> bool:
 
 
 def _dob_one_digit(a: Identity, b: Identity) -> bool:
-    x, y = a.birth, b.birth
-    if x is None or y is None or not (x.is_full and y.is_full):
+    x, y = a.birth_text, b.birth_text
+    if len(x) != 10 or len(y) != 10:
         return False
-    return sum(c1 != c2 for c1, c2 in zip(str(x), str(y))) == 1
+    return sum(c1 != c2 for c1, c2 in zip(x, y)) == 1
 
 
 def _dob_partial(precision: str) -> Test:
@@ -316,8 +329,9 @@ _SAME_FIRST = ("exact", "nickname", "one edit", "middle name")
 
 
 def is_twin_pattern(levels: dict[str, str]) -> bool:
-    """Same full birth date and family name but not the same first name, or the other sex:
-    a sibling (a twin), never the same child — unless the NHS numbers agree.
+    """Same full birth date and family name but not the same first name — or a first name
+    that only nearly agrees with the other sex or another valid NHS number: a sibling (a
+    twin), never the same child — unless the NHS numbers agree.
 
     Twins share birth date, family name, address and parents; what tells them apart is the
     first name (and often the sex). A first name that is not the same, a nickname, one keying
@@ -328,8 +342,10 @@ def is_twin_pattern(levels: dict[str, str]) -> bool:
     if levels.get("family_name") in (NO_DATA, OTHERWISE, None):
         return False
     given = levels.get("given_name")
-    return (given not in (*_SAME_FIRST, NO_DATA)) or (
-        levels.get("sex") == OTHERWISE and given != "exact")
+    if given == "exact":
+        return False
+    return (given != NO_DATA and given not in _SAME_FIRST) or levels.get("sex") == OTHERWISE \
+        or levels.get("nhs_number") == OTHERWISE
 
 
 _PERSONAL_AGREES = {

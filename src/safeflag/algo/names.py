@@ -31,6 +31,7 @@ _QUALIFIERS = {"BOY", "GIRL", "MALE", "FEMALE", "ONE", "TWO", "THREE", "A", "B",
 _TWIN_WORDS = {"TWIN", "TRIPLET"}
 
 
+@lru_cache(maxsize=65536)
 def normalise_name(text: str | None) -> str:
     """Upper case, accents and punctuation removed, hyphens as spaces, single spaces.
 
@@ -57,6 +58,7 @@ def _tokens(text: str | None) -> list[str]:
     return re.sub(r"[^A-Z0-9]+", " ", plain).split()
 
 
+@lru_cache(maxsize=65536)
 def is_placeholder(text: str | None) -> bool:
     """True for names such as "BABY", "Baby Boy", "TWIN 1", "Baby of Smith", "Unknown" that
     stand in for a name not yet given."""
@@ -74,16 +76,19 @@ def is_placeholder(text: str | None) -> bool:
             or (len(rest) >= 1 and rest[0] in _QUALIFIERS and rest[1:2] == ["OF"]))
 
 
+@lru_cache(maxsize=65536)
 def names_a_twin(text: str | None) -> bool:
     """True for placeholders that say the child is one of a multiple birth ("TWIN 2")."""
     return is_placeholder(text) and any(w in _TWIN_WORDS for w in _tokens(text))
 
 
+@lru_cache(maxsize=65536)
 def clean_given(text: str | None) -> str:
     """Normalised given name, or "" when it is a placeholder."""
     return "" if is_placeholder(text) else normalise_name(text)
 
 
+@lru_cache(maxsize=65536)
 def clean_family(text: str | None) -> str:
     """Normalised family name, or "" for placeholders such as "UNKNOWN"."""
     n = normalise_name(text)

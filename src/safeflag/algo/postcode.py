@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 __all__ = ["Postcode", "parse_postcode"]
@@ -34,6 +35,7 @@ class Postcode:
             else self.outward[0]
 
 
+@lru_cache(maxsize=65536)
 def parse_postcode(text: str | None) -> Postcode | None:
     """A :class:`Postcode` for a well-formed UK postcode (any case or spacing), else ``None``."""
     if not text:

@@ -16,8 +16,9 @@ person confirms it — a wrong match would show one child's plans to another fam
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..algo.compare import (Identity, blocking_keys, is_twin_pattern, personal_evidence,
                             probability)
@@ -28,8 +29,10 @@ from .identity import demographics_identity, person_identity, register_identitie
 from .weights import META_KEY, MatchModel
 
 __all__ = ["Matcher", "person_identity", "demographics_identity", "register_identities",
-           "Scored", "MatchModel", "load_model"]
+           "Scored", "MatchModel", "load_model", "Linker"]
 
+#: Fields a whole household shares: their joint evidence is capped (see Matcher.score).
+HOUSEHOLD_FIELDS = ("family_name", "postcode", "parents")
 _TWIN_NOTE = ("same birth date and family name but a different first name or sex: a sibling "
               "(e.g. a twin), not the same child")
 _HOUSEHOLD_NOTE = ("only household details agree (family name, address, parents) and the "
@@ -46,9 +49,19 @@ class Scored:
     weight: float           # log2 odds, prior included
     probability: float
     band: Band
-    comparisons: tuple[FieldComparison, ...]
+    levels: tuple[tuple[str, str, float], ...]     # (field, level, weight)
     note: str = ""
     excluded: bool = False  # ruled out by a guard
+
+    @property
+    def comparisons(self) -> tuple[FieldComparison, ...]:
+        """Each field's level and weight, as reported with a match."""
+        return tuple(_field_comparison(f, lv, round(w, 2)) for f, lv, w in self.levels)
+
+
+@lru_cache(maxsize=4096)
+def _field_comparison(field_name: str, level: str, weight: float) -> FieldComparison:
+    return FieldComparison(field=field_name, level=level, weight=weight)
 
 
 def load_model(store: Store) -> MatchModel:
@@ -65,11 +78,15 @@ def load_model(store: Store) -> MatchModel:
 class Matcher:
     """Scores an attending patient against the register and the attendee index."""
 
-    def __init__(self, store: Store, settings: MatchSettings,
-                 model: MatchModel | None = None) -> None:
+    def __init__(self, store: Store | None, settings: MatchSettings,
+                 model: MatchModel | None = None,
+                 candidates: Callable[[set[str]], Iterable[Identity]] | None = None) -> None:
+        """``candidates`` replaces the store's blocking-index lookup (an in-memory index for
+        linking a whole extract, see :class:`~safeflag.match.linkage.Linker`)."""
         self.store = store
         self.settings = settings
         self._model = model
+        self._candidates = candidates
 
     @property
     def model(self) -> MatchModel:
@@ -88,10 +105,20 @@ class Matcher:
                 else "possible" if p >= s.possible else "none")
 
     def score(self, query: Identity, candidate: Identity) -> Scored:
-        """One candidate on its own: its weights, log2 odds and probability."""
-        levels = self.model.score(query, candidate)
-        comparisons = tuple(FieldComparison(field=f, level=lv, weight=round(w, 2))
-                            for f, lv, w in levels)
+        """One candidate on its own: its weights, log2 odds and probability.
+
+        Family name, address and parents are shared by a whole household, so their evidence
+        is not independent: together they count for at most ``settings.household_cap``
+        (enough to find the household, not the child), and the comparisons show the cut as a
+        ``household`` line.
+        """
+        levels = tuple(self.model.score(query, candidate))
+        shared = sum(w for f, _, w in levels if f in HOUSEHOLD_FIELDS and w > 0)
+        cap = self.settings.household_cap
+        if shared > cap:
+            levels += (("household", "capped: family name, address and parents together",
+                        cap - shared),)
+        comparisons = levels
         weight = self.model.prior + sum(w for _, _, w in levels)
         by_field = {f: lv for f, lv, _ in levels}
         if is_twin_pattern(by_field):
@@ -118,7 +145,7 @@ class Matcher:
                 band = self._band(p)
                 if s.note and band in ("certain", "probable"):
                     band = "possible"
-                s = Scored(s.ref, s.weight, p, band, s.comparisons, s.note)
+                s = Scored(s.ref, s.weight, p, band, s.levels, s.note)
             out.append(s)
         out.sort(key=lambda s: (s.excluded, -s.probability, -s.weight, s.ref))
         return out
@@ -128,8 +155,9 @@ class Matcher:
         """The register person this patient is; ``kin`` (the attendance's next of kin) adds
         the parents' names and NHS numbers as supporting evidence."""
         query = demographics_identity(demo, kin=kin)
-        ranked = self.rank(query, self.store.person_candidates(blocking_keys(query, query=True)))
-        return self.result(ranked)
+        keys = blocking_keys(query, query=True)
+        found = self._candidates(keys) if self._candidates else self.store.person_candidates(keys)
+        return self.result(self.rank(query, found))
 
     def result(self, ranked: list[Scored]) -> MatchResult:
         if not ranked or ranked[0].band == "none":
@@ -183,3 +211,6 @@ class Matcher:
         if found is None:
             found = self.store.add_attendee(query, keys, person_id)
         return found, sorted(set(linked) | {found})
+
+
+from .linkage import Linker  # noqa: E402  (needs Matcher above)

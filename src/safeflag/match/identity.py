@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from ..algo.compare import Identity
 from ..algo.names import clean_family, clean_given, names_a_twin
@@ -23,6 +24,7 @@ def _postcodes(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(u.unit for u in units if u is not None))
 
 
+@lru_cache(maxsize=65536)
 def _valid_nhs(value: str | None) -> str | None:
     nhs = normalise_nhs_number(value)
     return nhs if is_valid_nhs_number(nhs) else None

@@ -154,9 +154,29 @@ def _level_counts(pairs: Iterable[tuple[Identity, Identity]]) -> dict[str, Count
     return counts
 
 
+def _collision(values: Iterable[str]) -> float:
+    """P(two random records share the value) = Σ p², over records that have one."""
+    counts = Counter(values)
+    total = sum(counts.values())
+    return sum(n * n for n in counts.values()) / (total * total) if total else 0.0
+
+
+def _exact_levels(people: Sequence[Identity], u: dict[str, dict[str, float]]) -> None:
+    """Exact-agreement u counted from value frequencies rather than sampled pairs: exact for
+    birth dates and postcodes, where random pairs seldom agree."""
+    born = _collision(i.birth_text for i in people if i.birth is not None and i.birth.is_full)
+    if born:
+        u["birth_date"]["exact"] = born
+    unit = _collision(i.postcodes[0] for i in people if i.postcodes)
+    sector = _collision(next(iter(i.sectors)) for i in people if i.sectors)
+    district = _collision(next(iter(i.districts)) for i in people if i.districts)
+    if unit and sector > unit and district > sector:
+        u["postcode"].update({"unit": unit, "sector": sector - unit, "district": district - sector})
+
+
 def estimate_from_register(identities: Sequence[Identity], *,
                            on_register_share: float = ON_REGISTER_SHARE,
-                           sample_pairs: int = 30_000, seed: int = 1,
+                           sample_pairs: int = 10_000, seed: int = 1,
                            base: MatchModel | None = None) -> MatchModel:
     """u from random pairs of register persons, name frequencies, and the prior.
 
@@ -183,6 +203,7 @@ def estimate_from_register(identities: Sequence[Identity], *,
         u[comparison.field] = {
             level: (got.get(level, 0) + pseudo * defaults.get(level, _FLOOR)) / (seen + pseudo)
             for level in comparison.level_names}
+    _exact_levels(people, u)
     u["nhs_number"] = dict(DEFAULT_U["nhs_number"])      # numbers are unique by design
     u["age"] = dict(DEFAULT_U["age"])
     # registers seldom hold middle names, so random register pairs cannot show how often an
@@ -201,42 +222,45 @@ def estimate_from_register(identities: Sequence[Identity], *,
 
 
 def estimate_m(vectors: Sequence[Sequence[tuple[str, str]]], model: MatchModel, *,
-               iterations: int = 20) -> tuple[MatchModel, float]:
-    """Expectation–maximisation of m (u fixed) on unlabelled comparison vectors.
+               iterations: int = 25) -> tuple[MatchModel, float]:
+    """Expectation–maximisation of m on unlabelled comparison vectors.
 
     ``vectors`` are ``compare()`` results for candidate pairs (each query against its
-    blocked candidates). Returns the model with re-estimated m and the estimated share of
-    pairs that are matches. Identical vectors are counted once, so a day's attendances train
-    in well under a second.
+    blocked candidates). Blocked non-matches agree far more often than random pairs (they
+    were chosen for sharing a name or a birth date), so the non-match class gets its own
+    u inside the EM, started from the register's; only m is kept. Returns the model with
+    re-estimated m and the estimated share of candidate pairs that are matches. Identical
+    vectors are counted once, so a day's attendances train in about a second.
     """
     patterns = Counter(tuple(v) for v in vectors)
     if not patterns:
         return model, 0.0
-    m = {f: dict(levels) for f, levels in model.m.items()}
-    lam = 0.3
+    classes = {"m": {f: dict(levels) for f, levels in model.m.items()},
+               "u": {f: dict(levels) for f, levels in model.u.items()}}
+    lam = 0.5
+    total = sum(patterns.values())
     for _ in range(iterations):
-        counts: dict[str, Counter[str]] = {c.field: Counter() for c in COMPARISONS}
-        total_g = 0.0
+        counts = {k: {c.field: Counter() for c in COMPARISONS} for k in classes}
+        matched = 0.0
         for pattern, n in patterns.items():
             lm, lu = math.log2(lam), math.log2(1 - lam)
             for f, level in pattern:
                 if level != NO_DATA:
-                    lm += math.log2(max(m[f].get(level, _FLOOR), _FLOOR))
-                    lu += math.log2(max(model.u[f].get(level, _FLOOR), _FLOOR))
+                    lm += math.log2(max(classes["m"][f].get(level, _FLOOR), _FLOOR))
+                    lu += math.log2(max(classes["u"][f].get(level, _FLOOR), _FLOOR))
             g = 1.0 / (1.0 + 2.0 ** max(min(lu - lm, 60), -60))
-            total_g += g * n
+            matched += g * n
             for f, level in pattern:
-                counts[f][level] += g * n
-        lam = min(max(total_g / sum(patterns.values()), 1e-6), 1 - 1e-6)
-        for comparison in COMPARISONS:
-            if comparison.field in ("age",):
-                continue
-            got = counts[comparison.field]
-            seen = sum(v for level, v in got.items() if level != NO_DATA)
-            if seen < 50:
-                continue
-            prior_m = model.m[comparison.field]
-            m[comparison.field] = {     # a light pull towards the documented defaults
-                level: (got.get(level, 0.0) + 20.0 * prior_m.get(level, _FLOOR)) / (seen + 20.0)
-                for level in comparison.level_names}
-    return replace(model, m=m, source=f"{model.source}+em"), lam
+                counts["m"][f][level] += g * n
+                counts["u"][f][level] += (1 - g) * n
+        lam = min(max(matched / total, 1e-6), 1 - 1e-6)
+        for key, start in (("m", model.m), ("u", model.u)):
+            for comparison in COMPARISONS:
+                got = counts[key][comparison.field]
+                seen = sum(v for level, v in got.items() if level != NO_DATA)
+                if comparison.field == "age" or seen < 50:
+                    continue
+                classes[key][comparison.field] = {   # a light pull towards the starting values
+                    level: (got.get(level, 0.0) + 20.0 * start[comparison.field].get(level, _FLOOR))
+                    / (seen + 20.0) for level in comparison.level_names}
+    return replace(model, m=classes["m"], source=f"{model.source}+em"), lam

@@ -88,6 +88,11 @@ class TrueFamily:
         return past[-2] if len(past) >= 2 else None
 
 
+def _close(a: str, b: str) -> bool:
+    a, b = a.upper(), b.upper()
+    return a[:3] == b[:3] or a in b or b in a
+
+
 def _variants(names: set[str]) -> set[str]:
     """Every diminutive or formal variant of ``names``: siblings are not given two forms of
     one name."""
@@ -129,11 +134,13 @@ class PopulationBuilder:
                 self._nhs_seen.add(number)
                 return number
 
-    def given(self, sex: str, avoid: set[str] = frozenset()) -> str:
+    def given(self, sex: str, avoid: set[str] = frozenset(), near: list[str] = ()) -> str:
+        """A first name, not one of ``avoid`` nor within one letter of any of ``near`` (a
+        co-twin: parents do not name twins Luca and Lucas)."""
         names, weights = (self.girls, self._girl_w) if sex == "female" else (self.boys, self._boy_w)
         while True:
             name = self.rng.choices(names, cum_weights=weights)[0]
-            if name not in avoid:
+            if name not in avoid and not any(_close(name, other) for other in near):
                 return name
 
     def surname(self) -> str:
@@ -190,7 +197,7 @@ class PopulationBuilder:
             used = {c.given for c in fam.children}
             givens = []
             for sex in sexes:        # twins' first names first: no twin's middle is the other's first
-                givens.append(self.given(sex, used | _variants(used)))
+                givens.append(self.given(sex, used | _variants(used), near=givens))
                 used.add(givens[-1])
             first = None
             for sex, given in zip(sexes, givens):
