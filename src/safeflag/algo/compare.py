@@ -304,7 +304,8 @@ COMPARISONS: tuple[Comparison, ...] = (
         ("first name", lambda a, b: _kin_names(a, b, False)),
     )),
     Comparison("age", lambda i: i.birth is None and i.parent_of is None, (
-        ("recorded parent of an older child", _older_parent),
+        # "otherwise" here: one is recorded as the parent of a child older than the other
+        ("compatible", lambda a, b: not _older_parent(a, b)),
     )),
 )
 FIELDS: tuple[str, ...] = tuple(c.field for c in COMPARISONS)

@@ -52,6 +52,7 @@ class Scored:
     levels: tuple[tuple[str, str, float], ...]     # (field, level, weight)
     note: str = ""
     excluded: bool = False  # ruled out by a guard
+    alone: float = 0.0      # probability had it been the only candidate
 
     @property
     def comparisons(self) -> tuple[FieldComparison, ...]:
@@ -145,7 +146,7 @@ class Matcher:
                 band = self._band(p)
                 if s.note and band in ("certain", "probable"):
                     band = "possible"
-                s = Scored(s.ref, s.weight, p, band, s.levels, s.note)
+                s = Scored(s.ref, s.weight, p, band, s.levels, s.note, alone=s.probability)
             out.append(s)
         out.sort(key=lambda s: (s.excluded, -s.probability, -s.weight, s.ref))
         return out
@@ -160,27 +161,39 @@ class Matcher:
         return self.result(self.rank(query, found))
 
     def result(self, ranked: list[Scored]) -> MatchResult:
-        if not ranked or ranked[0].band == "none":
-            return MatchResult(band="none", score=round(ranked[0].probability, 4) if ranked
-                               else 0.0, method="fellegi-sunter",
-                               comparisons=ranked[0].comparisons if ranked else ())
-        best = ranked[0]
-        runner_up = ranked[1] if len(ranked) > 1 and not ranked[1].excluded else None
-        ambiguous = (runner_up is not None and runner_up.band != "none"
-                     and best.weight - runner_up.weight < self.settings.ambiguity_margin)
-        if best.band in ("certain", "probable") and not ambiguous:
-            return MatchResult(person_id=best.ref, score=round(best.probability, 4),
-                               band=best.band, comparisons=best.comparisons,
-                               method="fellegi-sunter")
-        possibles = [s for s in ranked if s.band != "none"][: self.settings.max_candidates]
+        """The match for a ranked candidate list.
+
+        The best is the match when it is certain or probable counting its rivals and leads
+        the next by ``ambiguity_margin``. Otherwise every candidate that is at least
+        possible — counting its rivals, or on its own when rivals share the evidence (twins
+        with no first name sent, a duplicated record) — is offered for a person to confirm.
+        """
+        possible = self.settings.possible
+        live = [s for s in ranked if not s.excluded]
+        best = ranked[0] if ranked else None
+        if best is not None and not best.excluded and best.band in ("certain", "probable"):
+            runner_up = live[1] if len(live) > 1 else None
+            if (runner_up is None
+                    or (runner_up.band == "none" and runner_up.alone < possible)
+                    or best.weight - runner_up.weight >= self.settings.ambiguity_margin):
+                return MatchResult(person_id=best.ref, score=round(best.probability, 4),
+                                   band=best.band, comparisons=best.comparisons,
+                                   method="fellegi-sunter")
+        offered = [s for s in live if s.band != "none" or s.alone >= possible]
+        if not offered:
+            return MatchResult(band="none", score=round(best.probability, 4) if best else 0.0,
+                               method="fellegi-sunter",
+                               comparisons=best.comparisons if best else ())
+        shared = len(offered) > 1
+        offered = offered[: self.settings.max_candidates]
         return MatchResult(
-            score=round(best.probability, 4), band="possible", method="fellegi-sunter",
-            comparisons=best.comparisons,
+            score=round(offered[0].probability, 4), band="possible", method="fellegi-sunter",
+            comparisons=offered[0].comparisons,
             candidates=tuple(Candidate(person_id=s.ref, score=round(s.probability, 4),
                                        band="possible", comparisons=s.comparisons,
                                        note="two or more register records fit closely; "
-                                            "confirm which" if ambiguous else s.note)
-                             for s in possibles))
+                                            "confirm which" if shared else s.note)
+                             for s in offered))
 
     # --- attendee index -----------------------------------------------------------------------
     def attendee_for(self, demo: Demographics, person_id: str | None,

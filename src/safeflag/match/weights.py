@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from ..algo.compare import COMPARISONS, NO_DATA, Identity, compare
+from ..algo.compare import COMPARISONS, NO_DATA, OTHERWISE, Identity, compare
 from ..errors import ConfigError
 
 __all__ = ["MatchModel", "DEFAULT_M", "DEFAULT_U", "estimate_from_register", "estimate_m",
@@ -42,7 +42,7 @@ DEFAULT_M: dict[str, dict[str, float]] = {
     "sex": {"exact": 0.995, "otherwise": 0.005},
     "postcode": {"unit": 0.83, "sector": 0.03, "district": 0.03, "otherwise": 0.11},
     "parents": {"nhs number": 0.3, "full name": 0.55, "first name": 0.08, "otherwise": 0.07},
-    "age": {"recorded parent of an older child": 1e-6, "otherwise": 1.0},
+    "age": {"compatible": 1.0, "otherwise": 1e-6},
 }
 # u: P(level | two different children) — replaced at register load by counted frequencies.
 DEFAULT_U: dict[str, dict[str, float]] = {
@@ -57,9 +57,11 @@ DEFAULT_U: dict[str, dict[str, float]] = {
     "sex": {"exact": 0.5, "otherwise": 0.5},
     "postcode": {"unit": 0.0002, "sector": 0.002, "district": 0.015, "otherwise": 0.98},
     "parents": {"nhs number": 1e-6, "full name": 0.0002, "first name": 0.03, "otherwise": 0.97},
-    "age": {"recorded parent of an older child": 0.3, "otherwise": 0.7},
+    "age": {"compatible": 0.7, "otherwise": 0.3},
 }
 _TF_FIELDS = {"given_name": "firsts", "family_name": "families"}
+#: Registers smaller than this keep the default u and no name-frequency table.
+MIN_PERSONS_TO_ESTIMATE = 2000
 #: Default share of attending children who are on the register (sets the prior).
 ON_REGISTER_SHARE = 0.5
 
@@ -83,16 +85,27 @@ class MatchModel:
     source: str = "defaults"
     persons: int = 0                      # register size the model was estimated on
     weights: dict[str, dict[str, float]] = field(init=False, compare=False, repr=False)
+    _partial_ceiling: dict[str, float] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         table: dict[str, dict[str, float]] = {}
         for comparison in COMPARISONS:
             ms, us = self.m.get(comparison.field, {}), self.u.get(comparison.field, {})
+            raw = {level: math.log2(max(ms.get(level, _FLOOR), _FLOOR)
+                                    / max(us.get(level, _FLOOR), _FLOOR))
+                   for level in comparison.level_names}
+            # more agreement never weighs less: the first (strongest) level is the ceiling
+            # and "otherwise" the floor of every partial level, whatever the estimates say
+            names = comparison.level_names
+            top, bottom = raw[names[0]], raw[OTHERWISE]
             table[comparison.field] = {
-                level: math.log2(max(ms.get(level, _FLOOR), _FLOOR)
-                                 / max(us.get(level, _FLOOR), _FLOOR))
-                for level in comparison.level_names}
+                level: w if level in (names[0], OTHERWISE) else min(max(w, bottom), top)
+                for level, w in raw.items()}
+            table[comparison.field][OTHERWISE] = min(bottom, top)
         object.__setattr__(self, "weights", table)
+        object.__setattr__(self, "_partial_ceiling", {
+            f: max([w for lv, w in levels.items() if lv not in ("exact", OTHERWISE)] or [0.0])
+            for f, levels in table.items()})
 
     @classmethod
     def sized(cls, persons: int, on_register_share: float = ON_REGISTER_SHARE) -> "MatchModel":
@@ -108,7 +121,9 @@ class MatchModel:
         if level == "exact" and field_name in self.tf:
             freq = self.term_frequency(field_name, a, b)
             if freq is not None:
-                w = math.log2(max(self.m[field_name]["exact"], _FLOOR) / max(freq, _TF_FLOOR))
+                # a common name agrees more weakly, but never below a partial agreement
+                w = max(math.log2(max(self.m[field_name]["exact"], _FLOOR) / max(freq, _TF_FLOOR)),
+                        self._partial_ceiling[field_name])
         return w
 
     def term_frequency(self, field_name: str, a: Identity, b: Identity) -> float | None:
@@ -186,6 +201,10 @@ def estimate_from_register(identities: Sequence[Identity], *,
     chance that a given attending child is one particular register person.
     """
     base = base or MatchModel()
+    if len(identities) < MIN_PERSONS_TO_ESTIMATE:
+        # too few people to count frequencies on: documented defaults, register-sized prior
+        return replace(base, prior=prior_for(len(identities), on_register_share),
+                       source="defaults", persons=len(identities))
     people = [i for i in identities if i.birth is not None or i.parent_of is None]
     rng = random.Random(seed)
     pairs = []

@@ -1,0 +1,225 @@
+"""Comparison levels, blocking keys, and the scorer's symmetry and monotonicity."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from safeflag.algo.compare import (Identity, blocking_keys, compare, is_twin_pattern,
+                                   personal_evidence)
+from safeflag.algo.dates import PartialDate
+from safeflag.match import Matcher
+from safeflag.match.weights import MatchModel
+from safeflag.settings import MatchSettings
+
+BASE = Identity(ref="P1", nhs="9434765919", givens=("OLIVIA GRACE",), families=("SMITH",),
+                birth=PartialDate(2019, 3, 14), sex="female", postcodes=("DN32 7QX",),
+                kin_nhs=("4010232137",), kin_names=(("KERRY", "SMITH"),))
+
+
+def levels(a: Identity, b: Identity) -> dict[str, str]:
+    return dict(compare(a, b))
+
+
+# --- levels, each on both sides of its threshold ----------------------------------------------
+@pytest.mark.parametrize("other, level", [
+    ("OLIVIA", "exact"), ("LIVVY", "nickname"), ("OLIVAI", "one edit"), ("GRACE", "middle name"),
+    ("OLIVEA MAY", "one edit"), ("OLIVERA", "jaro-winkler >= 0.9"), ("AMELIA", "otherwise"),
+])
+def test_given_name_levels(other, level):
+    assert levels(BASE, replace(BASE, givens=(other,)))["given_name"] == level
+
+
+@pytest.mark.parametrize("other, level", [
+    (("SMITH",), "exact"), (("TAYLOR SMITH",), "shared part"), (("SMIHT",), "one edit"),
+    (("SMITHSON",), "jaro-winkler >= 0.92"), (("SMALL",), "otherwise"), (("JONES",), "otherwise"),
+    ((), "no data"),
+])
+def test_family_name_levels(other, level):
+    assert levels(BASE, replace(BASE, families=other))["family_name"] == level
+
+
+@pytest.mark.parametrize("other, level", [
+    (PartialDate(2019, 3, 14), "exact"),
+    (PartialDate(2019, 3, 4), "one digit differs"),
+    (PartialDate(2019, 3, 24), "one digit differs"),
+    (PartialDate(2019, 4, 24), "otherwise"),                      # two digits
+    (PartialDate(2019, 3), "same year and month (partial)"),
+    (PartialDate(2019, 4), "otherwise"),                          # partial, other month
+    (PartialDate(2019), "same year (partial)"),
+    (PartialDate(2018), "otherwise"),
+    (None, "no data"),
+])
+def test_birth_date_levels(other, level):
+    assert levels(BASE, replace(BASE, birth=other))["birth_date"] == level
+
+
+def test_day_month_swap_only_when_it_is_a_swap():
+    a = replace(BASE, birth=PartialDate(2019, 3, 4))
+    assert levels(a, replace(BASE, birth=PartialDate(2019, 4, 3)))["birth_date"] == \
+        "day/month swapped"
+    assert levels(a, replace(BASE, birth=PartialDate(2018, 4, 3)))["birth_date"] == "otherwise"
+
+
+@pytest.mark.parametrize("other, level", [
+    ("DN32 7QX", "unit"), ("DN32 7AB", "sector"), ("DN32 9AB", "district"), ("DN33 7QX", "otherwise"),
+])
+def test_postcode_levels(other, level):
+    assert levels(BASE, replace(BASE, postcodes=(other,)))["postcode"] == level
+
+
+def test_postcode_history_counts():
+    moved = replace(BASE, postcodes=("HU1 2AA", "DN32 7QX"))
+    assert levels(BASE, moved)["postcode"] == "unit"
+
+
+@pytest.mark.parametrize("kin_nhs, kin_names, level", [
+    (("4010232137",), (), "nhs number"),
+    ((), (("KERRY", "SMITH"),), "full name"),
+    ((), (("KERRY", "JONES"),), "first name"),
+    ((), (("DONNA", "JONES"),), "otherwise"),
+    ((), (), "no data"),
+])
+def test_parents_levels(kin_nhs, kin_names, level):
+    other = replace(BASE, kin_nhs=kin_nhs, kin_names=kin_names)
+    assert levels(BASE, other)["parents"] == level
+
+
+def test_nhs_number_levels():
+    assert levels(BASE, BASE)["nhs_number"] == "exact"
+    assert levels(BASE, replace(BASE, nhs="4010232137"))["nhs_number"] == "otherwise"
+    assert levels(BASE, replace(BASE, nhs=None))["nhs_number"] == "no data"
+
+
+def test_a_parent_never_matches_a_younger_namesake():
+    father = Identity(ref="F", givens=("OLIVER",), families=("DAVIES",), sex="male",
+                      parent_of=2018)
+    son = Identity(ref="S", givens=("OLIVER",), families=("DAVIES",), sex="male",
+                   birth=PartialDate(2020, 6, 25))
+    assert levels(son, father)["age"] == "otherwise"
+    assert levels(son, replace(father, parent_of=2040))["age"] == "compatible"
+
+
+# --- guards -----------------------------------------------------------------------------------
+def test_twin_pattern():
+    twin = replace(BASE, nhs=None, givens=("AMELIA",))
+    assert is_twin_pattern(levels(BASE, twin))
+    assert not is_twin_pattern(levels(BASE, replace(twin, givens=("LIVVY",))))   # a nickname
+    assert not is_twin_pattern(levels(BASE, replace(twin, nhs=BASE.nhs)))       # same NHS no.
+    assert not is_twin_pattern(levels(BASE, replace(twin, birth=PartialDate(2017, 1, 2))))
+    # a near name is still a twin when the sex or a valid NHS number differs
+    near = replace(BASE, givens=("OLIVAI",))
+    assert not is_twin_pattern(levels(replace(BASE, nhs=None), replace(near, nhs=None)))
+    assert is_twin_pattern(levels(BASE, replace(near, nhs="4010232137")))
+    assert is_twin_pattern(levels(BASE, replace(near, nhs=None, sex="male")))
+
+
+def test_personal_evidence():
+    sibling = replace(BASE, nhs=None, givens=("AMELIA",), birth=PartialDate(2016, 1, 2))
+    assert personal_evidence(levels(BASE, sibling)) == "disagrees"
+    assert personal_evidence(levels(BASE, replace(sibling, givens=("OLIVIA",)))) == "agrees"
+    nothing = replace(BASE, nhs=None, givens=(), birth=None)
+    assert personal_evidence(levels(BASE, nothing)) == "none"
+
+
+# --- blocking: any single wrong field still finds the record ----------------------------------
+_CORRUPTIONS = {
+    "nhs": lambda i: replace(i, nhs=None),
+    "given (nickname)": lambda i: replace(i, givens=("LIVVY",)),
+    "given (placeholder)": lambda i: replace(i, givens=()),
+    "family (changed)": lambda i: replace(i, families=("DUNN",)),
+    "birth (one digit in year)": lambda i: replace(i, birth=PartialDate(2018, 3, 14)),
+    "birth (one digit in month)": lambda i: replace(i, birth=PartialDate(2019, 8, 14)),
+    "birth (one digit in day)": lambda i: replace(i, birth=PartialDate(2019, 3, 19)),
+    "birth (year-month only)": lambda i: replace(i, birth=PartialDate(2019, 3)),
+    "birth (year only)": lambda i: replace(i, birth=PartialDate(2019)),
+    "birth (missing)": lambda i: replace(i, birth=None),
+    "postcode (moved)": lambda i: replace(i, postcodes=("HU1 2AA",)),
+    "sex": lambda i: replace(i, sex="male"),
+    "middle name as first": lambda i: replace(i, givens=("GRACE",)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_CORRUPTIONS))
+def test_any_single_corrupted_field_still_shares_a_key(name):
+    stored = replace(BASE, nhs=None)
+    query = _CORRUPTIONS[name](stored)
+    assert blocking_keys(query, query=True) & blocking_keys(stored)
+
+
+def test_day_month_swap_is_looked_up():
+    stored = replace(BASE, nhs=None, birth=PartialDate(2019, 3, 4))
+    query = replace(stored, birth=PartialDate(2019, 4, 3), givens=("LIVVY",))
+    assert blocking_keys(query, query=True) & blocking_keys(stored)
+
+
+def test_unrelated_records_share_no_key():
+    other = Identity(ref="P2", givens=("HENRY",), families=("JONES",),
+                     birth=PartialDate(2011, 7, 1), postcodes=("HU1 2AA",))
+    assert not blocking_keys(replace(BASE, nhs=None), query=True) & blocking_keys(other)
+
+
+# --- properties of the scorer -----------------------------------------------------------------
+_GIVENS = ["OLIVIA", "OLIVIA GRACE", "LIVVY", "OLIVAI", "GRACE", "AMELIA", "ZOE", "OZE"]
+_FAMILIES = [("SMITH",), ("SMIHT",), ("TAYLOR SMITH",), ("JONES",), ()]
+_BIRTHS = [PartialDate(2019, 3, 14), PartialDate(2019, 3, 4), PartialDate(2019, 4, 3),
+           PartialDate(2019, 3), PartialDate(2019), PartialDate(2012, 1, 1), None]
+_POSTCODES = [("DN32 7QX",), ("DN32 7AB",), ("DN32 9ZZ",), ("HU1 2AA",), ()]
+_NHS = ["9434765919", "4010232137", None]
+
+
+@st.composite
+def identities(draw, ref: str = "X") -> Identity:
+    return Identity(
+        ref=ref, nhs=draw(st.sampled_from(_NHS)),
+        givens=tuple(draw(st.lists(st.sampled_from(_GIVENS), max_size=2, unique=True))),
+        families=draw(st.sampled_from(_FAMILIES)), birth=draw(st.sampled_from(_BIRTHS)),
+        sex=draw(st.sampled_from(["female", "male", "unknown"])),
+        postcodes=draw(st.sampled_from(_POSTCODES)),
+        kin_nhs=draw(st.sampled_from([(), ("4010232137",)])),
+        kin_names=draw(st.sampled_from([(), (("KERRY", "SMITH"),), (("DONNA", "JONES"),)])),
+        parent_of=draw(st.sampled_from([None, 2015])))
+
+
+MATCHER = Matcher(None, MatchSettings(), MatchModel(tf={
+    "given_name": {"OLIVIA": 0.05, "": 0.001}, "family_name": {"SMITH": 0.03, "": 0.001}}))
+
+
+@given(identities("A"), identities("B"))
+@settings(max_examples=400, deadline=None)
+def test_comparison_and_score_are_symmetric(a, b):
+    assert compare(a, b) == compare(b, a)
+    assert MATCHER.score(a, b).weight == pytest.approx(MATCHER.score(b, a).weight)
+
+
+_COPY = {
+    "nhs": lambda a, b: replace(b, nhs=a.nhs),
+    "givens": lambda a, b: replace(b, givens=a.givens),
+    "families": lambda a, b: replace(b, families=a.families),
+    "birth": lambda a, b: replace(b, birth=a.birth),
+    "sex": lambda a, b: replace(b, sex=a.sex),
+    "postcodes": lambda a, b: replace(b, postcodes=a.postcodes),
+    "kin": lambda a, b: replace(b, kin_nhs=a.kin_nhs, kin_names=a.kin_names),
+}
+
+
+@given(identities("A"), identities("B"), st.sampled_from(sorted(_COPY)))
+@settings(max_examples=600, deadline=None)
+def test_more_agreement_never_lowers_the_match_weight(a, b, field_name):
+    """Making one field of B agree with A (where both have it) never lowers the weight."""
+    before = MATCHER.score(a, b)
+    after_b = _COPY[field_name](a, b)
+    after = MATCHER.score(a, after_b)
+    before_levels = dict((f, lv) for f, lv, _ in before.levels)
+    if any(before_levels.get(f) == "no data" for f in ("nhs_number", "given_name",
+                                                        "family_name", "birth_date", "sex",
+                                                        "postcode", "parents")
+           if _FIELD_OF[field_name] == f):
+        return          # filling in a missing value adds a comparison; not "more agreement"
+    assert after.weight >= before.weight - 1e-9
+
+
+_FIELD_OF = {"nhs": "nhs_number", "givens": "given_name", "families": "family_name",
+             "birth": "birth_date", "sex": "sex", "postcodes": "postcode", "kin": "parents"}
