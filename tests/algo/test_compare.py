@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from safeflag.algo.compare import (Identity, blocking_keys, compare, is_twin_pattern,
-                                   personal_evidence)
+from safeflag.algo.compare import (Identity, blocking_keys, compare, is_generation_gap,
+                                   is_twin_pattern, personal_evidence)
 from safeflag.algo.dates import PartialDate
 from safeflag.match import Matcher
 from safeflag.match.weights import MatchModel
@@ -45,11 +45,14 @@ def test_family_name_levels(other, level):
     (PartialDate(2019, 3, 14), "exact"),
     (PartialDate(2019, 3, 4), "one digit differs"),
     (PartialDate(2019, 3, 24), "one digit differs"),
-    (PartialDate(2019, 4, 24), "otherwise"),                      # two digits
+    (PartialDate(2019, 4, 24), "under 12 years apart"),           # two digits
     (PartialDate(2019, 3), "same year and month (partial)"),
-    (PartialDate(2019, 4), "otherwise"),                          # partial, other month
+    (PartialDate(2019, 4), "under 12 years apart"),               # partial, other month
     (PartialDate(2019), "same year (partial)"),
-    (PartialDate(2018), "otherwise"),
+    (PartialDate(2018), "under 12 years apart"),
+    (PartialDate(2008, 3, 15), "under 12 years apart"),           # 11 years
+    (PartialDate(2007, 3, 15), "otherwise"),                      # 12 years: a generation
+    (PartialDate(1990, 3, 14), "otherwise"),
     (None, "no data"),
 ])
 def test_birth_date_levels(other, level):
@@ -60,7 +63,8 @@ def test_day_month_swap_only_when_it_is_a_swap():
     a = replace(BASE, birth=PartialDate(2019, 3, 4))
     assert levels(a, replace(BASE, birth=PartialDate(2019, 4, 3)))["birth_date"] == \
         "day/month swapped"
-    assert levels(a, replace(BASE, birth=PartialDate(2018, 4, 3)))["birth_date"] == "otherwise"
+    assert levels(a, replace(BASE, birth=PartialDate(2018, 4, 3)))["birth_date"] == \
+        "under 12 years apart"
 
 
 @pytest.mark.parametrize("other, level", [
@@ -114,6 +118,13 @@ def test_twin_pattern():
     assert not is_twin_pattern(levels(replace(BASE, nhs=None), replace(near, nhs=None)))
     assert is_twin_pattern(levels(BASE, replace(near, nhs="4010232137")))
     assert is_twin_pattern(levels(BASE, replace(near, nhs=None, sex="male")))
+
+
+def test_generation_gap():
+    parent = replace(BASE, nhs=None, birth=PartialDate(1990, 3, 14))
+    assert is_generation_gap(levels(BASE, parent))
+    assert not is_generation_gap(levels(BASE, replace(parent, birth=PartialDate(2008, 3, 15))))
+    assert not is_generation_gap(levels(BASE, replace(parent, nhs=BASE.nhs)))
 
 
 def test_personal_evidence():

@@ -24,14 +24,16 @@ from .names import are_nicknames, one_edit_apart, phonetic
 from .postcode import parse_postcode
 
 __all__ = ["Identity", "Comparison", "COMPARISONS", "FIELDS", "blocking_keys", "compare",
-           "probability", "is_twin_pattern", "personal_evidence", "PRIOR_LOG2_ODDS", "NO_DATA",
-           "OTHERWISE"]
+           "probability", "is_twin_pattern", "is_generation_gap", "personal_evidence",
+           "PRIOR_LOG2_ODDS", "NO_DATA", "OTHERWISE", "GENERATION_YEARS"]
 
 #: Default prior log2 odds that one register person is the attending child (about 1 in 4000);
 #: a loaded register replaces it with log2(share on register / persons), see MatchModel.
 PRIOR_LOG2_ODDS = -12.0
 NO_DATA = "no data"
 OTHERWISE = "otherwise"
+#: Birth dates this many years apart belong to different generations (a parent and child).
+GENERATION_YEARS = 12
 
 
 def _units(postcodes: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
@@ -289,6 +291,8 @@ COMPARISONS: tuple[Comparison, ...] = (
         ("one digit differs", _dob_one_digit),
         ("same year and month (partial)", _dob_partial("month")),
         ("same year (partial)", _dob_partial("year")),
+        # "otherwise" here: twelve or more years apart — another generation
+        ("under 12 years apart", lambda a, b: abs(a.birth.year - b.birth.year) < GENERATION_YEARS),
     )),
     Comparison("sex", lambda i: i.sex not in ("female", "male"), (
         ("exact", lambda a, b: a.sex == b.sex),
@@ -353,8 +357,14 @@ _PERSONAL_AGREES = {
     "nhs_number": ("exact",),
     "given_name": ("exact", "nickname", "one edit"),    # a shared middle name runs in families
     "birth_date": ("exact", "day/month swapped", "one digit differs",
-                   "same year and month (partial)", "same year (partial)"),
+                   "same year and month (partial)", "same year (partial)"),   # not "under 12 years"
 }
+
+
+def is_generation_gap(levels: dict[str, str]) -> bool:
+    """Birth dates twelve or more years apart and no agreeing NHS number: a parent or
+    grandparent and a child who share a name and a home, never one person."""
+    return levels.get("birth_date") == OTHERWISE and levels.get("nhs_number") != "exact"
 
 
 def personal_evidence(levels: dict[str, str]) -> str:

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..algo.compare import (Identity, blocking_keys, is_twin_pattern, personal_evidence,
-                            probability)
+from ..algo.compare import (Identity, blocking_keys, is_generation_gap, is_twin_pattern,
+                            personal_evidence, probability)
 from ..models import Band, Candidate, Demographics, FieldComparison, MatchResult, NextOfKin
 from ..settings import MatchSettings
 from ..store import Store
@@ -35,6 +35,8 @@ __all__ = ["Matcher", "person_identity", "demographics_identity", "register_iden
 HOUSEHOLD_FIELDS = ("family_name", "postcode", "parents")
 _TWIN_NOTE = ("same birth date and family name but a different first name or sex: a sibling "
               "(e.g. a twin), not the same child")
+_GENERATION_NOTE = ("birth dates twelve or more years apart: a parent or relative of "
+                    "another generation, not the same child")
 _HOUSEHOLD_NOTE = ("only household details agree (family name, address, parents) and the "
                    "child's own first name or birth date does not: a sibling or relative")
 _NOTHING_PERSONAL_NOTE = ("no first name, birth date or NHS number to compare: confirm who "
@@ -124,6 +126,8 @@ class Matcher:
         by_field = {f: lv for f, lv, _ in levels}
         if is_twin_pattern(by_field):
             return Scored(candidate.ref, weight, 0.0, "none", comparisons, _TWIN_NOTE, True)
+        if is_generation_gap(by_field):
+            return Scored(candidate.ref, weight, 0.0, "none", comparisons, _GENERATION_NOTE, True)
         personal = personal_evidence(by_field)
         if personal == "disagrees":
             return Scored(candidate.ref, weight, 0.0, "none", comparisons, _HOUSEHOLD_NOTE, True)
@@ -200,30 +204,37 @@ class Matcher:
                      kin: Iterable[NextOfKin] = ()) -> tuple[int, list[int]]:
         """The attendee id for this attendance, and every attendee id of the same child.
 
-        A child matched to the register is the same attendee as any earlier attendee linked
-        to that person; a child not on the register is the same attendee as an earlier one
-        whose demographics match with certainty (and no rival close behind). Otherwise a new
-        attendee is created.
+        Earlier attendees whose demographics match this child with certainty (each on its
+        own: two attendees may be one child whose first visit was recorded badly) are the
+        same child. A child matched to the register also takes the attendees linked to that
+        person, and adopts unlinked ones — never one linked to another register person who
+        resembles it (a twin). Otherwise a new attendee is created.
         """
         query = demographics_identity(demo, kin=kin)
         keys = blocking_keys(query)
-        linked: list[int] = []
-        if person_id is not None:
-            linked = self.store.attendees_of_persons([person_id]).get(person_id, [])
-        found: int | None = None
-        if query.firsts or query.nhs or query.birth:
-            ranked = self.rank(query, self.store.attendee_candidates(
-                keys | blocking_keys(query, query=True)))
-            if ranked and ranked[0].band == "certain":
-                found = int(ranked[0].ref[1:])
-        if found is not None and person_id is not None and found not in linked:
-            self.store.link_attendee(found, person_id)
-            linked.append(found)
-        if found is None and linked:
-            found = linked[0]
-        if found is None:
-            found = self.store.add_attendee(query, keys, person_id)
-        return found, sorted(set(linked) | {found})
+        linked = (self.store.attendees_of_persons([person_id]).get(person_id, [])
+                  if person_id is not None else [])
+        same = self._same_attendees(query, keys | blocking_keys(query, query=True))
+        if person_id is not None and same:
+            rivals = [p.ref for p in self.store.person_candidates(blocking_keys(query, query=True))
+                      if p.ref != person_id]
+            taken = {a for ids in self.store.attendees_of_persons(rivals).values() for a in ids}
+            same = [a for a in same if a not in taken]
+            for attendee in same:
+                if attendee not in linked:
+                    self.store.link_attendee(attendee, person_id)
+        ids = list(dict.fromkeys([*linked, *same]))
+        if not ids:
+            ids = [self.store.add_attendee(query, keys, person_id)]
+        return ids[0], sorted(ids)
+
+    def _same_attendees(self, query: Identity, keys: set[str]) -> list[int]:
+        if not (query.firsts or query.nhs or query.birth):
+            return []
+        scored = [self.score(query, c) for c in self.store.attendee_candidates(keys)]
+        certain = sorted((s for s in scored if not s.excluded and s.band == "certain"),
+                         key=lambda s: (-s.weight, s.ref))
+        return [int(s.ref[1:]) for s in certain]
 
 
 from .linkage import Linker  # noqa: E402  (needs Matcher above)
