@@ -29,8 +29,9 @@ def test_contract_keys_and_types(sf):
 
 def test_possible_match_sets_no_person_id(sf):
     load(sf, [person("C1", "Amy", "Smith", "2020-01-15")])
-    # Name and sex agree, no birth date or address: only a possible match.
-    result = sf.check(attendance("A1", "2021-05-01", birth=None, postcode=""))
+    # Name and sex agree, the birth date is known to the year only, no address: a possible
+    # match, for a person to confirm.
+    result = sf.check(attendance("A1", "2021-05-01", birth="2020", postcode=""))
     line = json.loads(to_json_line(result))
     assert line["match"]["band"] == "possible" and line["match"]["person_id"] is None
     assert [c["person_id"] for c in line["match"]["candidates"]] == ["C1"]
