@@ -28,7 +28,9 @@ def test_contract_keys_and_types(sf):
 
 
 def test_possible_match_sets_no_person_id(sf):
-    load(sf, [person("C1", "Amy", "Smith", "2020-01-15")])
+    others = [person(f"X{i}", "Bob", f"Other{i}", f"2015-0{1 + i % 9}-1{i % 9}", sex="male",
+                     postcode="LS1 1AA") for i in range(30)]
+    load(sf, [person("C1", "Amy", "Smith", "2020-01-15"), *others])
     # Name and sex agree, the birth date is known to the year only, no address: a possible
     # match, for a person to confirm.
     result = sf.check(attendance("A1", "2021-05-01", birth="2020", postcode=""))
