@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from rapidfuzz.distance import JaroWinkler
 
@@ -25,7 +25,8 @@ from .postcode import parse_postcode
 
 __all__ = ["Identity", "Comparison", "COMPARISONS", "FIELDS", "blocking_keys", "compare",
            "probability", "is_twin_pattern", "is_generation_gap", "personal_evidence",
-           "PRIOR_LOG2_ODDS", "NO_DATA", "OTHERWISE", "GENERATION_YEARS"]
+           "PRIOR_LOG2_ODDS", "NO_DATA", "OTHERWISE", "GENERATION_YEARS", "FIRST_NAME_AGREES",
+           "BIRTH_AGREES"]
 
 #: Default prior log2 odds that one register person is the attending child (about 1 in 4000);
 #: a loaded register replaces it with log2(share on register / persons), see MatchModel.
@@ -67,20 +68,26 @@ class Identity:
     firsts: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
     given_words: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
     family_words: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
-    sectors: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
-    districts: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
-    birth_text: str = field(init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         split = [g.split(" ") for g in self.givens if g]
-        sectors, districts = _units(self.postcodes)
         object.__setattr__(self, "firsts", frozenset(s[0] for s in split))
         object.__setattr__(self, "given_words", frozenset(w for s in split for w in s))
         object.__setattr__(self, "family_words", frozenset(
             w for f in self.families for w in f.split(" ") if len(w) > 1))
-        object.__setattr__(self, "sectors", sectors)
-        object.__setattr__(self, "districts", districts)
-        object.__setattr__(self, "birth_text", str(self.birth) if self.birth is not None else "")
+
+    # derived when first needed (most pairs never look at them)
+    @cached_property
+    def sectors(self) -> frozenset[str]:
+        return _units(self.postcodes)[0]
+
+    @cached_property
+    def districts(self) -> frozenset[str]:
+        return _units(self.postcodes)[1]
+
+    @cached_property
+    def birth_text(self) -> str:
+        return str(self.birth) if self.birth is not None else ""
 
     def to_json(self) -> str:
         data: dict = {"ref": self.ref, "nhs": self.nhs, "g": self.givens, "f": self.families,
@@ -353,11 +360,16 @@ def is_twin_pattern(levels: dict[str, str]) -> bool:
         or levels.get("nhs_number") == OTHERWISE
 
 
+#: First-name levels that count as the child's own first name (a shared middle name runs in
+#: families, so "middle name" does not).
+FIRST_NAME_AGREES = ("exact", "nickname", "one edit")
+#: Birth-date levels that count as agreeing ("under 12 years apart" does not).
+BIRTH_AGREES = ("exact", "day/month swapped", "one digit differs",
+                "same year and month (partial)", "same year (partial)")
 _PERSONAL_AGREES = {
     "nhs_number": ("exact",),
-    "given_name": ("exact", "nickname", "one edit"),    # a shared middle name runs in families
-    "birth_date": ("exact", "day/month swapped", "one digit differs",
-                   "same year and month (partial)", "same year (partial)"),   # not "under 12 years"
+    "given_name": FIRST_NAME_AGREES,
+    "birth_date": BIRTH_AGREES,
 }
 
 

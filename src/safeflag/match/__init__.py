@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..algo.compare import (Identity, blocking_keys, is_generation_gap, is_twin_pattern,
-                            personal_evidence, probability)
+from ..algo.compare import (BIRTH_AGREES, FIRST_NAME_AGREES, Identity, blocking_keys,
+                            is_generation_gap, is_twin_pattern, personal_evidence, probability)
 from ..models import Band, Candidate, Demographics, FieldComparison, MatchResult, NextOfKin
 from ..settings import MatchSettings
 from ..store import Store
@@ -67,6 +67,14 @@ def _field_comparison(field_name: str, level: str, weight: float) -> FieldCompar
     return FieldComparison(field=field_name, level=level, weight=weight)
 
 
+def _identifies(levels: Iterable[tuple[str, str, float]]) -> bool:
+    """The NHS number agrees, or the first name and the birth date both do."""
+    by_field = {f: lv for f, lv, _ in levels}
+    return by_field.get("nhs_number") == "exact" or (
+        by_field.get("given_name") in FIRST_NAME_AGREES
+        and by_field.get("birth_date") in BIRTH_AGREES)
+
+
 def load_model(store: Store) -> MatchModel:
     """The model stored with the register, or documented defaults sized to the register."""
     info = store.register_info()
@@ -97,9 +105,10 @@ class Matcher:
             self._model = load_model(self.store)
         return self._model
 
-    def reload(self) -> None:
-        """Forget the cached model (after a register load)."""
-        self._model = None
+    def reload(self, model: MatchModel | None = None) -> None:
+        """Use ``model``, or forget the cached one so the stored model is read again (after a
+        register load)."""
+        self._model = model
 
     # --- scoring ------------------------------------------------------------------------------
     def _band(self, p: float) -> Band:
@@ -229,11 +238,15 @@ class Matcher:
         return ids[0], sorted(ids)
 
     def _same_attendees(self, query: Identity, keys: set[str]) -> list[int]:
+        """Earlier attendees certainly this child: each certain on its own, and with the NHS
+        number or both the first name and the birth date agreeing — a newborn booked as
+        "BABY" or "TWIN 1" is never joined to a named child by birth date and address alone,
+        which would join twins."""
         if not (query.firsts or query.nhs or query.birth):
             return []
         scored = [self.score(query, c) for c in self.store.attendee_candidates(keys)]
-        certain = sorted((s for s in scored if not s.excluded and s.band == "certain"),
-                         key=lambda s: (-s.weight, s.ref))
+        certain = sorted((s for s in scored if not s.excluded and s.band == "certain"
+                          and _identifies(s.levels)), key=lambda s: (-s.weight, s.ref))
         return [int(s.ref[1:]) for s in certain]
 
 

@@ -53,10 +53,11 @@ class Linker:
             vectors.extend(compare(query, c)
                            for c in self.candidates(blocking_keys(query, query=True)))
         self.model, share = estimate_m(vectors, self.model)
-        self.matcher._model = self.model
+        self.matcher.reload(self.model)
         return share
 
     def match(self, attendance: Attendance) -> MatchResult:
+        """The same result as :meth:`Matcher.match` against the stored register."""
         return self.matcher.match(attendance.patient, attendance.next_of_kin)
 
     def link(self, attendances: Iterable[Attendance]) -> list[MatchResult]:
