@@ -219,7 +219,7 @@ def parse_units(kind: str, source: str, units: list[tuple[int, str]],
             out.append(BatchItem(exc, raw=raw))
             continue
         for item in items:
-            match = matcher.match(item.patient) if matcher is not None and isinstance(
+            match = matcher.match(item.patient, item.next_of_kin) if matcher is not None and isinstance(
                 item, Attendance) else None
             out.append(BatchItem(item, match=match))
     return out
@@ -437,7 +437,11 @@ def _check(sf: Safeflag, entry: BatchItem, user: str | None, trust_match: bool) 
     except StoreError:
         raise
     except Exception as exc:  # one odd record must not stop a region's year
-        log.exception("attendance %s could not be checked", item.attendance_id)
+        # identifiers only at ERROR (an exception's text could quote the record); the
+        # traceback, for a developer, at DEBUG
+        log.error("attendance %s could not be checked (%s)", item.attendance_id,
+                  type(exc).__name__)
+        log.debug("attendance %s: traceback", item.attendance_id, exc_info=True)
         error = MessageError(f"could not be checked ({type(exc).__name__}); reported in the log",
                              message=item.attendance_id, source=item.source or None)
         return CheckResult(attendance_id=item.attendance_id, arrival=item.arrival,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -102,3 +103,28 @@ def test_missing_input_refuses_the_run_and_writes_nothing(tmp_path, atts):
     with pytest.raises(InputError, match="missing.hl7"):
         _run(tmp_path, [path, tmp_path / "missing.hl7"])
     assert not (tmp_path / "out.ndjson").exists()
+
+
+def test_a_record_that_breaks_the_pipeline_gets_an_error_line_and_the_run_goes_on(
+        tmp_path, atts, monkeypatch, caplog):
+    path = tmp_path / "in.hl7"
+    path.write_text("".join(hl7_message(a) for a in atts[:3]), encoding="utf-8")
+    broken = atts[1].attendance_id
+    real = Safeflag._check
+
+    def failing(self, attendance, **kw):
+        if attendance.attendance_id == broken:
+            raise ValueError(f"odd value {attendance.patient.names[0].family}")
+        return real(self, attendance, **kw)
+    monkeypatch.setattr(Safeflag, "_check", failing)
+    summary, lines, out = _run(tmp_path, [path])
+    assert [bool(x["errors"]) for x in lines] == [False, True, False]
+    assert "could not be checked (ValueError)" in lines[1]["errors"][0]
+    assert summary.errors == 1
+    record = json.loads(quarantine_path(out).read_text(encoding="utf-8"))
+    assert record["message"] == broken and record["raw"] is None
+    family = atts[1].patient.names[0].family
+    assert family not in caplog.text and family not in lines[1]["errors"][0]
+    with sqlite3.connect(tmp_path / "q.db") as con:   # its savepoint was rolled back
+        ids = {r[0] for r in con.execute("SELECT attendance_id FROM attendance")}
+    assert broken not in ids and len(ids) == 2
