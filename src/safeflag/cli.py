@@ -9,9 +9,10 @@ Exit codes:
 2     could not run: bad arguments, unreadable register or settings, database error
 ====  ==========================================================================
 
-Readable messages that are not arrivals (A03, A08 without a visit, ...) get a line saying so and
-do not make the status 1. Every ``check`` and ``batch`` look-up is audited (``--user``, default the
-operating-system user); ``safeflag audit`` lists the audit.
+In ``batch``, readable messages that are not arrivals (ADT^A03 discharges, ORU results, ...) get
+a line saying so and do not make the status 1: an ADT feed carries them routinely. Every
+``check`` and ``batch`` look-up is audited (``--user``, default the operating-system user);
+``safeflag audit`` lists the audit.
 """
 
 from __future__ import annotations
