@@ -79,3 +79,17 @@ def test_standard_input_is_read_as_a_stream(world, db, tmp_path):
     assert proc.returncode == EXIT_RECORD_ERRORS, proc.stderr
     lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert [bool(x["errors"]) for x in lines] == [False] * 5 + [True]
+
+
+def test_not_arrivals_get_a_line_but_leave_the_status_at_0(world, db, tmp_path):
+    discharge = ("MSH|^~\\&|EDIS|RXX01|SF|RXX01|20140103163020||ADT^A03^ADT_A03|D1|P|2.4\r"
+                 "PID|1||X1^^^RXX^MR||PARKER^LILY||20120314|F\r"
+                 "PV1|1|E|||||||||||||||||V9|||||||||||||||||||||||||20140103161500\r")
+    src = tmp_path / "feed.hl7"
+    src.write_text(hl7_message(world.attendances[0]) + discharge, encoding="utf-8")
+    out = tmp_path / "out.ndjson"
+    result = _batch(str(src), "--db", str(db), "--out", str(out), "--workers", "1")
+    assert result.exit_code == EXIT_OK, result.output
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 2 and lines[1]["errors"] and not lines[0]["errors"]
+    assert "1 not arrivals" in result.output
