@@ -19,7 +19,7 @@ from .family import Family, build_family, resolve_parents
 from .ingest import IngestItem
 from .ingest.register import load_register
 from .match import Matcher, demographics_identity, register_identities
-from .match.weights import META_KEY as MODEL_META_KEY, estimate_from_register
+from .match.weights import META_KEY as MODEL_META_KEY, MatchModel, estimate_from_register
 from .algo.compare import Identity, blocking_keys
 from .models import Attendance, CheckResult, MatchResult, Register
 from .rules import Age, RelativeView, RuleContext, evaluate, flags_for
@@ -27,7 +27,7 @@ from .settings import Settings
 from .audit import os_user
 from .store import AuditEntry, HistoryEntry, RegisterInfo, Store, open_store
 
-__all__ = ["Safeflag", "injury_findings", "index_register"]
+__all__ = ["Safeflag", "injury_findings", "index_register", "prepare_register"]
 
 log = logging.getLogger("safeflag")
 _EPOCH = date(1900, 1, 1)
@@ -42,19 +42,23 @@ def injury_findings(attendance: Attendance) -> tuple[InjuryFinding, ...]:
     return coded or tuple(found)
 
 
+def prepare_register(register: Register) -> tuple[list[tuple[Identity, set[str]]], MatchModel]:
+    """Each register person's matching identity (address history, recorded parents and
+    carers included) with its blocking keys, and the match model estimated from the register
+    (u probabilities, name frequencies, prior; see ``docs/matching.md``)."""
+    identities = register_identities(register)
+    return ([(ident, blocking_keys(ident)) for ident in identities],
+            estimate_from_register(identities))
+
+
 def index_register(register: Register, store: Store | None = None
                    ) -> list[tuple[Identity, set[str]]]:
-    """Each register person's matching identity (address history, recorded parents and
-    carers included) and blocking keys.
-
-    With ``store``, the match model estimated from this register (u probabilities, name
-    frequencies, prior; see ``docs/matching.md``) is saved with it, so a cold check reads it
-    instead of re-estimating.
-    """
-    identities = register_identities(register)
+    """The blocking index of :func:`prepare_register`; with ``store``, the model is saved
+    there too (tests and benchmarks; :meth:`Safeflag.load_register` saves both at once)."""
+    index, model = prepare_register(register)
     if store is not None:
-        store.set_meta(MODEL_META_KEY, estimate_from_register(identities).to_json())
-    return [(ident, blocking_keys(ident)) for ident in identities]
+        store.set_meta(MODEL_META_KEY, model.to_json())
+    return index
 
 
 class Safeflag:
@@ -92,7 +96,11 @@ class Safeflag:
     def load_register(self, path: str | Path) -> RegisterInfo:
         """Replace the register with a CSV folder or FHIR Bundle at ``path`` (all or nothing)."""
         register = load_register(path)
-        return self.store.replace_register(register, index_register(register), source=str(path))
+        index, model = prepare_register(register)
+        info = self.store.replace_register(register, index, source=str(path),
+                                           meta={MODEL_META_KEY: model.to_json()})
+        self.matcher.reload(model)
+        return info
 
     # --- checking -------------------------------------------------------------------------------
     def check(self, attendance: Attendance, *, record: bool = True, user: str | None = None,
@@ -120,7 +128,8 @@ class Safeflag:
         arrival = attendance.arrival_date
         findings = injury_findings(attendance)
         if match is None:
-            match = (self.matcher.match(attendance.patient) if self.store.register_info()
+            match = (self.matcher.match(attendance.patient, attendance.next_of_kin)
+                     if self.store.register_info()
                      else MatchResult(band="none", method="no register loaded"))
         person_id = match.person_id
         previous = self.store.attendance(attendance.attendance_id)
@@ -134,7 +143,8 @@ class Safeflag:
                 self.store.link_attendee(attendee_id, person_id)
             attendee_ids = sorted({attendee_id, *linked})
         else:
-            attendee_id, attendee_ids = self.matcher.attendee_for(attendance.patient, person_id)
+            attendee_id, attendee_ids = self.matcher.attendee_for(attendance.patient, person_id,
+                                                                  attendance.next_of_kin)
         parents = resolve_parents(self.store, self.matcher, attendee_id, attendance,
                                   person_id=person_id, record=record)
 

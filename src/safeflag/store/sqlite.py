@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -187,7 +188,7 @@ class SqliteStore:
 
     # --- register -------------------------------------------------------------------------
     def replace_register(self, register: Register, index: Sequence[tuple[Identity, set[str]]],
-                         *, source: str) -> RegisterInfo:
+                         *, source: str, meta: Mapping[str, str] | None = None) -> RegisterInfo:
         info = RegisterInfo(loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                             source=source, persons=len(register.persons),
                             relationships=len(register.relationships), plans=len(register.plans))
@@ -210,6 +211,8 @@ class SqliteStore:
                 for a in register.addresses))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('register', ?)",
                        (json.dumps(info.__dict__),))
+            # what was derived from this register (the match model) lands with it, or not at all
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", (meta or {}).items())
             # attendees linked to persons who are no longer on the register lose the link
             db.execute("UPDATE attendee SET person_id = NULL WHERE person_id IS NOT NULL "
                        "AND person_id NOT IN (SELECT person_id FROM person)")
@@ -268,9 +271,7 @@ class SqliteStore:
             cur = db.execute("INSERT INTO attendee (person_id, identity) VALUES (?, '')",
                              (person_id,))
             attendee_id = int(cur.lastrowid or 0)
-            stored = Identity(ref=f"A{attendee_id}", nhs=ident.nhs, givens=ident.givens,
-                              families=ident.families, birth=ident.birth, sex=ident.sex,
-                              postcodes=ident.postcodes)
+            stored = replace(ident, ref=f"A{attendee_id}")
             db.execute("UPDATE attendee SET identity = ? WHERE attendee_id = ?",
                        (stored.to_json(), attendee_id))
             db.executemany("INSERT INTO attendee_key VALUES (?, ?)",
@@ -329,9 +330,7 @@ class SqliteStore:
     @staticmethod
     def _write_parent(db: sqlite3.Connection, parent_id: int, ident: Identity, keys: set[str],
                       person_id: str | None) -> None:
-        stored = Identity(ref=f"K{parent_id}", nhs=ident.nhs, givens=ident.givens,
-                          families=ident.families, birth=ident.birth, sex=ident.sex,
-                          postcodes=ident.postcodes)
+        stored = replace(ident, ref=f"K{parent_id}")
         db.execute("UPDATE parent SET identity = ?, person_id = COALESCE(?, person_id) "
                    "WHERE parent_id = ?", (stored.to_json(), person_id, parent_id))
         known = {r[0] for r in db.execute("SELECT key FROM parent_key WHERE parent_id = ?",
