@@ -1,25 +1,18 @@
 """Batch runs over attendance extracts: stream, check, write one NDJSON line per record.
 
-- **Bounded memory.** Inputs are read as streams (HL7 message by message, NDJSON and CSV line by
-  line) and at most a fixed window of records is in flight, whatever the input size.
-- **Arrival order.** Several inputs are merged by arrival time (each input is expected in
-  arrival order, as extracts are); an unreadable record keeps its place in its input.
-- **Every record accounted for.** One output line per input record, errors included; each
-  unreadable record is also written, with its raw text, to a quarantine file (created only when
-  there is something to put in it, readable by its owner only: it holds patient data).
-- **Both cores.** With ``workers > 1``, worker processes read HL7 and NDJSON records and match
-  them to the register (read-only work that depends on nothing but the register); the parent
-  checks every record in arrival order — attendee index, history, rules, audit — so the
-  results and the history are the same as a one-at-a-time replay.
-- **Crash safety.** Checks are committed in groups (at most ``commit_every`` records, fewer when
-  that would hold the write lock for more than about a quarter of a second); each check
-  is its own savepoint, so a failed record leaves no partial rows. A killed run loses at most
-  its last uncommitted group; run again, it resumes from the checkpoint saved with each commit
-  and ends as an unstopped run would, recording nothing twice (history is keyed on the
-  attendance id). The output is written to ``OUT.partial`` and renamed at the end, so OUT is
-  only ever a complete run's output.
-- **Progress** goes to standard error: a live bar on a terminal, a plain line every few seconds
-  otherwise.
+- **Bounded memory**: inputs are streamed; a fixed window of records is in flight.
+- **Arrival order**: several inputs are merged by arrival time (each is expected in arrival
+  order); an unreadable record keeps its place in its input.
+- **Every record accounted for**: one output line per input record, errors included; unreadable
+  records also go, raw, to a quarantine file (mode 0600, created only when needed).
+- **Both cores**: worker processes read HL7 / NDJSON records and match them to the register
+  (work that depends on the register only); this process checks every record in arrival order
+  (attendee index, history, rules, audit), so results and history equal a one-at-a-time replay.
+- **Crash safety**: checks are committed in groups (a savepoint each) with a checkpoint of the
+  output written so far; a killed run, run again, resumes there and ends as an unstopped run
+  would, recording nothing twice. OUT appears (renamed from ``OUT.partial``) only when complete.
+- **Progress** on standard error: a live line on a terminal, a plain line every few seconds
+  otherwise. See ``docs/operations.md``.
 """
 
 from __future__ import annotations
@@ -180,11 +173,6 @@ def _peek(fp: BinaryIO) -> bytes:
     return head
 
 
-def _hl7_units(fp: BinaryIO) -> Iterator[tuple[int, str]]:
-    from .ingest import er7
-    return er7.iter_hl7_stream(fp)
-
-
 def _ndjson_units(fp: BinaryIO) -> Iterator[tuple[int, str]]:
     from .ingest import _text_lines, fhir
     for number, line in enumerate(_text_lines(fp, fhir.MAX_LINE_CHARS), start=1):
@@ -225,38 +213,24 @@ def parse_units(kind: str, source: str, units: list[tuple[int, str]],
     return out
 
 
-class _Recorder:
-    """Lines handed to a reader, kept until taken: the raw text of the record just read."""
-
-    def __init__(self, lines: Iterable[str]) -> None:
-        self._lines = iter(lines)
-        self.seen: list[str] = []
-
-    def __iter__(self) -> Iterator[str]:
-        for line in self._lines:
-            self.seen.append(line)
-            yield line
-
-    def take(self) -> str:
-        text = "".join(self.seen)
-        self.seen.clear()
-        return text
-
-
 def _csv_items(fp: BinaryIO, source: str) -> Iterator[BatchItem]:
     from .ingest import _text_lines, csv_extract
     from .ingest._common import MAX_MESSAGE_CHARS
-    recorder = _Recorder(_text_lines(fp, MAX_MESSAGE_CHARS))
-    first = True
-    for item in csv_extract.iter_csv_rows(recorder, source):
-        raw = recorder.take()
-        if first:        # the first record's lines begin with the header
-            lines = raw.splitlines(keepends=True)
-            while lines and not lines[0].strip():
-                lines.pop(0)
-            raw = "".join(lines[1:])
-            first = False
-        yield BatchItem(item, raw=raw if isinstance(item, MessageError) else None)
+    seen: list[str] = []          # the lines the reader took for the record it just yielded
+
+    def recorded(lines: Iterable[str]) -> Iterator[str]:
+        for line in lines:
+            seen.append(line)
+            yield line
+    header = True                 # the first record's lines start with the header
+    for item in csv_extract.iter_csv_rows(recorded(_text_lines(fp, MAX_MESSAGE_CHARS)), source):
+        lines = seen
+        while header and lines:
+            header = not lines[0].strip()
+            lines = lines[1:]
+        raw = "".join(lines) if isinstance(item, MessageError) else None
+        seen.clear()
+        yield BatchItem(item, raw=raw)
 
 
 def read_batch_items(path: str, *, fmt: str | None = None,
@@ -266,6 +240,7 @@ def read_batch_items(path: str, *, fmt: str | None = None,
     HL7 and NDJSON records are read (and matched) by ``pool`` workers when one is given, in
     bounded windows; CSV rows and FHIR JSON documents are read here.
     """
+    from .ingest import er7
     source = "-" if path == "-" else str(path)
     try:
         fp: BinaryIO = sys.stdin.buffer if source == "-" else open(path, "rb")
@@ -280,7 +255,7 @@ def read_batch_items(path: str, *, fmt: str | None = None,
             yield BatchItem(exc)
             return
         if kind in ("hl7", "ndjson"):
-            units = _hl7_units(fp) if kind == "hl7" else _ndjson_units(fp)
+            units = er7.iter_hl7_stream(fp) if kind == "hl7" else _ndjson_units(fp)
             if pool is None:
                 for chunk in _chunked(units, _CHUNK):
                     yield from parse_units(kind, source, chunk)

@@ -69,12 +69,13 @@ def test_non_utf8_hl7_is_quarantined_byte_for_byte(tmp_path, atts):
     assert raw.encode("utf-8", "surrogateescape") == bad.rstrip(b"\r")
 
 
-def test_ndjson_and_csv_rows_are_quarantined_with_their_text(tmp_path, atts):
+@pytest.mark.parametrize("before_header", ["", "\r\n\r\n"])
+def test_ndjson_and_csv_rows_are_quarantined_with_their_text(tmp_path, atts, before_header):
     nd = tmp_path / "in.ndjson"
     nd.write_text(ndjson_bundle(atts[0]) + "\n" + BAD_JSON + "\n" + ndjson_bundle(atts[1]) + "\n",
                   encoding="utf-8")
     csv_path = tmp_path / "in.csv"
-    csv_path.write_text("attendance_id,arrival,given_name\r\nC1,2014-01-03T10:00,Amy\r\n"
+    csv_path.write_text(before_header + "attendance_id,arrival,given_name\r\nC1,2014-01-03T10:00,Amy\r\n"
                         "C2,not a date,Bo\r\nC3,2014-01-04T10:00,Cy\r\n", encoding="utf-8")
     summary, lines, out = _run(tmp_path, [nd, csv_path], workers=2)
     assert len(lines) == 6 and summary.errors == 2
