@@ -188,3 +188,17 @@ def test_nothing_in_common_is_none(family):
     result = family.match(demo(given="Henry", family="Jones", birth="2011-07-01", sex="male",
                                postcode="HU1 2AA"))
     assert result.band == "none" and result.person_id is None
+
+
+@pytest.mark.parametrize("given, family_name, band, person_id", [
+    ("Zara", "Jones", "possible", None),      # neither name agrees: birth date + address only
+    ("Olivia", "Jones", "certain", "C1"),     # first name agrees, surname changed
+    ("Zara", "Smith", "none", None),          # surname agrees, first name differs: the twin guard
+])
+def test_birth_date_and_address_without_a_name_are_never_matched_outright(
+        family, given, family_name, band, person_id):
+    result = family.match(demo(given=given, family=family_name))
+    assert (result.band, result.person_id) == (band, person_id)
+    if band == "possible":
+        # both twins fit birth date and address: both offered, for a person to confirm
+        assert {c.person_id for c in result.candidates} == {"C1", "C2"}

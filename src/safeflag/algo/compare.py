@@ -25,6 +25,7 @@ from .postcode import parse_postcode
 
 __all__ = ["Identity", "Comparison", "COMPARISONS", "FIELDS", "blocking_keys", "compare",
            "probability", "is_twin_pattern", "is_generation_gap", "personal_evidence",
+           "no_name_agrees",
            "PRIOR_LOG2_ODDS", "NO_DATA", "OTHERWISE", "GENERATION_YEARS", "FIRST_NAME_AGREES",
            "BIRTH_AGREES"]
 
@@ -377,6 +378,17 @@ def is_generation_gap(levels: dict[str, str]) -> bool:
     """Birth dates twelve or more years apart and no agreeing NHS number: a parent or
     grandparent and a child who share a name and a home, never one person."""
     return levels.get("birth_date") == OTHERWISE and levels.get("nhs_number") != "exact"
+
+
+def no_name_agrees(levels: dict[str, str]) -> bool:
+    """Both names given and neither agrees (nor any alias), and no agreeing NHS number.
+
+    Birth date and postcode alone fit another child born the same day in the same street;
+    the register shows plans, so such a pair is offered for a person to confirm, never
+    matched outright.
+    """
+    return (levels.get("given_name") == OTHERWISE and levels.get("family_name") == OTHERWISE
+            and levels.get("nhs_number") != "exact")
 
 
 def personal_evidence(levels: dict[str, str]) -> str:

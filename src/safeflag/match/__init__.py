@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..algo.compare import (BIRTH_AGREES, FIRST_NAME_AGREES, Identity, blocking_keys,
-                            is_generation_gap, is_twin_pattern, personal_evidence, probability)
+                            is_generation_gap, is_twin_pattern, no_name_agrees, personal_evidence,
+                            probability)
 from ..models import Band, Candidate, Demographics, FieldComparison, MatchResult, NextOfKin
 from ..settings import MatchSettings
 from ..store import Store
@@ -41,6 +42,8 @@ _HOUSEHOLD_NOTE = ("only household details agree (family name, address, parents)
                    "child's own first name or birth date does not: a sibling or relative")
 _NOTHING_PERSONAL_NOTE = ("no first name, birth date or NHS number to compare: confirm who "
                           "this is")
+_NO_NAME_NOTE = ("neither first name nor family name agrees: birth date and address alone "
+                 "may fit another child; confirm who this is")
 _PLACEHOLDER_NOTE = ("a twin's placeholder name and no agreeing NHS number: confirm which "
                      "child this is")
 
@@ -143,7 +146,8 @@ class Matcher:
         p = probability(weight)
         band = self._band(p)
         note = (_NOTHING_PERSONAL_NOTE if personal == "none" else _PLACEHOLDER_NOTE
-                if query.twin_hint and by_field["nhs_number"] != "exact" else "")
+                if query.twin_hint and by_field["nhs_number"] != "exact" else _NO_NAME_NOTE
+                if no_name_agrees(by_field) else "")
         if note and band in ("certain", "probable"):
             band = "possible"
         return Scored(candidate.ref, weight, p, band, comparisons, note)
