@@ -83,7 +83,7 @@ def test_workers_match_like_the_parent(world, inputs, tmp_path):
             pool.close()
         assert pairs and all(p.match is not None for p in pairs)
         for pair in pairs[:60]:
-            assert pair.match == sf.matcher.match(pair.item.patient)
+            assert pair.match == sf.matcher.match(pair.item.patient, pair.item.next_of_kin)
 
 
 def test_a_register_reloaded_during_the_run_makes_the_parent_match_again(world, inputs, tmp_path,
@@ -93,9 +93,9 @@ def test_a_register_reloaded_during_the_run_makes_the_parent_match_again(world, 
         calls = {"match": 0, "info": 0}
         real_match, real_info = sf.matcher.match, sf.store.register_info
 
-        def counting_match(demo):
+        def counting_match(demo, kin=()):
             calls["match"] += 1
-            return real_match(demo)
+            return real_match(demo, kin)
 
         def info_changing_later():
             calls["info"] += 1
