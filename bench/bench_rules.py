@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter, defaultdict
-from datetime import date, datetime
+from datetime import date
 
 from safeflag import Safeflag
 from safeflag.algo.dates import PartialDate

@@ -93,3 +93,12 @@ def test_installed_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "safeflag.cli", "--help"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "register" in result.stdout
+
+
+def test_check_reports_a_non_arrival_without_failing(db):
+    discharge = ("MSH|^~\\&|EDIS|RXX|SF|RXX|20140103||ADT^A03^ADT_A03|D1|P|2.4\r"
+                 "PID|1||X1^^^RXX^MR||PARKER^LILY||20120314|F\r")
+    result = runner.invoke(app, ["check", "-", "--db", str(db)], input=discharge)
+    assert result.exit_code == EXIT_OK
+    line = json.loads(result.output)
+    assert line["errors"] and "A03" in line["errors"][0]

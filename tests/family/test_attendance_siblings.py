@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from safeflag.algo.dates import PartialDate
-from safeflag.models import Address, Demographics, Name, NextOfKin, Sex
+from safeflag.models import Address, Demographics, Name, NextOfKin
 
 from ..conftest import attendance, load, person, plan, rel
 

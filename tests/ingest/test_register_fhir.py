@@ -89,7 +89,6 @@ def test_bundle_gives_the_same_register_as_the_csv_folder(tmp_path, csv_register
 
 
 def test_bundle_register_gives_the_same_results_as_the_csv_register(tmp_path, csv_register):
-    from safeflag import read_attendances
     path = tmp_path / "register.json"
     path.write_text(json.dumps(bundle_of(csv_register)))
 

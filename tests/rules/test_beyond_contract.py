@@ -3,7 +3,7 @@ RECENT_CLOSURE, DELAYED_PRESENTATION, NON_MOBILE_INJURY, THINK_FAMILY, FAMILY_IN
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 

@@ -184,8 +184,6 @@ def _text_lines(stream: io.RawIOBase, limit: int) -> Iterator[str]:
 
 
 def _fhir_document(data: bytes, source: str) -> Iterator[IngestItem]:
-    from . import fhir
-
     if len(data) > _MAX_JSON_BYTES:
         yield MessageError("the FHIR JSON document is over 256 MB; send NDJSON (one Bundle "
                            "per line) instead", message="#1", source=source)

@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import tomllib
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from ..errors import ConfigError
-from ..settings import RuleSettings
 
 __all__ = ["DEFAULTS_FILE", "default_rule_values"]
 
