@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -132,6 +133,11 @@ class Safeflag:
                      if self.store.register_info()
                      else MatchResult(band="none", method="no register loaded"))
         person_id = match.person_id
+        # the attending child's identity with the parents named (attendee index) and without
+        # (family stage): built once per check
+        query = demographics_identity(attendance.patient, kin=attendance.next_of_kin)
+        child = (replace(query, kin_nhs=(), kin_names=()) if query.kin_nhs or query.kin_names
+                 else query)
         previous = self.store.attendance(attendance.attendance_id)
         if previous is not None:
             # A re-check of a recorded attendance (a rerun, an A08) keeps the child it was
@@ -143,10 +149,10 @@ class Safeflag:
                 self.store.link_attendee(attendee_id, person_id)
             attendee_ids = sorted({attendee_id, *linked})
         else:
-            attendee_id, attendee_ids = self.matcher.attendee_for(attendance.patient, person_id,
-                                                                  attendance.next_of_kin)
+            attendee_id, attendee_ids = self.matcher.attendee_for(
+                attendance.patient, person_id, attendance.next_of_kin, query=query)
         parents = resolve_parents(self.store, self.matcher, attendee_id, attendance,
-                                  person_id=person_id, record=record)
+                                  person_id=person_id, record=record, child=child)
 
         person = self.store.persons([person_id]).get(person_id) if person_id else None
         birth = attendance.patient.birth_date
@@ -163,8 +169,7 @@ class Safeflag:
             attendee_ids, until=attendance.arrival, exclude=attendance.attendance_id,
             since=arrival - timedelta(days=max(s.repeat_long_days, s.repeat_short_days)))
 
-        family = build_family(self.store, person_id, attendee_ids, arrival, parents,
-                              demographics_identity(attendance.patient))
+        family = build_family(self.store, person_id, attendee_ids, arrival, parents, child)
         rel_ids = [r.person_id for r in family.relatives]
         plans = self.store.plans_of([*([person_id] if person_id else []), *rel_ids])
         relatives = self._relative_views(family, plans, attendance)

@@ -120,18 +120,24 @@ def _unique_certain(matcher: Matcher, query: Identity,
 
 
 def _register_parent(store: Store, matcher: Matcher, ident: Identity,
-                     exclude: str | None) -> str | None:
+                     exclude: str | None, lookup: set[str] | None = None) -> str | None:
+    """The register person ``ident`` certainly is; ``lookup`` is its query blocking keys."""
+    if lookup is None:
+        lookup = blocking_keys(ident, query=True)
     found = _unique_certain(matcher, ident, [
-        c for c in store.person_candidates(blocking_keys(ident, query=True)) if c.ref != exclude])
+        c for c in store.person_candidates(lookup) if c.ref != exclude])
     return found.ref if found is not None else None
 
 
 def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance: Attendance,
-                    *, person_id: str | None = None, record: bool = True) -> list[ResolvedParent]:
+                    *, person_id: str | None = None, record: bool = True,
+                    child: Identity | None = None) -> list[ResolvedParent]:
     """Resolve every parent named on ``attendance``; with ``record``, store the nodes and the
-    attendee's links to them (idempotent: an A08 repeat adds nothing new)."""
+    attendee's links to them (idempotent: an A08 repeat adds nothing new). ``child`` is
+    ``demographics_identity(attendance.patient)`` when the caller has already built it."""
     resolved = []
-    child = demographics_identity(attendance.patient)
+    if child is None:
+        child = demographics_identity(attendance.patient)
     # A re-check of the same attendance (a second run, an A08) finds the nodes it made before:
     # a parent named by name only never matches with certainty, so without this every re-check
     # would add a new node for the same person.
@@ -146,9 +152,9 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
         if ident is None:
             continue
         keys = blocking_keys(ident)
-        node = _unique_certain(matcher, ident,
-                               store.parent_candidates(keys | blocking_keys(ident, query=True)))
-        on_register = _register_parent(store, matcher, ident, person_id)
+        lookup = blocking_keys(ident, query=True)
+        node = _unique_certain(matcher, ident, store.parent_candidates(keys | lookup))
+        on_register = _register_parent(store, matcher, ident, person_id, lookup)
         how = "nhs number" if node is not None and ident.nhs and node.nhs == ident.nhs \
             else "demographics" if node is not None else "new"
         parent_id = int(node.ref[1:]) if node is not None else None

@@ -214,22 +214,26 @@ class Matcher:
 
     # --- attendee index -----------------------------------------------------------------------
     def attendee_for(self, demo: Demographics, person_id: str | None,
-                     kin: Iterable[NextOfKin] = ()) -> tuple[int, list[int]]:
+                     kin: Iterable[NextOfKin] = (), *,
+                     query: Identity | None = None) -> tuple[int, list[int]]:
         """The attendee id for this attendance, and every attendee id of the same child.
 
         Earlier attendees whose demographics match this child with certainty (each on its
         own: two attendees may be one child whose first visit was recorded badly) are the
         same child. A child matched to the register also takes the attendees linked to that
         person, and adopts unlinked ones — never one linked to another register person who
-        resembles it (a twin). Otherwise a new attendee is created.
+        resembles it (a twin). Otherwise a new attendee is created. ``query`` is
+        ``demographics_identity(demo, kin=kin)`` when the caller has already built it.
         """
-        query = demographics_identity(demo, kin=kin)
+        if query is None:
+            query = demographics_identity(demo, kin=kin)
         keys = blocking_keys(query)
+        lookup = blocking_keys(query, query=True)
         linked = (self.store.attendees_of_persons([person_id]).get(person_id, [])
                   if person_id is not None else [])
-        same = self._same_attendees(query, keys | blocking_keys(query, query=True))
+        same = self._same_attendees(query, keys | lookup)
         if person_id is not None and same:
-            rivals = [p.ref for p in self.store.person_candidates(blocking_keys(query, query=True))
+            rivals = [p.ref for p in self.store.person_candidates(lookup)
                       if p.ref != person_id]
             taken = {a for ids in self.store.attendees_of_persons(rivals).values() for a in ids}
             same = [a for a in same if a not in taken]
