@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
 from ..algo.compare import Identity
 from ..errors import StoreError
@@ -68,6 +70,11 @@ CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
 
 _REGISTER_TABLES = ("person", "person_key", "relationship", "plan", "address")
 
+#: Register reads kept per kind of read (persons, plans, ...) before that kind starts afresh.
+_REGISTER_READS_KEPT = 50_000
+_UNREAD = object()
+T = TypeVar("T")
+
 
 def _postcode_key(postcode: str) -> str:
     """Postcodes compare without case or spaces ("dn32 7qx" = "DN327QX")."""
@@ -113,6 +120,11 @@ class SqliteStore:
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         self.path = str(path)
+        # Register reads, kept for as long as the same register is loaded (see _register_reads)
+        self._reads: dict[str, dict[Hashable, object]] = {}
+        self._data_version: int | None = None
+        self._register_checked = False
+        self._forget_register()
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -140,10 +152,12 @@ class SqliteStore:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot start a write to {self.path}: {exc}") from exc
+        self._register_checked = False
         try:
             yield self._db
         except BaseException:
             self._db.execute("ROLLBACK")
+            self._forget_register()        # the rollback may have undone a register load
             raise
         else:
             try:
@@ -158,6 +172,7 @@ class SqliteStore:
         except BaseException:
             self._db.execute("ROLLBACK TO nested")
             self._db.execute("RELEASE nested")
+            self._forget_register()
             raise
         self._db.execute("RELEASE nested")
 
@@ -178,6 +193,41 @@ class SqliteStore:
     def close(self) -> None:
         self._db.close()
 
+    # --- register reads, kept per register load -------------------------------------------
+    # The register tables change only through replace_register, so their reads are kept for
+    # as long as the same register is loaded. They are dropped when this connection replaces
+    # the register or rolls back (which may undo a replacement), and when another connection
+    # has committed (PRAGMA data_version moved) and the stored RegisterInfo differs. Inside
+    # one write transaction nobody else can commit, so the check runs once per transaction.
+    def _forget_register(self) -> None:
+        self._reads.clear()
+        self._register_loaded: tuple[str | None, str | None] | None = None
+        self._data_version = None
+
+    def _register_reads(self) -> dict[str, dict[Hashable, object]]:
+        if not (self._register_checked and self._db.in_transaction):
+            version = self._query("PRAGMA data_version")[0][0]
+            if version != self._data_version:
+                rows = dict(self._query("SELECT key, value FROM meta "
+                                        "WHERE key IN ('register', 'register_load')"))
+                loaded = (rows.get("register"), rows.get("register_load"))
+                if loaded != self._register_loaded:
+                    self._reads.clear()
+                    self._register_loaded = loaded
+                self._data_version = version
+            self._register_checked = self._db.in_transaction
+        return self._reads
+
+    def _kept(self, kind: str, key: Hashable, read: Callable[[], T]) -> T:
+        """``read()`` for register data, answered from memory while the register is the same."""
+        reads = self._register_reads().setdefault(kind, {})
+        found = reads.get(key, _UNREAD)
+        if found is _UNREAD:
+            if len(reads) >= _REGISTER_READS_KEPT:
+                reads.clear()
+            found = reads[key] = read()
+        return found  # type: ignore[return-value]
+
     def get_meta(self, key: str) -> str | None:
         rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
@@ -193,6 +243,7 @@ class SqliteStore:
                             source=source, persons=len(register.persons),
                             relationships=len(register.relationships), plans=len(register.plans))
         identities = {ident.ref: ident for ident, _ in index}
+        self._forget_register()
         with self.transaction() as db:
             for table in _REGISTER_TABLES:
                 db.execute(f"DELETE FROM {table}")
@@ -211,6 +262,10 @@ class SqliteStore:
                 for a in register.addresses))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('register', ?)",
                        (json.dumps(info.__dict__),))
+            # tells every connection's kept register reads that this is another load, even
+            # one of the same source within the same second
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('register_load', ?)",
+                       (uuid.uuid4().hex,))
             # what was derived from this register (the match model) lands with it, or not at all
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", (meta or {}).items())
             # attendees linked to persons who are no longer on the register lose the link
@@ -218,40 +273,67 @@ class SqliteStore:
                        "AND person_id NOT IN (SELECT person_id FROM person)")
             db.execute("UPDATE parent SET person_id = NULL WHERE person_id IS NOT NULL "
                        "AND person_id NOT IN (SELECT person_id FROM person)")
+        self._forget_register()
         return info
 
     def register_info(self) -> RegisterInfo | None:
-        rows = self._query("SELECT value FROM meta WHERE key = 'register'")
-        return RegisterInfo(**json.loads(rows[0][0])) if rows else None
+        self._register_reads()
+        text = self._register_loaded[0] if self._register_loaded else None
+        return RegisterInfo(**json.loads(text)) if text is not None else None
 
+    # Each register read below is kept under its exact arguments (in their order), so an
+    # answer from memory is the one the same query gave.
     def person_candidates(self, keys: Iterable[str]) -> list[Identity]:
-        rows = self._in("SELECT DISTINCT p.identity FROM person_key k JOIN person p "
-                        "ON p.person_id = k.person_id WHERE k.key IN ({marks})", keys)
-        return [Identity.from_json(r[0]) for r in rows]
+        keys = tuple(keys)
+
+        def read() -> list[Identity]:
+            rows = self._in("SELECT DISTINCT p.identity FROM person_key k JOIN person p "
+                            "ON p.person_id = k.person_id WHERE k.key IN ({marks})", keys)
+            return [Identity.from_json(r[0]) for r in rows]
+        return list(self._kept("person_candidates", keys, read))
 
     def persons(self, ids: Iterable[str]) -> dict[str, Person]:
-        rows = self._in("SELECT person_id, record FROM person WHERE person_id IN ({marks})", ids)
-        return {pid: Person.model_validate_json(rec) for pid, rec in rows}
+        ids = tuple(ids)
+
+        def read() -> dict[str, Person]:
+            rows = self._in("SELECT person_id, record FROM person WHERE person_id IN ({marks})",
+                            ids)
+            return {pid: Person.model_validate_json(rec) for pid, rec in rows}
+        return dict(self._kept("persons", ids, read))
 
     def relationships_touching(self, ids: Iterable[str]) -> list[Relationship]:
-        ids = list(ids)
-        rows = self._in("SELECT record FROM relationship WHERE person_id IN ({marks})", ids)
-        rows += self._in("SELECT record FROM relationship WHERE related_person_id IN ({marks})",
-                         ids)
-        return list(dict.fromkeys(Relationship.model_validate_json(r[0]) for r in rows))
+        ids = tuple(ids)
+
+        def read() -> list[Relationship]:
+            rows = self._in("SELECT record FROM relationship WHERE person_id IN ({marks})", ids)
+            rows += self._in("SELECT record FROM relationship "
+                             "WHERE related_person_id IN ({marks})", ids)
+            return list(dict.fromkeys(Relationship.model_validate_json(r[0]) for r in rows))
+        return list(self._kept("relationships_touching", ids, read))
 
     def plans_of(self, ids: Iterable[str]) -> list[Plan]:
-        rows = self._in("SELECT record FROM plan WHERE person_id IN ({marks})", ids)
-        return [Plan.model_validate_json(r[0]) for r in rows]
+        ids = tuple(ids)
+
+        def read() -> list[Plan]:
+            rows = self._in("SELECT record FROM plan WHERE person_id IN ({marks})", ids)
+            return [Plan.model_validate_json(r[0]) for r in rows]
+        return list(self._kept("plans_of", ids, read))
 
     def addresses_of(self, ids: Iterable[str]) -> list[AddressPeriod]:
-        rows = self._in("SELECT record FROM address WHERE person_id IN ({marks})", ids)
-        return [AddressPeriod.model_validate_json(r[0]) for r in rows]
+        ids = tuple(ids)
+
+        def read() -> list[AddressPeriod]:
+            rows = self._in("SELECT record FROM address WHERE person_id IN ({marks})", ids)
+            return [AddressPeriod.model_validate_json(r[0]) for r in rows]
+        return list(self._kept("addresses_of", ids, read))
 
     def addresses_at(self, postcodes: Iterable[str]) -> list[AddressPeriod]:
-        keys = [k for k in (_postcode_key(p) for p in postcodes) if k]
-        rows = self._in("SELECT record FROM address WHERE postcode IN ({marks})", keys)
-        return [AddressPeriod.model_validate_json(r[0]) for r in rows]
+        keys = tuple(k for k in (_postcode_key(p) for p in postcodes) if k)
+
+        def read() -> list[AddressPeriod]:
+            rows = self._in("SELECT record FROM address WHERE postcode IN ({marks})", keys)
+            return [AddressPeriod.model_validate_json(r[0]) for r in rows]
+        return list(self._kept("addresses_at", keys, read))
 
     # --- attendance history ---------------------------------------------------------------
     def attendee_candidates(self, keys: Iterable[str]) -> list[Identity]:
