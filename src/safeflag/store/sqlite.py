@@ -176,6 +176,16 @@ class SqliteStore:
             raise
         self._db.execute("RELEASE nested")
 
+    def _write_one(self, sql: str, params: Sequence) -> None:
+        """One write statement. Inside a transaction it takes no savepoint of its own: SQLite
+        undoes a failed statement by itself, leaving the transaction as it was. Outside one, it
+        is its own transaction."""
+        if self._db.in_transaction:
+            self._db.execute(sql, params)
+            return
+        with self.transaction() as db:
+            db.execute(sql, params)
+
     def _query(self, sql: str, params: Sequence = ()) -> list[tuple]:
         try:
             return self._db.execute(sql, params).fetchall()
@@ -233,8 +243,7 @@ class SqliteStore:
         return rows[0][0] if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
-        with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        self._write_one("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # --- register -------------------------------------------------------------------------
     def replace_register(self, register: Register, index: Sequence[tuple[Identity, set[str]]],
@@ -361,22 +370,20 @@ class SqliteStore:
         return attendee_id
 
     def link_attendee(self, attendee_id: int, person_id: str) -> None:
-        with self.transaction() as db:
-            db.execute("UPDATE attendee SET person_id = ? WHERE attendee_id = ?",
-                       (person_id, attendee_id))
+        self._write_one("UPDATE attendee SET person_id = ? WHERE attendee_id = ?",
+                        (person_id, attendee_id))
 
     def record_attendance(self, entry: HistoryEntry) -> None:
-        with self.transaction() as db:
-            db.execute(
-                "INSERT INTO attendance VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(attendance_id) DO UPDATE SET attendee_id = excluded.attendee_id, "
-                "arrival = excluded.arrival, injury = excluded.injury, "
-                "findings = excluded.findings, event = excluded.event, "
-                "warnings = excluded.warnings",
-                (entry.attendance_id, entry.attendee_id, _wall(entry.arrival),
-                 int(entry.injury), json.dumps(entry.findings), entry.event,
-                 json.dumps(entry.warnings),
-                 datetime.now(timezone.utc).isoformat(timespec="seconds")))
+        self._write_one(
+            "INSERT INTO attendance VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(attendance_id) DO UPDATE SET attendee_id = excluded.attendee_id, "
+            "arrival = excluded.arrival, injury = excluded.injury, "
+            "findings = excluded.findings, event = excluded.event, "
+            "warnings = excluded.warnings",
+            (entry.attendance_id, entry.attendee_id, _wall(entry.arrival),
+             int(entry.injury), json.dumps(entry.findings), entry.event,
+             json.dumps(entry.warnings),
+             datetime.now(timezone.utc).isoformat(timespec="seconds")))
 
     def attendance(self, attendance_id: str) -> HistoryEntry | None:
         rows = self._query(f"{_HISTORY_SELECT} WHERE t.attendance_id = ?", (attendance_id,))
@@ -425,10 +432,10 @@ class SqliteStore:
         return rows[0][0] if rows and rows[0][0] is not None else None
 
     def link_parent(self, link: ParentLink) -> None:
-        with self.transaction() as db:
-            db.execute("INSERT INTO attendee_parent VALUES (?, ?, ?, ?) "
-                       "ON CONFLICT(attendee_id, parent_id) DO NOTHING",
-                       (link.attendee_id, link.parent_id, link.relationship, link.attendance_id))
+        self._write_one("INSERT INTO attendee_parent VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT(attendee_id, parent_id) DO NOTHING",
+                        (link.attendee_id, link.parent_id, link.relationship,
+                         link.attendance_id))
 
     def parents_of_attendees(self, attendee_ids: Iterable[int]) -> list[ParentLink]:
         rows = self._in(_PARENT_SELECT + " WHERE l.attendee_id IN ({marks})", attendee_ids)
@@ -440,11 +447,10 @@ class SqliteStore:
 
     # --- audit ----------------------------------------------------------------------------
     def record_audit(self, entry: AuditEntry) -> None:
-        with self.transaction() as db:
-            db.execute("INSERT INTO audit (at, user, attendance_id, person_ids, channel) "
-                       "VALUES (?, ?, ?, ?, ?)",
-                       (_utc(entry.at), entry.user, entry.attendance_id,
-                        json.dumps(entry.person_ids), entry.channel))
+        self._write_one("INSERT INTO audit (at, user, attendance_id, person_ids, channel) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (_utc(entry.at), entry.user, entry.attendance_id,
+                         json.dumps(entry.person_ids), entry.channel))
 
     def audit_entries(self, *, since: datetime | None = None,
                       user: str | None = None) -> Iterator[AuditEntry]:
