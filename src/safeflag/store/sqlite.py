@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS parent (
 CREATE INDEX IF NOT EXISTS parent_person ON parent(person_id);
 CREATE TABLE IF NOT EXISTS parent_key (key TEXT NOT NULL, parent_id INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS parent_key_key ON parent_key(key);
+CREATE INDEX IF NOT EXISTS parent_key_parent ON parent_key(parent_id);
 CREATE TABLE IF NOT EXISTS attendee_parent (
     attendee_id INTEGER NOT NULL, parent_id INTEGER NOT NULL, relationship TEXT NOT NULL,
     attendance_id TEXT NOT NULL, PRIMARY KEY (attendee_id, parent_id));
