@@ -91,14 +91,19 @@ def check(file: str = typer.Argument("-", help="Attendance file (HL7 v2, FHIR JS
           input_format: Optional[str] = typer.Option(None, "--input-format",
                                                      help="hl7, fhir, ndjson or csv "
                                                           "(default: detected)"),
-          user: Optional[str] = UserOption) -> None:
+          user: Optional[str] = UserOption,
+          strict: bool = typer.Option(False, "--strict",
+                                      help="Also validate each message against its HL7 "
+                                           "version's structure (hl7apy) or FHIR R4 "
+                                           "(fhir.resources); refuse those that fail.")
+          ) -> None:
     """Check one attendance (or each in FILE) and print its flags and prompts."""
     if fmt not in ("json", "text", "fhir"):
         raise _fail(ValueError("--format must be json, text or fhir"))
     failed = False
     try:
         with _open(db, config, user, channel="check") as sf:
-            for item in read_attendances(file, fmt=input_format):
+            for item in read_attendances(file, fmt=input_format, strict=strict):
                 result = sf.check_item(item)
                 # a readable message that is not an arrival (A03, ORU) is reported, not failed
                 failed = failed or (bool(result.errors) and not isinstance(item, NotAnArrival))

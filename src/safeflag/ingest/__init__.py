@@ -93,11 +93,14 @@ def _is_json_object(line: str) -> bool:
 
 
 def read_attendances(path: str | Path, *, fmt: str | None = None,
-                     column_map: dict[str, str] | None = None) -> Iterator[IngestItem]:
+                     column_map: dict[str, str] | None = None,
+                     strict: bool = False) -> Iterator[IngestItem]:
     """Every attendance record in a file (``"-"`` = stdin), in order, as a stream.
 
     HL7 is read message by message and NDJSON/CSV line by line, so large files are not held
-    in memory; a FHIR JSON file (one document) is read whole, up to 256 MB.
+    in memory; a FHIR JSON file (one document) is read whole, up to 256 MB. With ``strict``,
+    HL7 messages are also validated against their version's structure (hl7apy) and FHIR
+    resources with fhir.resources; a message that fails is refused with an error line.
     """
     source = "-" if str(path) == "-" else str(path)
     try:
@@ -114,7 +117,7 @@ def read_attendances(path: str | Path, *, fmt: str | None = None,
         except MessageError as exc:
             yield exc
             return
-        yield from _read_stream(kind, stream, source, column_map)
+        yield from _read_stream(kind, stream, source, column_map, strict)
     finally:
         if fp is not sys.stdin.buffer:
             fp.close()
@@ -142,24 +145,26 @@ class _Rejoined(io.RawIOBase):
 
 
 def _read_stream(kind: str, stream: io.RawIOBase, source: str,
-                 column_map: dict[str, str] | None) -> Iterator[IngestItem]:
+                 column_map: dict[str, str] | None, strict: bool = False) -> Iterator[IngestItem]:
     from . import csv_extract, er7, fhir, hl7v2
 
     if kind == "hl7":
         for position, latin1 in er7.iter_hl7_stream(io.BufferedReader(stream)):
             try:
-                yield hl7v2.parse_hl7(er7.decode_message_bytes(latin1, position, source),
-                                      position, source)
+                raw = er7.decode_message_bytes(latin1, position, source)
             except MessageError as exc:
                 yield exc
+                continue
+            yield hl7v2.read_hl7(raw, position, source, strict=strict)
     elif kind == "ndjson":
-        yield from fhir.iter_ndjson_lines(_text_lines(stream, fhir.MAX_LINE_CHARS), source)
+        yield from fhir.iter_ndjson_lines(_text_lines(stream, fhir.MAX_LINE_CHARS), source,
+                                          strict=strict)
     elif kind == "csv":
         yield from csv_extract.iter_csv_rows(_text_lines(stream, MAX_MESSAGE_CHARS), source,
                                              column_map=column_map)
     elif kind == "fhir":
         data = io.BufferedReader(stream).read(_MAX_JSON_BYTES + 1)
-        yield from _fhir_document(data, source)
+        yield from _fhir_document(data, source, strict)
     else:
         yield MessageError(f"unknown format {kind!r}; use one of {', '.join(FORMATS)}",
                            source=source)
@@ -183,7 +188,7 @@ def _text_lines(stream: io.RawIOBase, limit: int) -> Iterator[str]:
         yield line
 
 
-def _fhir_document(data: bytes, source: str) -> Iterator[IngestItem]:
+def _fhir_document(data: bytes, source: str, strict: bool = False) -> Iterator[IngestItem]:
     if len(data) > _MAX_JSON_BYTES:
         yield MessageError("the FHIR JSON document is over 256 MB; send NDJSON (one Bundle "
                            "per line) instead", message="#1", source=source)
@@ -194,21 +199,23 @@ def _fhir_document(data: bytes, source: str) -> Iterator[IngestItem]:
         yield MessageError(f"bytes at offset {exc.start} are not UTF-8; FHIR JSON must be "
                            "UTF-8", message="#1", source=source)
         return
-    yield from _fhir_text(text, source)
+    yield from _fhir_text(text, source, strict)
 
 
-def _fhir_text(text: str, source: str) -> Iterator[IngestItem]:
+def _fhir_text(text: str, source: str, strict: bool = False) -> Iterator[IngestItem]:
     from . import fhir
 
     try:
-        yield from fhir.parse_fhir_text(text, "#1", source)
+        yield from fhir.parse_fhir_text(text, "#1", source, strict=strict)
     except MessageError as exc:
         yield exc
 
 
 def read_text(text: str, *, source: str = "-", fmt: str | None = None,
-              column_map: dict[str, str] | None = None) -> Iterator[IngestItem]:
-    """Every attendance record in text already in memory (e.g. one message from a script)."""
+              column_map: dict[str, str] | None = None,
+              strict: bool = False) -> Iterator[IngestItem]:
+    """Every attendance record in text already in memory (e.g. one message from a script);
+    ``strict`` as in :func:`read_attendances`."""
     from . import csv_extract, fhir, hl7v2
 
     try:
@@ -217,14 +224,15 @@ def read_text(text: str, *, source: str = "-", fmt: str | None = None,
         yield exc
         return
     if kind == "hl7":
-        yield from hl7v2.iter_hl7_attendances(text, source)
+        yield from hl7v2.iter_hl7_attendances(text, source, strict=strict)
     elif kind == "ndjson":
-        yield from fhir.iter_ndjson_lines(text.lstrip("\ufeff").split("\n"), source)
+        yield from fhir.iter_ndjson_lines(text.lstrip("\ufeff").split("\n"), source,
+                                          strict=strict)
     elif kind == "csv":
         yield from csv_extract.iter_csv_rows(
             io.StringIO(text.lstrip("\ufeff"), newline=""), source, column_map=column_map)
     elif kind == "fhir":
-        yield from _fhir_text(text, source)
+        yield from _fhir_text(text, source, strict)
     else:
         yield MessageError(f"unknown format {kind!r}; use one of {', '.join(FORMATS)}",
                            source=source)

@@ -333,8 +333,10 @@ def _parse(obj: Any, ctx: _Ctx) -> list[Attendance]:
     return out
 
 
-def parse_fhir_text(text: str, ref: str = "#1", source: str = "") -> list[Attendance]:
-    """Parse FHIR JSON text (one Bundle/resource/array); XML is refused with a clear error."""
+def parse_fhir_text(text: str, ref: str = "#1", source: str = "", *,
+                    strict: bool = False) -> list[Attendance]:
+    """Parse FHIR JSON text (one Bundle/resource/array); XML is refused with a clear error.
+    With ``strict``, a resource fhir.resources finds invalid is refused."""
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("<"):
         raise MessageError("FHIR XML is not supported; send FHIR JSON (application/fhir+json)",
@@ -346,10 +348,18 @@ def parse_fhir_text(text: str, ref: str = "#1", source: str = "") -> list[Attend
         where = f"JSON line {line}" if line else "JSON"
         raise MessageError(f"not valid JSON ({type(exc).__name__} at {where}); check the file",
                            message=ref, location="Bundle", source=source) from exc
+    if strict:
+        for item in obj if isinstance(obj, list) else [obj]:
+            problems = validate_fhir_strict(item)
+            if problems:
+                raise MessageError(f"fails strict FHIR R4 validation ({problems[0]}); fix the "
+                                   "sending system, or run without --strict",
+                                   message=ref, location="Bundle", source=source)
     return parse_fhir(obj, ref, source)
 
 
-def iter_ndjson_lines(lines: Iterable[str], source: str = "") -> Iterator[Attendance | MessageError]:
+def iter_ndjson_lines(lines: Iterable[str], source: str = "", *,
+                      strict: bool = False) -> Iterator[Attendance | MessageError]:
     """NDJSON: one Bundle (or resource) per line; blank lines skipped; ``#line`` references."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -359,7 +369,7 @@ def iter_ndjson_lines(lines: Iterable[str], source: str = "") -> Iterator[Attend
                                "Bundle", message=f"#{number}", location="Bundle", source=source)
             continue
         try:
-            yield from parse_fhir_text(line, f"#{number}", source)
+            yield from parse_fhir_text(line, f"#{number}", source, strict=strict)
         except MessageError as exc:
             yield exc
 

@@ -303,13 +303,28 @@ def _parse(raw: str, ref: str, source: str) -> Attendance:
         complaint=_ce(msg, pv2, 3), diagnoses=_diagnoses(msg), source=source)
 
 
-def iter_hl7_attendances(text: str, source: str = "-") -> Iterator[Attendance | MessageError]:
-    """Every message in ER7 text as an Attendance or a MessageError, in order."""
+def iter_hl7_attendances(text: str, source: str = "-", *,
+                         strict: bool = False) -> Iterator[Attendance | MessageError]:
+    """Every message in ER7 text as an Attendance or a MessageError, in order; with
+    ``strict``, a message hl7apy finds invalid for its version is refused."""
     for position, raw in iter_hl7_messages(text):
-        try:
-            yield parse_hl7(raw, position, source)
-        except MessageError as exc:
-            yield exc
+        yield read_hl7(raw, position, source, strict=strict)
+
+
+def read_hl7(raw: str, position: int, source: str, *,
+             strict: bool = False) -> Attendance | MessageError:
+    """One message as an Attendance, or the MessageError that says why it cannot be used."""
+    if strict:
+        problems = validate_hl7_strict(raw)
+        if problems:
+            return MessageError(f"fails strict validation against its HL7 version "
+                                f"({problems[0]}); fix the sending interface, or run "
+                                "without --strict", message=message_ref(raw, position),
+                                location="structure", source=source)
+    try:
+        return parse_hl7(raw, position, source)
+    except MessageError as exc:
+        return exc
 
 
 def validate_hl7_strict(raw: str) -> list[str]:
