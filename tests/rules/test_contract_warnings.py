@@ -272,3 +272,14 @@ def test_wording_prompts_and_never_asserts(sf):
         text = w.message.lower()
         assert any(word in text for word in ("consider", "suspect", "discuss"))
         assert "abuse confirmed" not in text and "was abused" not in text
+
+
+def test_concern_evidence_does_not_show_an_end_date_not_yet_known(sf):
+    # The register now says the plan ended 2021-09-01; on 2021-05-01 it was open.
+    on_register(sf, plans=[plan("C1", "CIN", "2020-06-01", "2021-09-01")])
+    result = sf.check(attendance("A1", "2021-05-01", dx=("S52.5",)))
+    evidence = warning(result, "INJURY_AFTER_CONCERN").evidence
+    assert evidence == ("plan CIN from 2020-06-01, open on the arrival date, Test Council",)
+    later = sf.check(attendance("A2", "2021-10-01", dx=("S52.5",)))
+    assert warning(later, "INJURY_AFTER_CONCERN").evidence == (
+        "plan CIN from 2020-06-01, ended 2021-09-01, Test Council",)

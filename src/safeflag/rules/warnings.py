@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from ..models import Level, Plan, PlanType, Warning
 from ..store import HistoryEntry
@@ -141,10 +141,12 @@ def _repeat(ctx: RuleContext) -> Outcome:
 _CONCERN_PLANS = {PlanType.CP, PlanType.LAC, PlanType.CIN}
 
 
-def _plan_line(plan: Plan) -> str:
-    end = f"ended {plan.end_date}" if plan.end_date else "open"
+def _plan_line(plan: Plan, on: date) -> str:
+    """A plan as it stood on ``on``: an end date after that day was not yet known then."""
+    ended = plan.end_date is not None and plan.end_date < on
+    state = f"ended {plan.end_date}" if ended else "open on the arrival date"
     la = f", {plan.local_authority}" if plan.local_authority else ""
-    return f"plan {plan.plan.value} from {plan.start_date}, {end}{la}"
+    return f"plan {plan.plan.value} from {plan.start_date}, {state}{la}"
 
 
 def _after_concern(ctx: RuleContext) -> Outcome:
@@ -155,7 +157,7 @@ def _after_concern(ctx: RuleContext) -> Outcome:
     plans = [p for p in ctx.own_plans if p.plan in _CONCERN_PLANS and p.start_date <= ctx.arrival]
     if not plans:
         return Outcome(False, "otherwise: no CP, LAC or CIN plan for this child")
-    return Outcome(True, evidence=tuple(_plan_line(p) for p in plans),
+    return Outcome(True, evidence=tuple(_plan_line(p, ctx.arrival) for p in plans),
                    confirmed=ctx.match_confirmed)
 
 
@@ -231,7 +233,7 @@ def _recent_closure(ctx: RuleContext) -> Outcome:
         if plan.plan in _CONCERN_PLANS and plan.end_date is not None \
                 and start <= plan.end_date < ctx.arrival:
             gap = (ctx.arrival - plan.end_date).days
-            evidence.append(f"{who}: {_plan_line(plan)}, closed {gap} day(s) before arrival "
+            evidence.append(f"{who}: {_plan_line(plan, ctx.arrival)}, closed {gap} day(s) before arrival "
                             f"(within {days})")
             subjects.append(subject)
             confirmed = confirmed and sure
@@ -299,7 +301,7 @@ def _think_family(ctx: RuleContext) -> Outcome:
         return Outcome(False, "no data: no children known to live with this adult")
     evidence = [f"presentation: {', '.join(hits)}; {ctx.age.describe()}"]
     for view in children:
-        plans = "; ".join(_plan_line(p) for p in view.plans) or "no plan on record"
+        plans = "; ".join(_plan_line(p, ctx.arrival) for p in view.plans) or "no plan on record"
         evidence.append(f"{view.relative.relationship} {view.relative.person_id} (child in the "
                         f"household, {view.relative.evidence}): {plans}")
     return Outcome(True, evidence=tuple(evidence), subject="household",
