@@ -65,6 +65,9 @@ def test_2014_01_03_leg_injury_shows_the_family(results):
         assert {("CIN", "active", "sibling", sib), ("CP", "previous", "sibling", sib)} <= f
     assert ("CIN", "active", "sibling", "CL-O") in f
     assert ("CP-UNBORN", "previous", "household", "CL-ML") in f
+    # as the contract's example: the open CIN plan from 2013-03-27, no end known on the day
+    cin = next(x for x in r.flags if x.code == "CIN" and x.subject == "self")
+    assert (str(cin.start), cin.end) == ("2013-03-27", None)
     assert "INJURY_AFTER_CONCERN" in codes(r)
     # The sister's earlier injuries are shown as evidence.
     assert all(a in evidence(r) for a in ("V12050201", "V12052107", "V12061203"))

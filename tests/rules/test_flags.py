@@ -123,3 +123,14 @@ def test_no_match_no_flags(sf):
     result = sf.check(attendance("A1", ARRIVAL, given="Zoe", family="Quinn", birth="2019-07-07",
                                  postcode="LS2 9JT"))
     assert result.match.band == "none" and result.flags == ()
+
+
+@pytest.mark.parametrize("end, shown", [
+    ("2021-05-02", None),            # ends after the arrival: not known on the day
+    ("2021-05-01", "2021-05-01"),    # ends on the arrival date: known, still active
+    ("2021-04-30", "2021-04-30"),    # ended before: previous, with its end
+])
+def test_flag_end_date_as_known_on_the_arrival_date(sf, end, shown):
+    load(sf, [person("C1", "Amy", "Smith", "2020-01-15")], plans=[plan("C1", "CIN", "2021-01-01", end)])
+    [flag] = sf.check(attendance("A1", ARRIVAL)).flags
+    assert (str(flag.end) if flag.end else None) == shown

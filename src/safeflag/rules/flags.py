@@ -40,8 +40,11 @@ def flags_for(person_id: str, family: Family, plans: Iterable[Plan], on: date) -
         if status is None:
             continue
         subject, relationship, confirmed = who[plan.person_id]
+        # An end date after the arrival was not known on the day (a replay against today's
+        # register): an active flag shows the plan as open, as it stood then.
+        end = plan.end_date if plan.end_date is not None and plan.end_date <= on else None
         flags.append(Flag(code=plan.plan.value, status=status, subject=subject,
-                          person_id=plan.person_id, start=plan.start_date, end=plan.end_date,
+                          person_id=plan.person_id, start=plan.start_date, end=end,
                           local_authority=plan.local_authority, contact=plan.contact,
                           category=plan.category, relationship=relationship,
                           confirmed=confirmed))
