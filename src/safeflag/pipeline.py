@@ -32,6 +32,7 @@ __all__ = ["Safeflag", "injury_findings", "index_register", "prepare_register"]
 
 log = logging.getLogger("safeflag")
 _EPOCH = date(1900, 1, 1)
+_ONE_READ = 500      # attendee ids the store reads in one query (SqliteStore chunks)
 
 
 def injury_findings(attendance: Attendance) -> tuple[InjuryFinding, ...]:
@@ -210,11 +211,23 @@ class Safeflag:
         ids = [r.person_id for r in family.relatives]
         persons = self.store.persons(ids)
         attendees = self.store.attendees_of_persons(ids)
+        own = {rel.person_id: list(dict.fromkeys((*attendees.get(rel.person_id, []),
+                                                  *rel.attendee_ids)))
+               for rel in family.relatives}
+        everyone = list(dict.fromkeys(a for ids in own.values() for a in ids))
+        # One read for every relative's history; past one query's worth of ids the store reads
+        # in chunks, whose rows are not in one order, so each relative is then read alone.
+        shared = (self.store.history(everyone, until=attendance.arrival, since=_EPOCH,
+                                     exclude=attendance.attendance_id)
+                  if len(everyone) <= _ONE_READ else None)
         views = []
         for rel in family.relatives:
-            history = self.store.history([*attendees.get(rel.person_id, []), *rel.attendee_ids],
-                                         until=attendance.arrival, since=_EPOCH,
-                                         exclude=attendance.attendance_id)
+            if shared is not None:
+                mine = set(own[rel.person_id])
+                history = [h for h in shared if h.attendee_id in mine]
+            else:
+                history = self.store.history(own[rel.person_id], until=attendance.arrival,
+                                             since=_EPOCH, exclude=attendance.attendance_id)
             person = persons.get(rel.person_id)
             views.append(RelativeView(
                 relative=rel, age=Age.at(person.birth_date if person else None,
