@@ -140,11 +140,8 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
         child = demographics_identity(attendance.patient)
     # A re-check of the same attendance (a second run, an A08) finds the nodes it made before:
     # a parent named by name only never matches with certainty, so without this every re-check
-    # would add a new node for the same person.
-    linked_before = {(link.attendance_id, link.relationship): link.parent_id
-                     for link in store.parents_of_attendees([attendee_id])
-                     if link.attendance_id == attendance.attendance_id} \
-        if attendance.next_of_kin else {}
+    # would add a new node for the same person. Read only when a parent is left unresolved.
+    linked_before: dict[str, int] | None = None
     for kin in attendance.next_of_kin:
         if kin.relationship not in PARENT_ROLES:
             continue
@@ -162,7 +159,11 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
             parent_id = store.parent_of_person(on_register)
             how = "register" if parent_id is not None else how
         if parent_id is None:
-            parent_id = linked_before.get((attendance.attendance_id, kin.relationship))
+            if linked_before is None:
+                linked_before = {link.relationship: link.parent_id
+                                 for link in store.parents_of_attendees([attendee_id])
+                                 if link.attendance_id == attendance.attendance_id}
+            parent_id = linked_before.get(kin.relationship)
             how = "earlier check" if parent_id is not None else how
         if record:
             if parent_id is None:
