@@ -18,6 +18,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TypeVar
 
+from pydantic import BaseModel
+
 from ..algo.compare import Identity
 from ..errors import StoreError
 from ..models import AddressPeriod, Person, Plan, Register, Relationship
@@ -75,6 +77,7 @@ _REGISTER_TABLES = ("person", "person_key", "relationship", "plan", "address")
 _REGISTER_READS_KEPT = 50_000
 _UNREAD = object()
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 def _postcode_key(postcode: str) -> str:
@@ -321,29 +324,23 @@ class SqliteStore:
             return list(dict.fromkeys(Relationship.model_validate_json(r[0]) for r in rows))
         return list(self._kept("relationships_touching", ids, read))
 
-    def plans_of(self, ids: Iterable[str]) -> list[Plan]:
-        ids = tuple(ids)
+    def _kept_records(self, table: str, column: str, values: tuple[str, ...],
+                      model: type[M]) -> list[M]:
+        """The register records of ``table`` whose ``column`` is one of ``values``, kept."""
+        def read() -> list[M]:
+            rows = self._in(f"SELECT record FROM {table} WHERE {column} IN ({{marks}})", values)
+            return [model.model_validate_json(r[0]) for r in rows]
+        return list(self._kept(f"{table}.{column}", values, read))
 
-        def read() -> list[Plan]:
-            rows = self._in("SELECT record FROM plan WHERE person_id IN ({marks})", ids)
-            return [Plan.model_validate_json(r[0]) for r in rows]
-        return list(self._kept("plans_of", ids, read))
+    def plans_of(self, ids: Iterable[str]) -> list[Plan]:
+        return self._kept_records("plan", "person_id", tuple(ids), Plan)
 
     def addresses_of(self, ids: Iterable[str]) -> list[AddressPeriod]:
-        ids = tuple(ids)
-
-        def read() -> list[AddressPeriod]:
-            rows = self._in("SELECT record FROM address WHERE person_id IN ({marks})", ids)
-            return [AddressPeriod.model_validate_json(r[0]) for r in rows]
-        return list(self._kept("addresses_of", ids, read))
+        return self._kept_records("address", "person_id", tuple(ids), AddressPeriod)
 
     def addresses_at(self, postcodes: Iterable[str]) -> list[AddressPeriod]:
         keys = tuple(k for k in (_postcode_key(p) for p in postcodes) if k)
-
-        def read() -> list[AddressPeriod]:
-            rows = self._in("SELECT record FROM address WHERE postcode IN ({marks})", keys)
-            return [AddressPeriod.model_validate_json(r[0]) for r in rows]
-        return list(self._kept("addresses_at", keys, read))
+        return self._kept_records("address", "postcode", keys, AddressPeriod)
 
     # --- attendance history ---------------------------------------------------------------
     def attendee_candidates(self, keys: Iterable[str]) -> list[Identity]:
