@@ -1,6 +1,7 @@
 """Flag and warning precision and recall per code on the generated world, against ground truth.
 
     python bench/bench_rules.py [--children 2000] [--attendances 10000] [--seed 7]
+                                [--adults 0.03] [--explain CODE]
 
 *System*: the real pipeline (:class:`safeflag.Safeflag`) over the generated attendances in
 arrival order, with fuzzy matching, the attendee index and attendance-derived families.
@@ -10,7 +11,10 @@ the generator's true identities and links instead of matching: each attendance's
 person (``world.truth``) and true child (``world.child_of``); the child's own earlier
 attendances by true child; the true birth date; a family made of the register's own graph
 for the true person plus every true sibling (``world.true_siblings``) the register does not
-link (as unconfirmed siblings, as the system would show them).
+link (as unconfirmed siblings, as the system would show them). An adult's attendance
+(``--adults``, a share of ``--attendances`` added on top) is the true adult (``world.adult_of``)
+with the register family of their true register person plus every registered child living
+with them that day (``world.household_children``) the register does not link.
 
 Flags compare as (attendance, code, person, subject, status); warnings as (attendance, code).
 Precision = shared / system, recall = shared / truth. Unconfirmed (attendance-derived) flags
@@ -53,12 +57,20 @@ class Oracle:
         child = self.world.children.get(child_id)
         if child is not None:
             return PartialDate.of(child.birth)
+        if child_id in self.world.adults:
+            return PartialDate.of(self.world.adults[child_id][0].birth)
         person = self.store.persons([child_id]).get(child_id)
         return person.birth_date if person else None
 
     def _family(self, child_id: str, person_id: str | None, day: date) -> Family:
         register = family_of(self.store, person_id, day) if person_id else Family("")
         known = {r.person_id for r in register.relatives}
+        if child_id in self.world.adults:
+            extra = tuple(Relative(c.child_id, "household", "child", "generator: true child",
+                                   confirmed=False)
+                          for c in self.world.household_children(child_id, day)
+                          if c.registered and c.child_id not in known)
+            return Family(person_id or "", (*register.relatives, *extra))
         extra = tuple(Relative(sib, "sibling", "sibling", "generator: true sibling",
                                confirmed=False)
                       for sib in sorted(self.world.true_siblings.get(child_id, ()))
@@ -68,7 +80,8 @@ class Oracle:
     def check(self, attendance: Attendance) -> CheckResult:
         s = self.settings.rules
         aid, day = attendance.attendance_id, attendance.arrival_date
-        child_id, person_id = self.world.child_of[aid], self.world.truth[aid]
+        child_id = self.world.child_of.get(aid) or self.world.adult_of[aid]
+        person_id = self.world.truth[aid]
         findings = injury_findings(attendance)
         family = self._family(child_id, person_id, day)
         ids = [r.person_id for r in family.relatives]
@@ -117,15 +130,79 @@ def report(title: str, system: set[tuple], truth: set[tuple], codes: list[str]) 
               f"{_ratio(both, len(t)):>7}")
 
 
+_AGE_RULES = {"INFANT_INJURY", "TEN4_BRUISING", "FRACTURE_UNDER_2", "HEAD_INJURY_UNDER_3",
+              "NON_MOBILE_INJURY"}
+
+
+def _evidence(result: CheckResult, code: str) -> list[str]:
+    return [line for w in result.warnings if w.code == code for line in w.evidence]
+
+
+def reason(world: World, attendance: Attendance, got: CheckResult, want: CheckResult,
+           code: str) -> str:
+    """A first classification of why the system and the truth differ on ``code`` here."""
+    aid = attendance.attendance_id
+    if got.match.person_id != world.truth[aid]:
+        return "register match differs from the truth"
+    child = world.children.get(world.child_of.get(aid, ""))
+    if code in _AGE_RULES and child is not None:
+        birth = attendance.patient.birth_date
+        if birth is None or not birth.is_full or birth.as_date() != child.birth:
+            return "birth date on the attendance is not the true one"
+    if code in FLAG_CODES:
+        return "relative's plan shown by one side only"
+    sys_ev, true_ev = set(_evidence(got, code)), set(_evidence(want, code))
+    if code == "REPEAT_INJURY":
+        return "earlier attendances of the same child not all linked"
+    if code in ("SIBLING_INJURY", "FAMILY_INJURY_HISTORY"):
+        return ("relative or relative's attendance found by one side only"
+                if sys_ev or true_ev else "other")
+    return "other"
+
+
+def explain(world: World, attendance: Attendance, got: CheckResult, want: CheckResult,
+            code: str, causes: Counter) -> None:
+    """Print each difference on ``code`` for one attendance, with its reason class."""
+    aid = attendance.attendance_id
+    if code in FLAG_CODES:
+        sys_keys = {k for k in flag_keys(got) if k[1] == code}
+        true_keys = {k for k in flag_keys(want) if k[1] == code}
+        diffs = [("missed", k) for k in sorted(true_keys - sys_keys)] + \
+                [("extra", k) for k in sorted(sys_keys - true_keys)]
+    else:
+        has_sys = any(w.code == code for w in got.warnings)
+        has_true = any(w.code == code for w in want.warnings)
+        diffs = [("missed" if has_true else "extra", (aid, code))] if has_sys != has_true else []
+    if not diffs:
+        return
+    why = reason(world, attendance, got, want, code)
+    who = world.child_of.get(aid) or f"adult {world.adult_of.get(aid)}"
+    for label, key in diffs:
+        causes[(label, why)] += 1
+        print(f"  {label} {key}: {why}; true patient {who}, register truth "
+              f"{world.truth[aid]}, system match {got.match.person_id} ({got.match.band})")
+    if code not in FLAG_CODES:
+        sys_ev, true_ev = _evidence(got, code), _evidence(want, code)
+        for line in (x for x in true_ev if x not in sys_ev):
+            print(f"      truth only: {line}")
+        for line in (x for x in sys_ev if x not in true_ev):
+            print(f"      system only: {line}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--children", type=int, default=2000)
     ap.add_argument("--attendances", type=int, default=10000)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--adults", type=float, default=0.03,
+                    help="adult attendances, as a share of --attendances added on top")
+    ap.add_argument("--explain", metavar="CODE", default="",
+                    help="list every missed and extra CODE (flag or warning) with its reason")
     args = ap.parse_args()
 
     started = time.perf_counter()
-    world = generate_world(children=args.children, attendances=args.attendances, seed=args.seed)
+    world = generate_world(children=args.children, attendances=args.attendances, seed=args.seed,
+                           adult_share=args.adults)
     made = time.perf_counter()
     settings = Settings()
     sf = Safeflag(SqliteStore(":memory:"), settings)
@@ -136,11 +213,14 @@ def main() -> None:
     sys_unconf, true_unconf = set(), set()
     wrong_match: set[str] = set()
     checked = 0.0
+    reasons: Counter = Counter()
     for attendance in world.attendances:
         t0 = time.perf_counter()
         got = sf.check(attendance)
         checked += time.perf_counter() - t0
         want = oracle.check(attendance)
+        if args.explain:
+            explain(world, attendance, got, want, args.explain, reasons)
         if got.match.person_id != world.truth[attendance.attendance_id]:
             wrong_match.add(attendance.attendance_id)
         sys_flags |= flag_keys(got)
@@ -150,10 +230,12 @@ def main() -> None:
         sys_unconf |= flag_keys(got, unconfirmed=True)
         true_unconf |= flag_keys(want, unconfirmed=True)
     n = len(world.attendances)
-    registered = sum(1 for v in world.truth.values() if v)
+    registered = sum(1 for aid, v in world.truth.items() if v and aid in world.child_of)
+    adults = len(world.adult_of)
     print(f"world: seed {args.seed}, {len(world.register.persons)} register persons "
-          f"({args.children} children asked), {n} attendances ({registered} of registered "
-          f"children), generated in {made - started:.1f}s")
+          f"({args.children} children asked), {n} attendances ({n - adults} of children, "
+          f"{registered} of them registered; {adults} of adults), "
+          f"generated in {made - started:.1f}s")
     print(f"system: {n / checked:.0f} checks/s in process ({checked:.1f}s), "
           f"SQLite in memory, one core")
 
@@ -169,6 +251,10 @@ def main() -> None:
         causes = ", ".join(f"{code} {by_cause[(code, 'match')]}+{by_cause[(code, 'other')]}"
                            for code in dict.fromkeys(c for c, _ in sorted(by_cause)))
         print(f"  {label} (with a wrong register match + other causes): {causes or 'none'}")
+    if args.explain:
+        print(f"\n  {args.explain}: differences by reason")
+        for (label, why), count in sorted(reasons.items()):
+            print(f"    {label:<7}{count:>5}  {why}")
 
 
 if __name__ == "__main__":

@@ -142,3 +142,25 @@ def family_names() -> tuple[str, ...]:
 def zipf_weights(n: int, exponent: float = 0.9) -> list[float]:
     """Weights 1/rank^exponent: the first names in a list are the common ones."""
     return [1.0 / (rank ** exponent) for rank in range(1, n + 1)]
+
+# Adult presentations that should make an ED think of the children at home (Think Family):
+# ICD-10 X60–X84 intentional self-harm, T36–T50 poisoning by drugs, T51 alcohol, F10–F19
+# substance use, T74 maltreatment (here: an adult victim of domestic abuse), Y07 perpetrator.
+THINK_FAMILY_ICD10 = (
+    ("X61", "Intentional self-poisoning by psychotropic drugs"),
+    ("T39.1", "Poisoning by paracetamol (overdose)"),
+    ("T42.4", "Poisoning by benzodiazepines"),
+    ("X78", "Intentional self-harm by sharp object"),
+    ("F10.0", "Mental and behavioural disorders due to alcohol: acute intoxication"),
+    ("T51.0", "Toxic effect of ethanol"),
+    ("F11.0", "Mental and behavioural disorders due to opioids: acute intoxication"),
+    ("T74.1", "Physical abuse (domestic abuse disclosed)"),
+)
+THINK_FAMILY_TEXT = ("took an overdose", "domestic abuse, assaulted by partner", "intoxicated",
+                     "self-harm")
+ADULT_OTHER_ICD10 = (
+    ("R07.4", "Chest pain, unspecified"), ("J18.9", "Pneumonia, unspecified"),
+    ("N39.0", "Urinary tract infection"), ("R51", "Headache"), ("K35.8", "Acute appendicitis"),
+    ("M54.5", "Low back pain"), ("R55", "Syncope and collapse"),
+)
+ADULT_OTHER_TEXT = ("chest pain", "migraine", "abdominal pain", "shortness of breath")

@@ -6,9 +6,11 @@
 1000
 
 ``world.truth`` maps each attendance to the register person it really is (``None`` for a
-child not on the register); ``world.child_of`` gives every attendance a stable true child id,
-registered or not; ``world.true_siblings`` holds the true sibling sets (full, half, twins).
-The same ``seed`` and sizes always give the same world.
+child not on the register); ``world.child_of`` gives every child's attendance a stable true
+child id, registered or not; ``world.true_siblings`` holds the true sibling sets (full, half,
+twins). With ``adult_share`` above 0 the world also holds attendances of the families' mothers
+and mothers' partners (``world.adult_of`` names the adult; ``world.household_children`` the
+children living with them on a day). The same ``seed`` and sizes always give the same world.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ..models import (AddressPeriod, Attendance, Person, Plan, PlanType, Registe
                       RelationshipType, Sex)
 from . import noise, pools
 from .people import PERIOD_END, PopulationBuilder, TrueAdult, TrueChild, TrueFamily
+from .presentations import AdultMaker, injury_timing
 
 __all__ = ["World", "generate_world"]
 
@@ -43,6 +46,18 @@ class World:
     families: list[TrueFamily] = field(repr=False, default_factory=list)
     hospital_number: dict[str, str] = field(repr=False, default_factory=dict)
     seed: int = 0
+    adult_of: dict[str, str] = field(repr=False, default_factory=dict)   # attendance → adult key
+    adults: dict[str, tuple[TrueAdult, TrueFamily]] = field(repr=False, default_factory=dict)
+
+    def household_children(self, adult_key: str, day: date) -> list[TrueChild]:
+        """The children living with an adult on ``day``: a mother's children, and a partner's
+        from the day the partnership began; born by then and not yet in the month they turn
+        18 (the rules' own age test decides that month)."""
+        adult, fam = self.adults[adult_key]
+        if adult is fam.partner and (fam.partner_from is None or day < fam.partner_from):
+            return []
+        return [c for c in fam.children
+                if c.birth <= day < date(c.birth.year + 18, c.birth.month, 1)]
 
     def twin_of(self, child_id: str) -> str | None:
         child = self.children.get(child_id)
@@ -252,21 +267,28 @@ def _arrival_days(rng: random.Random, child: TrueChild, count: int, clustered: b
 
 
 class _AttendanceMaker:
-    def __init__(self, rng: random.Random, families: dict[int, TrueFamily]) -> None:
+    def __init__(self, rng: random.Random, families: dict[int, TrueFamily],
+                 timing: random.Random) -> None:
         self.rng, self.families = rng, families
+        self.timing = timing       # injury times: a source of their own (see .presentations)
 
     def make(self, number: int, child: TrueChild, arrival: datetime) -> Attendance:
         rng = self.rng
         fam = self.families[child.family_id]
         day = arrival.date()
         injury_rate = 0.65 if fam.high_risk else 0.3
-        complaint, diagnoses = self._clinical(rng.random() < injury_rate)
+        injury = rng.random() < injury_rate
+        complaint, diagnoses = self._clinical(injury)
+        injured = None
+        if injury:
+            timed = injury_timing(self.timing, arrival, complaint, diagnoses, fam.high_risk)
+            complaint, diagnoses, injured = timed.complaint, timed.diagnoses, timed.injury_time
         # one validation per attendance: pydantic builds the nested models from plain dicts
         return Attendance.model_validate({
             "attendance_id": f"V{number:08d}", "message_id": f"MSG{number:08d}",
             "event": "A04", "arrival": arrival, "patient_class": "E",
             "patient": self._patient(child, fam, day), "next_of_kin": self._kin(child, fam, day),
-            "complaint": complaint, "diagnoses": diagnoses})
+            "complaint": complaint, "diagnoses": diagnoses, "injury_time": injured})
 
     def _patient(self, child: TrueChild, fam: TrueFamily, day: date) -> dict:
         rng = self.rng
@@ -381,13 +403,15 @@ class _AttendanceMaker:
 
 
 def generate_world(children: int = 1_000, attendances: int = 5_000, seed: int = 7, *,
-                   outside_ratio: float = 2.5) -> World:
+                   outside_ratio: float = 2.5, adult_share: float = 0.0) -> World:
     """A deterministic synthetic world.
 
     ``children`` registered children (plus their parents and carers on the register);
     about ``outside_ratio`` times as many children who are not on the register; and
     ``attendances`` ED attendances in arrival order, drawn from all of them (registered
-    children and children in high-risk families attend more often).
+    children and children in high-risk families attend more often). ``adult_share`` adds
+    that share of ``attendances`` again as attendances of the families' mothers and mothers'
+    partners (ids ``A…``), merged in arrival order; at 0 every attendance is a child's.
     """
     rng = random.Random(seed)
     families, ids = _population(rng, children, outside_ratio)
@@ -409,7 +433,8 @@ def generate_world(children: int = 1_000, attendances: int = 5_000, seed: int = 
             visits.append((datetime.combine(day, time(rng.randrange(24), rng.randrange(60))),
                            child_id))
     visits.sort()
-    maker = _AttendanceMaker(rng, by_family)
+    extra = random.Random(f"safeflag-synth-presentations-{seed}")
+    maker = _AttendanceMaker(rng, by_family, extra)
     out: list[Attendance] = []
     truth: dict[str, str | None] = {}
     child_of: dict[str, str] = {}
@@ -418,12 +443,39 @@ def generate_world(children: int = 1_000, attendances: int = 5_000, seed: int = 
         out.append(attendance)
         child_of[attendance.attendance_id] = cid
         truth[attendance.attendance_id] = cid if index[cid].registered else None
+    adult_of, adults = _adult_attendances(extra, families, round(attendances * adult_share),
+                                          out, truth)
 
     all_children = {c.child_id: c for f in families for c in f.children}
     siblings = {cid: {o.child_id for o in by_family[c.family_id].children if o.child_id != cid}
                 for cid, c in all_children.items()}
     numbers = rng.sample(range(1_000_000, 9_999_999), len(all_children))
     hospital = {cid: f"RX{n}" for cid, n in zip(sorted(all_children), numbers)}
+    numbers = extra.sample(range(1_000_000, 9_999_999), len(adults))
+    hospital.update({key: f"RA{n}" for key, n in zip(sorted(adults), numbers)})
     return World(register=register, attendances=out, truth=truth, child_of=child_of,
                  true_siblings=siblings, children=all_children, families=families,
-                 hospital_number=hospital, seed=seed)
+                 hospital_number=hospital, seed=seed, adult_of=adult_of, adults=adults)
+
+
+def _adult_attendances(rng: random.Random, families: list[TrueFamily], count: int,
+                       out: list[Attendance], truth: dict[str, str | None]
+                       ) -> tuple[dict[str, str], dict[str, tuple[TrueAdult, TrueFamily]]]:
+    """Add ``count`` adult attendances to ``out`` (kept in arrival order) and ``truth``."""
+    if count <= 0:
+        return {}, {}
+    maker = AdultMaker(rng, families)
+    adult_of: dict[str, str] = {}
+    adults: dict[str, tuple[TrueAdult, TrueFamily]] = {}
+    made = []
+    for number, (arrival, adult, fam) in enumerate(sorted(maker.draw(count),
+                                                          key=lambda v: v[0]), 1):
+        aid = f"A{number:08d}"
+        made.append(Attendance.model_validate({
+            "attendance_id": aid, "message_id": f"MSGA{number:08d}", "event": "A04",
+            "arrival": arrival, "patient_class": "E", **maker.fields(adult, fam, arrival)}))
+        adult_of[aid] = adult.key
+        adults[adult.key] = (adult, fam)
+        truth[aid] = adult.person_id
+    out[:] = sorted([*out, *made], key=lambda a: a.arrival)
+    return adult_of, adults

@@ -3,6 +3,10 @@
 The register as the contract's CSV folder; the attendances as HL7 v2.4 ADT^A04 (ER7), as
 FHIR R4 NDJSON (one Bundle per line) or as the CSV extract columns of
 :mod:`safeflag.ingest.csv_extract`. Each file reads back through :mod:`safeflag.ingest`.
+
+An injury time goes in the CSV ``injury_time`` column, in HL7 ACC-1 (accident date/time) and
+as each FHIR Condition's ``onsetDateTime``; a delay of days is also in the presenting
+complaint's words, which every format carries.
 """
 
 from __future__ import annotations
@@ -119,6 +123,8 @@ def hl7_message(attendance: Attendance, local_id: str = "") -> str:
         segments.append(_segment("PV2", {3: _ce(attendance.complaint)}))
     for n, dx in enumerate(attendance.diagnoses, 1):
         segments.append(_segment("DG1", {1: str(n), 3: _ce(dx), 5: ts, 6: "W"}))
+    if attendance.injury_time is not None:
+        segments.append(_segment("ACC", {1: attendance.injury_time.strftime("%Y%m%d%H%M%S")}))
     return "\r".join(segments) + "\r"
 
 
@@ -134,9 +140,11 @@ def write_hl7(world: "World", path: str | Path) -> Path:
 
 
 def _local_id(world: "World", attendance: Attendance) -> str:
-    """The child's hospital number (stable per true child, as a hospital's own index gives)."""
-    child = world.child_of.get(attendance.attendance_id, "")
-    return world.hospital_number.get(child, "")
+    """The patient's hospital number (stable per true child or adult, as a hospital's own
+    index gives)."""
+    aid = attendance.attendance_id
+    who = world.child_of.get(aid) or world.adult_of.get(aid, "")
+    return world.hospital_number.get(who, "")
 
 
 # --- FHIR -------------------------------------------------------------------------------------
@@ -194,10 +202,13 @@ def fhir_bundle(attendance: Attendance) -> dict:
                 "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
                 "code": kin.code}]}]})
     for n, dx in enumerate(attendance.diagnoses, 1):
-        entries.append({"resourceType": "Condition", "id": f"dx{n}-{aid}",
-                        "subject": {"reference": f"Patient/pat-{aid}"},
-                        "encounter": {"reference": f"Encounter/enc-{aid}"},
-                        "code": _concept(dx)})
+        condition = {"resourceType": "Condition", "id": f"dx{n}-{aid}",
+                     "subject": {"reference": f"Patient/pat-{aid}"},
+                     "encounter": {"reference": f"Encounter/enc-{aid}"},
+                     "code": _concept(dx)}
+        if attendance.injury_time is not None:
+            condition["onsetDateTime"] = attendance.injury_time.isoformat()
+        entries.append(condition)
     return {"resourceType": "Bundle", "id": f"b-{aid}", "type": "collection",
             "entry": [{"fullUrl": f"urn:uuid:{e['id']}", "resource": e} for e in entries]}
 
@@ -216,7 +227,7 @@ def write_fhir_ndjson(world: "World", path: str | Path) -> Path:
 # --- CSV extract ------------------------------------------------------------------------------
 _CSV_COLUMNS = ("attendance_id", "arrival", "nhs_number", "given_name", "middle_name",
                 "family_name", "birth_date", "sex", "address_line", "city", "postcode",
-                "complaint_text", "diagnosis_codes", "patient_class", "local_id",
+                "complaint_text", "diagnosis_codes", "injury_time", "patient_class", "local_id",
                 "mother_nhs_number", "mother_given_name", "mother_family_name",
                 "father_nhs_number", "father_given_name", "father_family_name")
 _CSV_PREFIX = {"ICD10": "ICD10:", "SNOMED": "SNOMED:", "": ""}
@@ -232,6 +243,7 @@ def _csv_row(world: "World", a: Attendance) -> list[str]:
            _text(demo.birth_date), demo.sex.value if demo.sex != Sex.unknown else "",
            addr.line, addr.city, addr.postcode, a.complaint.text if a.complaint else "",
            ";".join(f"{_CSV_PREFIX.get(d.system, '')}{d.code}" for d in a.diagnoses if d.code),
+           a.injury_time.isoformat(timespec="minutes") if a.injury_time else "",
            a.patient_class, _local_id(world, a)]
     for who in ("mother", "father"):
         d = kin.get(who)
