@@ -558,22 +558,25 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
             _replay_done(partial, done, entries, summary, bad)
         sizer = _GroupSize(max(1, commit_every))
         register, trust = sf.store.register_info(), True
-        for group in sizer.groups(entries):
-            with sf.store.transaction():      # one commit per group; a savepoint per check
-                sizer.start()
-                # a register reloaded during the run: workers may have matched against the old one
-                trust = trust and sf.store.register_info() == register
-                results = [_check(sf, entry, user, trust) for entry in group]
-                lines = [to_json_line(r) for r in results]
-                handle.write("".join(line + "\n" for line in lines).encode("utf-8"))
-                handle.flush()
-                os.fsync(handle.fileno())
-                checkpoint.save(summary.records + len(group), handle.tell())
-                sizer.done(len(group))
-            for entry, result in zip(group, results):
-                _account(summary, bad, entry, _counted(result))
-            if ticker is not None:
-                ticker.tick(summary)
+        # attendee, parent and history reads from memory; every write still goes to the database
+        with sf.store.keep_history():
+            for group in sizer.groups(entries):
+                with sf.store.transaction():      # one commit per group; a savepoint per check
+                    sizer.start()
+                    # a register reloaded during the run: workers may have matched against
+                    # the old one
+                    trust = trust and sf.store.register_info() == register
+                    results = [_check(sf, entry, user, trust) for entry in group]
+                    lines = [to_json_line(r) for r in results]
+                    handle.write("".join(line + "\n" for line in lines).encode("utf-8"))
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                    checkpoint.save(summary.records + len(group), handle.tell())
+                    sizer.done(len(group))
+                for entry, result in zip(group, results):
+                    _account(summary, bad, entry, _counted(result))
+                if ticker is not None:
+                    ticker.tick(summary)
         handle.close()
         os.replace(partial, out)
         checkpoint.clear()

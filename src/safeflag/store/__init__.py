@@ -117,6 +117,8 @@ class Store(Protocol):
     def audit_entries(self, *, since: datetime | None = None,
                       user: str | None = None) -> Iterator[AuditEntry]: ...
     def transaction(self) -> AbstractContextManager: ...   # nestable; one commit at the end
+    def keep_history(self) -> AbstractContextManager: ...  # a long run of checks: may keep
+    #                                                          the attendance side in memory
     def close(self) -> None: ...
 
 

@@ -24,6 +24,7 @@ from ..algo.compare import Identity
 from ..errors import StoreError
 from ..models import AddressPeriod, Person, Plan, Register, Relationship
 from . import AuditEntry, HistoryEntry, ParentLink, RegisterInfo
+from .mirror import HistoryMirror
 
 __all__ = ["SqliteStore", "SCHEMA_VERSION"]
 
@@ -128,6 +129,10 @@ class SqliteStore:
         self._reads: dict[str, dict[Hashable, object]] = {}
         self._data_version: int | None = None
         self._register_checked = False
+        # the attendance side kept in memory while a batch runs (see keep_history)
+        self._keep_history = False
+        self._mirror: HistoryMirror | None = None
+        self._mirror_checked = False
         self._forget_register()
         try:
             if self.path != ":memory:":
@@ -157,6 +162,7 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot start a write to {self.path}: {exc}") from exc
         self._register_checked = False
+        self._mirror_checked = False
         try:
             yield self._db
         except BaseException:
@@ -207,6 +213,35 @@ class SqliteStore:
     def close(self) -> None:
         self._db.close()
 
+    # --- the attendance side in memory, for a batch ----------------------------------------
+    @contextmanager
+    def keep_history(self) -> Iterator[None]:
+        """Answer attendee, parent and history reads from memory inside write transactions
+        (:class:`~safeflag.store.mirror.HistoryMirror`); writes still go to the database first.
+        For a long run of checks on one connection: the first read loads the attendance side
+        of the database, and it is loaded again only after another connection has written."""
+        self._keep_history = True
+        try:
+            yield
+        finally:
+            self._keep_history = False
+            self._mirror = None
+
+    def _mirrored(self) -> HistoryMirror | None:
+        """The mirror, when reads may come from it: kept, inside a write transaction (nobody
+        else can write), and loaded since the last commit of another connection."""
+        if not (self._keep_history and self._db.in_transaction):
+            return None
+        if not self._mirror_checked or self._mirror is None:
+            version = self._query("PRAGMA data_version")[0][0]
+            if self._mirror is None or self._mirror.version != version:
+                try:
+                    self._mirror = HistoryMirror.load(self._db, version)
+                except sqlite3.Error as exc:
+                    raise StoreError(f"cannot read the database at {self.path}: {exc}") from exc
+            self._mirror_checked = True
+        return self._mirror
+
     # --- register reads, kept per register load -------------------------------------------
     # The register tables change only through replace_register, so their reads are kept for
     # as long as the same register is loaded. They are dropped when this connection replaces
@@ -215,6 +250,7 @@ class SqliteStore:
     # one write transaction nobody else can commit, so the check runs once per transaction.
     def _forget_register(self) -> None:
         self._reads.clear()
+        self._mirror = None     # a rollback or a reload may have undone what it holds
         self._register_loaded: tuple[str | None, str | None] | None = None
         self._data_version = None
 
@@ -344,11 +380,15 @@ class SqliteStore:
 
     # --- attendance history ---------------------------------------------------------------
     def attendee_candidates(self, keys: Iterable[str]) -> list[Identity]:
+        if (mirror := self._mirrored()) is not None:
+            return mirror.attendee_candidates(keys)
         rows = self._in("SELECT DISTINCT a.identity FROM attendee_key k JOIN attendee a "
                         "ON a.attendee_id = k.attendee_id WHERE k.key IN ({marks})", keys)
         return [Identity.from_json(r[0]) for r in rows]
 
     def attendees_of_persons(self, ids: Iterable[str]) -> dict[str, list[int]]:
+        if (mirror := self._mirrored()) is not None:
+            return mirror.attendees_of_persons(ids)
         out: dict[str, list[int]] = {}
         for pid, aid in self._in("SELECT person_id, attendee_id FROM attendee "
                                  "WHERE person_id IN ({marks})", ids):
@@ -360,35 +400,46 @@ class SqliteStore:
             cur = db.execute("INSERT INTO attendee (person_id, identity) VALUES (?, '')",
                              (person_id,))
             attendee_id = int(cur.lastrowid or 0)
-            stored = replace(ident, ref=f"A{attendee_id}")
+            stored = replace(ident, ref=f"A{attendee_id}").to_json()
             db.execute("UPDATE attendee SET identity = ? WHERE attendee_id = ?",
-                       (stored.to_json(), attendee_id))
+                       (stored, attendee_id))
             db.executemany("INSERT INTO attendee_key VALUES (?, ?)",
                            ((k, attendee_id) for k in keys))
+            if self._mirror is not None:
+                self._mirror.add_attendee(attendee_id, stored, keys, person_id)
         return attendee_id
 
     def link_attendee(self, attendee_id: int, person_id: str) -> None:
         self._write_one("UPDATE attendee SET person_id = ? WHERE attendee_id = ?",
                         (person_id, attendee_id))
+        if self._mirror is not None:
+            self._mirror.link_attendee(attendee_id, person_id)
 
     def record_attendance(self, entry: HistoryEntry) -> None:
+        arrival, findings = _wall(entry.arrival), json.dumps(entry.findings)
+        warnings = json.dumps(entry.warnings)
         self._write_one(
             "INSERT INTO attendance VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(attendance_id) DO UPDATE SET attendee_id = excluded.attendee_id, "
             "arrival = excluded.arrival, injury = excluded.injury, "
             "findings = excluded.findings, event = excluded.event, "
             "warnings = excluded.warnings",
-            (entry.attendance_id, entry.attendee_id, _wall(entry.arrival),
-             int(entry.injury), json.dumps(entry.findings), entry.event,
-             json.dumps(entry.warnings),
-             datetime.now(timezone.utc).isoformat(timespec="seconds")))
+            (entry.attendance_id, entry.attendee_id, arrival, int(entry.injury), findings,
+             entry.event, warnings, datetime.now(timezone.utc).isoformat(timespec="seconds")))
+        if self._mirror is not None:
+            self._mirror.record_attendance(entry, arrival, findings, warnings)
 
     def attendance(self, attendance_id: str) -> HistoryEntry | None:
+        if (mirror := self._mirrored()) is not None:
+            return mirror.entry(attendance_id)
         rows = self._query(f"{_HISTORY_SELECT} WHERE t.attendance_id = ?", (attendance_id,))
         return _entry(rows[0]) if rows else None
 
     def history(self, attendee_ids: Iterable[int], *, until: datetime, since: date,
                 exclude: str = "") -> list[HistoryEntry]:
+        if (mirror := self._mirrored()) is not None:
+            return mirror.history(attendee_ids, until=_wall(until), since=since.isoformat(),
+                                  exclude=exclude)
         rows = self._in(
             _HISTORY_SELECT + " WHERE t.attendee_id IN ({marks}) AND t.arrival <= ? "
             "AND t.arrival >= ? AND t.attendance_id != ? ORDER BY t.arrival, t.attendance_id",
@@ -397,6 +448,8 @@ class SqliteStore:
 
     # --- parents named on attendances -----------------------------------------------------
     def parent_candidates(self, keys: Iterable[str]) -> list[Identity]:
+        if (mirror := self._mirrored()) is not None:
+            return mirror.parent_candidates(keys)
         rows = self._in("SELECT DISTINCT p.identity FROM parent_key k JOIN parent p "
                         "ON p.parent_id = k.parent_id WHERE k.key IN ({marks})", keys)
         return [Identity.from_json(r[0]) for r in rows]
@@ -406,26 +459,33 @@ class SqliteStore:
             cur = db.execute("INSERT INTO parent (person_id, identity) VALUES (?, '')",
                              (person_id,))
             parent_id = int(cur.lastrowid or 0)
-            self._write_parent(db, parent_id, ident, keys, person_id)
+            self._write_parent(parent_id, ident, keys, person_id)
         return parent_id
 
     def update_parent(self, parent_id: int, ident: Identity, keys: set[str],
                       person_id: str | None) -> None:
-        with self.transaction() as db:
-            self._write_parent(db, parent_id, ident, keys, person_id)
+        with self.transaction():
+            self._write_parent(parent_id, ident, keys, person_id)
 
-    @staticmethod
-    def _write_parent(db: sqlite3.Connection, parent_id: int, ident: Identity, keys: set[str],
+    def _write_parent(self, parent_id: int, ident: Identity, keys: set[str],
                       person_id: str | None) -> None:
-        stored = replace(ident, ref=f"K{parent_id}")
+        """Inside a transaction: the node's identity, its register person if now known, and
+        the blocking keys it did not have."""
+        stored = replace(ident, ref=f"K{parent_id}").to_json()
+        db, mirror = self._db, self._mirrored()
         db.execute("UPDATE parent SET identity = ?, person_id = COALESCE(?, person_id) "
-                   "WHERE parent_id = ?", (stored.to_json(), person_id, parent_id))
-        known = {r[0] for r in db.execute("SELECT key FROM parent_key WHERE parent_id = ?",
-                                          (parent_id,))}
-        db.executemany("INSERT INTO parent_key VALUES (?, ?)",
-                       ((k, parent_id) for k in sorted(keys - known)))
+                   "WHERE parent_id = ?", (stored, person_id, parent_id))
+        known = (mirror.parent_key_set(parent_id) if mirror is not None else
+                 {r[0] for r in db.execute("SELECT key FROM parent_key WHERE parent_id = ?",
+                                           (parent_id,))})
+        new = sorted(keys - known)
+        db.executemany("INSERT INTO parent_key VALUES (?, ?)", ((k, parent_id) for k in new))
+        if self._mirror is not None:
+            self._mirror.put_parent(parent_id, stored, new, person_id)
 
     def parent_of_person(self, person_id: str) -> int | None:
+        if (mirror := self._mirrored()) is not None:
+            return mirror.parent_of_person(person_id)
         rows = self._query("SELECT MIN(parent_id) FROM parent WHERE person_id = ?", (person_id,))
         return rows[0][0] if rows and rows[0][0] is not None else None
 
@@ -434,12 +494,18 @@ class SqliteStore:
                         "ON CONFLICT(attendee_id, parent_id) DO NOTHING",
                         (link.attendee_id, link.parent_id, link.relationship,
                          link.attendance_id))
+        if self._mirror is not None:
+            self._mirror.link_parent(link)
 
     def parents_of_attendees(self, attendee_ids: Iterable[int]) -> list[ParentLink]:
+        if (mirror := self._mirrored()) is not None:
+            return mirror.parents_of_attendees(attendee_ids)
         rows = self._in(_PARENT_SELECT + " WHERE l.attendee_id IN ({marks})", attendee_ids)
         return [ParentLink(*r) for r in rows]
 
     def children_of_parents(self, parent_ids: Iterable[int]) -> list[ParentLink]:
+        if (mirror := self._mirrored()) is not None:
+            return mirror.children_of_parents(parent_ids)
         rows = self._in(_PARENT_SELECT + " WHERE l.parent_id IN ({marks})", parent_ids)
         return [ParentLink(*r) for r in rows]
 

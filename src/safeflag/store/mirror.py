@@ -1,0 +1,208 @@
+"""The attendance side of the store kept in memory while a batch runs.
+
+A batch checks attendances one after another, and each check reads the attendee and parent
+indexes and the history about twenty times. :class:`HistoryMirror` holds those tables in memory
+so that the reads cost a dictionary look-up instead of a query; every write still goes to
+SQLite first and then to the mirror (write-through), so the database stays the record and a
+killed batch loses nothing the database had.
+
+The mirror answers exactly what the SQL reads of :class:`~safeflag.store.sqlite.SqliteStore`
+answer, in the same order. It is used only inside a write transaction (no other connection can
+write then) and is loaded again when another connection has committed since it was loaded
+(``PRAGMA data_version``) or when a rollback may have undone writes it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from bisect import insort
+from collections.abc import Iterable
+from datetime import datetime
+
+from ..algo.compare import Identity
+from . import HistoryEntry, ParentLink
+
+__all__ = ["HistoryMirror"]
+
+
+def _identity(stored: Identity | str) -> Identity:
+    return Identity.from_json(stored) if isinstance(stored, str) else stored
+
+
+class HistoryMirror:
+    """Attendees, parents, their links and the attendance history, as the database holds them.
+
+    Reads join as the store's SQL does: a link or an attendance whose attendee (or parent) has
+    no row is not returned.
+
+    Identities are kept as the JSON the database holds and parsed when first read (parsing is
+    shared with the store's reads), so a mirror of a large history loads quickly.
+    """
+
+    def __init__(self) -> None:
+        self.version: int | None = None         # PRAGMA data_version when loaded
+        self.attendee: dict[int, str] = {}      # attendee id -> stored identity JSON
+        self.attendee_person: dict[int, str | None] = {}
+        self.attendee_keys: dict[str, list[int]] = {}
+        self.person_attendees: dict[str, list[int]] = {}
+        self.parent: dict[int, str] = {}
+        self.parent_person: dict[int, str | None] = {}
+        self.person_parents: dict[str, set[int]] = {}
+        self.parent_keys: dict[str, list[int]] = {}
+        self.keys_of_parent: dict[int, set[str]] = {}
+        # attendee_parent rows: by attendee (parent id -> (relationship, attendance id)) and
+        # by parent (attendee ids in the order the links were made, as the table's rowid)
+        self.links: dict[int, dict[int, tuple[str, str]]] = {}
+        self.children: dict[int, list[int]] = {}
+        # attendance rows: id -> (attendee id, wall arrival, injury, findings, event, warnings)
+        self.attendance: dict[str, tuple[int, str, bool, str, str, str]] = {}
+        self.arrivals: dict[int, list[tuple[str, str]]] = {}   # attendee -> sorted (arrival, id)
+
+    @classmethod
+    def load(cls, db: sqlite3.Connection, version: int) -> "HistoryMirror":
+        """Everything the attendance side of the database holds, as of ``version``."""
+        m = cls()
+        m.version = version
+        for aid, person, text in db.execute(
+                "SELECT attendee_id, person_id, identity FROM attendee ORDER BY attendee_id"):
+            m.attendee[aid] = text
+            m.attendee_person[aid] = person
+            if person is not None:
+                m.person_attendees.setdefault(person, []).append(aid)
+        for key, aid in db.execute("SELECT key, attendee_id FROM attendee_key ORDER BY rowid"):
+            m.attendee_keys.setdefault(key, []).append(aid)
+        for pid, person, text in db.execute(
+                "SELECT parent_id, person_id, identity FROM parent ORDER BY parent_id"):
+            m.parent[pid] = text
+            m._set_parent_person(pid, person)
+        for key, pid in db.execute("SELECT key, parent_id FROM parent_key ORDER BY rowid"):
+            m.parent_keys.setdefault(key, []).append(pid)
+            m.keys_of_parent.setdefault(pid, set()).add(key)
+        for aid, pid, rel, att in db.execute(
+                "SELECT attendee_id, parent_id, relationship, attendance_id "
+                "FROM attendee_parent ORDER BY rowid"):
+            m.links.setdefault(aid, {})[pid] = (rel, att)
+            m.children.setdefault(pid, []).append(aid)
+        for row in db.execute("SELECT attendance_id, attendee_id, arrival, injury, findings, "
+                              "event, warnings FROM attendance"):
+            m._put_attendance(row[0], (row[1], row[2], bool(row[3]), row[4], row[5], row[6]))
+        return m
+
+    # --- reads: the answers of SqliteStore's queries ---------------------------------------
+    def attendee_candidates(self, keys: Iterable[str]) -> list[Identity]:
+        found = {a for k in keys for a in self.attendee_keys.get(k, ())}
+        return [_identity(self.attendee[a]) for a in sorted(found)]
+
+    def attendees_of_persons(self, ids: Iterable[str]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for pid in sorted(set(ids)):
+            found = self.person_attendees.get(pid)
+            if found:
+                out[pid] = list(found)
+        return out
+
+    def parent_candidates(self, keys: Iterable[str]) -> list[Identity]:
+        found = {p for k in keys for p in self.parent_keys.get(k, ())}
+        return [_identity(self.parent[p]) for p in sorted(found)]
+
+    def parent_of_person(self, person_id: str) -> int | None:
+        return min(self.person_parents.get(person_id, ()), default=None)
+
+    def parents_of_attendees(self, attendee_ids: Iterable[int]) -> list[ParentLink]:
+        return [self._link(aid, pid)
+                for aid in sorted(set(attendee_ids)) if aid in self.attendee
+                for pid in sorted(self.links.get(aid, ())) if pid in self.parent]
+
+    def children_of_parents(self, parent_ids: Iterable[int]) -> list[ParentLink]:
+        return [self._link(aid, pid)
+                for pid in sorted(set(parent_ids)) if pid in self.parent
+                for aid in self.children.get(pid, ()) if aid in self.attendee]
+
+    def _link(self, attendee_id: int, parent_id: int) -> ParentLink:
+        relationship, attendance_id = self.links[attendee_id][parent_id]
+        return ParentLink(attendee_id, parent_id, relationship, attendance_id,
+                          self.attendee_person.get(attendee_id), self.parent_person.get(parent_id))
+
+    def entry(self, attendance_id: str) -> HistoryEntry | None:
+        row = self.attendance.get(attendance_id)
+        return (self._entry(attendance_id, row)
+                if row is not None and row[0] in self.attendee else None)
+
+    def history(self, attendee_ids: Iterable[int], *, until: str, since: str,
+                exclude: str) -> list[HistoryEntry]:
+        """``until`` and ``since`` as the store compares them: wall-clock ISO text."""
+        found = [(arrival, aid) for a in set(attendee_ids) if a in self.attendee
+                 for arrival, aid in self.arrivals.get(a, ())
+                 if since <= arrival <= until and aid != exclude]
+        found.sort()
+        return [self._entry(aid, self.attendance[aid]) for _, aid in found]
+
+    def _entry(self, attendance_id: str, row: tuple) -> HistoryEntry:
+        attendee_id, arrival, injury, findings, event, warnings = row
+        return HistoryEntry(attendance_id=attendance_id, attendee_id=attendee_id,
+                            arrival=datetime.fromisoformat(arrival), injury=injury,
+                            findings=tuple(json.loads(findings)), event=event,
+                            person_id=self.attendee_person.get(attendee_id),
+                            warnings=tuple(json.loads(warnings)))
+
+    # --- writes, after the database took them ----------------------------------------------
+    def add_attendee(self, attendee_id: int, stored: str, keys: Iterable[str],
+                     person_id: str | None) -> None:
+        self.attendee[attendee_id] = stored
+        self.attendee_person[attendee_id] = person_id
+        if person_id is not None:
+            insort(self.person_attendees.setdefault(person_id, []), attendee_id)
+        for key in keys:
+            self.attendee_keys.setdefault(key, []).append(attendee_id)
+
+    def link_attendee(self, attendee_id: int, person_id: str) -> None:
+        if attendee_id not in self.attendee:
+            return                                   # the UPDATE matched no row either
+        before = self.attendee_person.get(attendee_id)
+        if before is not None:
+            self.person_attendees[before].remove(attendee_id)
+        self.attendee_person[attendee_id] = person_id
+        insort(self.person_attendees.setdefault(person_id, []), attendee_id)
+
+    def put_parent(self, parent_id: int, stored: str, new_keys: Iterable[str],
+                   person_id: str | None) -> None:
+        """A parent node written (added, or updated with ``COALESCE(person_id)``)."""
+        self.parent[parent_id] = stored
+        if person_id is not None or parent_id not in self.parent_person:
+            self._set_parent_person(parent_id, person_id)
+        known = self.keys_of_parent.setdefault(parent_id, set())
+        for key in new_keys:
+            known.add(key)
+            self.parent_keys.setdefault(key, []).append(parent_id)
+
+    def parent_key_set(self, parent_id: int) -> set[str]:
+        return set(self.keys_of_parent.get(parent_id, ()))
+
+    def link_parent(self, link: ParentLink) -> None:
+        mine = self.links.setdefault(link.attendee_id, {})
+        if link.parent_id in mine:
+            return                                   # ON CONFLICT DO NOTHING
+        mine[link.parent_id] = (link.relationship, link.attendance_id)
+        self.children.setdefault(link.parent_id, []).append(link.attendee_id)
+
+    def record_attendance(self, entry: HistoryEntry, arrival: str, findings: str,
+                          warnings: str) -> None:
+        self._put_attendance(entry.attendance_id, (entry.attendee_id, arrival, entry.injury,
+                                                   findings, entry.event, warnings))
+
+    def _put_attendance(self, attendance_id: str, row: tuple[int, str, bool, str, str, str]
+                        ) -> None:
+        before = self.attendance.get(attendance_id)
+        if before is not None:                       # an upsert: the row moves
+            self.arrivals[before[0]].remove((before[1], attendance_id))
+        self.attendance[attendance_id] = row
+        insort(self.arrivals.setdefault(row[0], []), (row[1], attendance_id))
+
+    def _set_parent_person(self, parent_id: int, person_id: str | None) -> None:
+        before = self.parent_person.get(parent_id)
+        if before is not None:
+            self.person_parents[before].discard(parent_id)
+        self.parent_person[parent_id] = person_id
+        if person_id is not None:
+            self.person_parents.setdefault(person_id, set()).add(parent_id)

@@ -1,0 +1,132 @@
+"""The attendance side kept in memory for a batch answers exactly what the database answers.
+
+Random sequences of the store's writes are applied through a store that keeps the history in
+memory; after each one every read it answers from memory is compared with the same read from a
+second connection that only queries the database.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from safeflag.algo.compare import Identity
+from safeflag.store import HistoryEntry, ParentLink
+from safeflag.store.sqlite import SqliteStore
+
+KEYS = [f"k{i}" for i in range(6)]
+PERSONS = ["P1", "P2", "P3"]
+START = datetime(2014, 1, 1, 9)
+
+write = st.one_of(
+    st.tuples(st.just("attendee"), st.sets(st.sampled_from(KEYS), max_size=3),
+              st.sampled_from([None, *PERSONS])),
+    st.tuples(st.just("link_attendee"), st.integers(1, 8), st.sampled_from(PERSONS)),
+    st.tuples(st.just("parent"), st.sets(st.sampled_from(KEYS), max_size=3),
+              st.sampled_from([None, *PERSONS])),
+    st.tuples(st.just("update_parent"), st.integers(1, 5), st.sets(st.sampled_from(KEYS)),
+              st.sampled_from([None, *PERSONS])),
+    st.tuples(st.just("link_parent"), st.integers(1, 8), st.integers(1, 5),
+              st.sampled_from(["mother", "father"]), st.sampled_from(["V1", "V2", "V3"])),
+    st.tuples(st.just("attendance"), st.sampled_from(["V1", "V2", "V3", "V4", "V5"]),
+              st.integers(1, 8), st.integers(0, 40), st.booleans()),
+)
+
+
+def _apply(store: SqliteStore, op: tuple, counts: dict[str, int]) -> None:
+    kind = op[0]
+    if kind == "attendee":
+        counts["attendees"] += 1
+        store.add_attendee(Identity(ref="", givens=(f"G{counts['attendees']}",)), op[1], op[2])
+    elif kind == "link_attendee":
+        store.link_attendee(op[1], op[2])
+    elif kind == "parent":
+        counts["parents"] += 1
+        store.add_parent(Identity(ref="", families=(f"F{counts['parents']}",)), op[1], op[2])
+    elif kind == "update_parent" and op[1] <= counts["parents"]:
+        store.update_parent(op[1], Identity(ref="", families=(f"U{op[1]}",)), op[2], op[3])
+    elif kind == "link_parent":
+        store.link_parent(ParentLink(op[1], op[2], op[3], op[4]))
+    elif kind == "attendance":
+        store.record_attendance(HistoryEntry(
+            attendance_id=op[1], attendee_id=op[2], arrival=START + timedelta(days=op[3]),
+            injury=op[4], findings=("S00.0",) if op[4] else (), event="A01"))
+
+
+def _reads(store: SqliteStore) -> dict[str, object]:
+    every = list(range(1, 10))
+    return {
+        "attendee_candidates": sorted(i.to_json() for i in store.attendee_candidates(KEYS[:4])),
+        "attendees_of_persons": store.attendees_of_persons(PERSONS),
+        "parent_candidates": sorted(i.to_json() for i in store.parent_candidates(KEYS[2:])),
+        "parent_of_person": [store.parent_of_person(p) for p in PERSONS],
+        "parents_of_attendees": store.parents_of_attendees(every),
+        "children_of_parents": store.children_of_parents(every),
+        "attendance": [store.attendance(f"V{i}") for i in range(1, 6)],
+        "history": store.history(every, until=START + timedelta(days=30),
+                                 since=date(2014, 1, 5), exclude="V2"),
+    }
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(write, min_size=1, max_size=25))
+def test_reads_from_memory_equal_reads_from_the_database(tmp_path_factory, ops):
+    path = tmp_path_factory.mktemp("mirror") / "s.db"
+    kept, plain = SqliteStore(path), SqliteStore(path)
+    counts = {"attendees": 0, "parents": 0}
+    try:
+        with kept.keep_history():
+            for op in ops:
+                with kept.transaction():
+                    _apply(kept, op, counts)
+                    from_memory = _reads(kept)
+                    assert kept._mirror is not None        # the reads above came from memory
+                assert from_memory == _reads(plain)
+    finally:
+        kept.close()
+        plain.close()
+
+
+@pytest.fixture
+def pair(tmp_path):
+    kept, other = SqliteStore(tmp_path / "s.db"), SqliteStore(tmp_path / "s.db")
+    yield kept, other
+    kept.close()
+    other.close()
+
+
+def test_a_write_by_another_connection_is_seen_at_the_next_transaction(pair):
+    kept, other = pair
+    with kept.keep_history():
+        with kept.transaction():
+            assert kept.attendee_candidates(["k1"]) == []
+        other.add_attendee(Identity(ref="", givens=("AMY",)), {"k1"}, "P1")
+        with kept.transaction():
+            assert [i.ref for i in kept.attendee_candidates(["k1"])] == ["A1"]
+            assert kept.attendees_of_persons(["P1"]) == {"P1": [1]}
+
+
+def test_a_rolled_back_check_leaves_nothing_in_memory(pair):
+    kept, _ = pair
+    with kept.keep_history(), kept.transaction():
+        kept.add_attendee(Identity(ref="", givens=("AMY",)), {"k1"}, None)
+        with pytest.raises(RuntimeError):
+            with kept.transaction():                         # a savepoint, as per check
+                kept.add_attendee(Identity(ref="", givens=("BEN",)), {"k1"}, None)
+                assert len(kept.attendee_candidates(["k1"])) == 2
+                raise RuntimeError("the check failed")
+        assert [i.givens for i in kept.attendee_candidates(["k1"])] == [("AMY",)]
+
+
+def test_outside_a_transaction_reads_go_to_the_database(pair):
+    kept, other = pair
+    with kept.keep_history():
+        with kept.transaction():
+            kept.attendee_candidates(["k1"])
+        other.add_attendee(Identity(ref="", givens=("AMY",)), {"k1"}, None)
+        # no transaction: another connection may have written, so memory is not used
+        assert [i.ref for i in kept.attendee_candidates(["k1"])] == ["A1"]
+    assert kept._mirror is None                               # dropped when the run ends
