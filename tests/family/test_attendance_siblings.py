@@ -168,14 +168,17 @@ def test_a_newborn_seen_again_under_her_name_is_not_her_own_sibling(sf):
     assert sibling_warning(result) is None
 
 
-@pytest.mark.parametrize("twin_nhs, linked", [
-    (("9434765900", "9434765935"), True),   # different NHS numbers: two children, twins
-    ((None, None), False),                  # same birthday, nothing to tell them apart
+@pytest.mark.parametrize("twin_nhs, second_given, linked", [
+    (("9434765900", "9434765935"), "Tia", True),   # different NHS numbers: two children, twins
+    ((None, None), "Tia", True),       # another first name, same surname: twins, as the
+                                       # attendee index already keeps them apart
+    ((None, None), "BABY", False),     # a placeholder: nothing to tell them apart
 ])
-def test_same_birthday_siblings_from_attendances_need_their_nhs_numbers(sf, twin_nhs, linked):
+def test_same_birthday_siblings_from_attendances_need_something_to_tell_them_apart(
+        sf, twin_nhs, second_given, linked):
     mum = kin("mother", "Kerry", "Lowe", nhs=NHS_MUM)
     a = visit("V1", "2021-03-01", "Tom", "Lowe", "2019-02-02", mum)
-    b = visit("V2", "2021-04-01", "Tia", "Lowe", "2019-02-02", mum)
+    b = visit("V2", "2021-04-01", second_given, "Lowe", "2019-02-02", mum)
     a = a.model_copy(update={"patient": a.patient.model_copy(update={"nhs_number": twin_nhs[0]})})
     b = b.model_copy(update={"patient": b.patient.model_copy(update={"nhs_number": twin_nhs[1]})})
     sf.check(a)
@@ -184,19 +187,24 @@ def test_same_birthday_siblings_from_attendances_need_their_nhs_numbers(sf, twin
     assert (sibling_warning(result) is not None) is linked
 
 
-@pytest.mark.parametrize("other_given, other_birth, is_self", [
-    ("Ivy", "2020-06-06", True),      # the same child, another surname
-    ("Ivy", "2020-07-06", True),      # one digit slipped, same first name
-    ("Ava", "2020-07-06", False),     # one digit away but another first name: a sibling
-    ("Ivy", "2018-01-01", False),     # same first name, a different birthday: a sibling
+@pytest.mark.parametrize("other_given, other_family, other_birth, is_self", [
+    ("Ivy", "dunn", "2020-06-06", True),      # the same child, another surname
+    ("Ava", "dunn", "2020-06-06", True),      # same birthday, nothing else agrees: may be self
+    ("Ava", "lowe", "2020-06-06", False),     # same birthday and surname, another first name:
+                                              # the twin pattern
+    ("Ivvy", "lowe", "2020-06-06", True),     # one edit from her own first name: herself
+    ("Ivy", "lowe", "2020-06-06", True),      # everything agrees
+    ("Ivy", "dunn", "2020-07-06", True),      # one digit slipped, same first name
+    ("Ava", "dunn", "2020-07-06", False),     # one digit away but another first name: a sibling
+    ("Ivy", "dunn", "2018-01-01", False),     # same first name, a different birthday: a sibling
 ])
-def test_may_be_self(other_given, other_birth, is_self):
+def test_may_be_self(other_given, other_family, other_birth, is_self):
     from safeflag.algo.compare import Identity
     from safeflag.algo.dates import PartialDate
     from safeflag.family import may_be_self
     child = Identity(ref="q", givens=("ivy",), families=("lowe",),
                      birth=PartialDate.parse("2020-06-06"))
-    other = Identity(ref="A9", givens=(other_given.lower(),), families=("dunn",),
+    other = Identity(ref="A9", givens=(other_given.lower(),), families=(other_family,),
                      birth=PartialDate.parse(other_birth))
     assert may_be_self(child, other) is is_self
 
