@@ -210,13 +210,15 @@ def may_be_self(child: Identity | None, other: Identity) -> bool:
     """Could a found "sibling" be the attending child itself, under a record not yet linked
     to it (another surname, a newborn's "BABY", a mistyped first name)?
 
-    Two valid, different NHS numbers: never. The same full birth date: yes, unless the pair
-    has the twin pattern the attendee index keeps apart (:func:`is_twin_pattern`: the same
-    family name, first names that are not the same, a nickname, one edit or a middle name of
-    each other, or another sex): then it is a twin, as the attendee index has already decided
-    by keeping the two records apart. A birth date one keying slip away (a digit, day and month
-    swapped) or known only in part: yes when the first names agree as the matcher sees it
-    (same, nickname, one edit, middle name). A child is never listed as their own sibling.
+    Two valid, different NHS numbers: never. The same full birth date: yes — on attendance
+    data alone a twin cannot be told from the child itself, so a same-birthday sibling is
+    linked only by different NHS numbers or by the register. Another first name does not tell
+    them apart: a child goes by a middle name the register does not hold, or a name carries
+    two keying slips, as often as a twin attends (the attendee index's twin pattern keeps such
+    records apart as a precaution; a sibling link would list the child as its own sibling).
+    A birth date one keying slip away (a digit, day and month swapped) or known only in part:
+    yes when the first names agree as the matcher sees it (same, nickname, one edit, middle
+    name). A child is never listed as their own sibling.
     """
     if child is None:
         return False
@@ -227,7 +229,7 @@ def may_be_self(child: Identity | None, other: Identity) -> bool:
     if nhs not in ("no data", None):
         return False
     if birth == "exact":
-        return not is_twin_pattern(levels)
+        return True
     given = levels.get("given_name", "")
     same_first = given not in ("no data", "otherwise") and not given.startswith("jaro")
     return birth in _SLIPS and same_first
