@@ -301,28 +301,9 @@ def _init_worker(db: str, settings: Settings, match: bool) -> None:
     _WORKER["matcher"] = Matcher(store, settings.match) if store and store.register_info() else None
 
 
-_Shipped = BatchItem | tuple[str, str | None]
-
-
-def _work(kind: str, source: str, units: list[tuple[int, str]]) -> list[_Shipped]:
-    """Read and match a chunk in a worker. Attendances travel back as JSON (pydantic reads it
-    back several times faster than it unpickles the models); errors travel as they are."""
-    return [_ship(entry) for entry in parse_units(kind, source, units, _WORKER.get("matcher"))]
-
-
-def _ship(entry: BatchItem) -> _Shipped:
-    if not isinstance(entry.item, Attendance):
-        return entry
-    return (entry.item.model_dump_json(),
-            entry.match.model_dump_json() if entry.match is not None else None)
-
-
-def _unship(shipped: _Shipped) -> BatchItem:
-    if isinstance(shipped, BatchItem):
-        return shipped
-    attendance, match = shipped
-    return BatchItem(Attendance.model_validate_json(attendance),
-                     match=MatchResult.model_validate_json(match) if match is not None else None)
+def _work(kind: str, source: str, units: list[tuple[int, str]]) -> list[BatchItem]:
+    """Read and match a chunk in a worker; the chunk travels back pickled as one list."""
+    return list(parse_units(kind, source, units, _WORKER.get("matcher")))
 
 
 class _Pool:
@@ -338,9 +319,9 @@ class _Pool:
         for chunk in chunks:
             pending.append(self.executor.submit(_work, kind, source, chunk))
             if len(pending) >= _WINDOW:
-                yield from map(_unship, pending.popleft().result())
+                yield from pending.popleft().result()
         while pending:
-            yield from map(_unship, pending.popleft().result())
+            yield from pending.popleft().result()
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
