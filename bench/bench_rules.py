@@ -138,8 +138,57 @@ def _evidence(result: CheckResult, code: str) -> list[str]:
     return [line for w in result.warnings if w.code == code for line in w.evidence]
 
 
-def reason(world: World, attendance: Attendance, got: CheckResult, want: CheckResult,
-           code: str) -> str:
+class NamedParents:
+    """Which true parents each child's attendances have named so far (NK1, RelatedPerson,
+    the CSV's mother/father columns), for classifying missed attendance-derived links."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        # child → (arrival, true parent key, NHS number as named, postcodes the parent is
+        # taken to live at: the parent's own, else the child's on that attendance)
+        self.named: dict[str, list[tuple]] = defaultdict(list)
+        for a in world.attendances:
+            child = world.children.get(world.child_of.get(a.attendance_id, ""))
+            if child is None:
+                continue
+            for kin in a.next_of_kin:
+                adult = child.mother if kin.relationship == "mother" else child.father
+                where = kin.demographics.addresses or a.patient.addresses
+                self.named[child.child_id].append((
+                    a.arrival, adult.key, kin.demographics.nhs_number,
+                    {"".join(x.postcode.split()).upper() for x in where if x.postcode}))
+
+    def upto(self, child_id: str, until) -> set[str]:
+        return {row[1] for row in self.named.get(child_id, ()) if row[0] <= until}
+
+    def corroborated(self, one: str, other: str, until) -> bool:
+        """Whether some attendance of each child names their common parent with the same NHS
+        number or at the same postcode: something beyond the name to tie the two together."""
+        mine = [r for r in self.named.get(one, ()) if r[0] <= until]
+        theirs = [r for r in self.named.get(other, ()) if r[0] <= until]
+        return any(a[1] == b[1] and ((a[2] and a[2] == b[2]) or a[3] & b[3])
+                   for a in mine for b in theirs)
+
+
+def _sibling_reason(world: World, named: NamedParents, attendance: Attendance,
+                    want: CheckResult, code: str) -> str:
+    aid, until = attendance.attendance_id, attendance.arrival
+    child_id = world.child_of.get(aid, "")
+    mine = named.upto(child_id, until)
+    sibs = {line.split(" ", 2)[1].rstrip(":") for w in want.warnings if w.code == code for line in w.evidence
+            if line.startswith(("sibling ", "half-sibling "))}
+    if not mine:
+        return "no attendance of this child so far names a parent"
+    shared = [s for s in sibs if mine & named.upto(s, until)]
+    if any(named.corroborated(child_id, s, until) for s in shared):
+        return "same parent named with the same NHS number or postcode: not resolved to one"
+    if shared:
+        return "same parent named, but tied by name alone (no NHS number or postcode in common)"
+    return "the sibling's attendances name no parent this child's name"
+
+
+def reason(world: World, named: NamedParents, attendance: Attendance, got: CheckResult,
+           want: CheckResult, code: str) -> str:
     """A first classification of why the system and the truth differ on ``code`` here."""
     aid = attendance.attendance_id
     if got.match.person_id != world.truth[aid]:
@@ -151,17 +200,16 @@ def reason(world: World, attendance: Attendance, got: CheckResult, want: CheckRe
             return "birth date on the attendance is not the true one"
     if code in FLAG_CODES:
         return "relative's plan shown by one side only"
-    sys_ev, true_ev = set(_evidence(got, code)), set(_evidence(want, code))
     if code == "REPEAT_INJURY":
         return "earlier attendances of the same child not all linked"
-    if code in ("SIBLING_INJURY", "FAMILY_INJURY_HISTORY"):
-        return ("relative or relative's attendance found by one side only"
-                if sys_ev or true_ev else "other")
+    if code in ("SIBLING_INJURY", "FAMILY_INJURY_HISTORY") and not any(
+            w.code == code for w in got.warnings):
+        return _sibling_reason(world, named, attendance, want, code)
     return "other"
 
 
-def explain(world: World, attendance: Attendance, got: CheckResult, want: CheckResult,
-            code: str, causes: Counter) -> None:
+def explain(world: World, named: NamedParents, attendance: Attendance, got: CheckResult,
+            want: CheckResult, code: str, causes: Counter) -> None:
     """Print each difference on ``code`` for one attendance, with its reason class."""
     aid = attendance.attendance_id
     if code in FLAG_CODES:
@@ -175,10 +223,10 @@ def explain(world: World, attendance: Attendance, got: CheckResult, want: CheckR
         diffs = [("missed" if has_true else "extra", (aid, code))] if has_sys != has_true else []
     if not diffs:
         return
-    why = reason(world, attendance, got, want, code)
+    why = reason(world, named, attendance, got, want, code)
     who = world.child_of.get(aid) or f"adult {world.adult_of.get(aid)}"
     for label, key in diffs:
-        causes[(label, why)] += 1
+        causes[(code, label, why)] += 1
         print(f"  {label} {key}: {why}; true patient {who}, register truth "
               f"{world.truth[aid]}, system match {got.match.person_id} ({got.match.band})")
     if code not in FLAG_CODES:
@@ -197,7 +245,8 @@ def main() -> None:
     ap.add_argument("--adults", type=float, default=0.03,
                     help="adult attendances, as a share of --attendances added on top")
     ap.add_argument("--explain", metavar="CODE", default="",
-                    help="list every missed and extra CODE (flag or warning) with its reason")
+                    help="list every missed and extra CODE (flag or warning; several: "
+                         "comma-separated) with its reason")
     args = ap.parse_args()
 
     started = time.perf_counter()
@@ -214,13 +263,15 @@ def main() -> None:
     wrong_match: set[str] = set()
     checked = 0.0
     reasons: Counter = Counter()
+    explained = [c for c in args.explain.split(",") if c]
+    named = NamedParents(world) if explained else None
     for attendance in world.attendances:
         t0 = time.perf_counter()
         got = sf.check(attendance)
         checked += time.perf_counter() - t0
         want = oracle.check(attendance)
-        if args.explain:
-            explain(world, attendance, got, want, args.explain, reasons)
+        for code in explained:
+            explain(world, named, attendance, got, want, code, reasons)
         if got.match.person_id != world.truth[attendance.attendance_id]:
             wrong_match.add(attendance.attendance_id)
         sys_flags |= flag_keys(got)
@@ -251,10 +302,10 @@ def main() -> None:
         causes = ", ".join(f"{code} {by_cause[(code, 'match')]}+{by_cause[(code, 'other')]}"
                            for code in dict.fromkeys(c for c, _ in sorted(by_cause)))
         print(f"  {label} (with a wrong register match + other causes): {causes or 'none'}")
-    if args.explain:
+    if explained:
         print(f"\n  {args.explain}: differences by reason")
-        for (label, why), count in sorted(reasons.items()):
-            print(f"    {label:<7}{count:>5}  {why}")
+        for (code, label, why), count in sorted(reasons.items()):
+            print(f"    {code:<22}{label:<7}{count:>5}  {why}")
 
 
 if __name__ == "__main__":

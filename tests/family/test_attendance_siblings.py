@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from safeflag.algo.dates import PartialDate
-from safeflag.models import Address, Demographics, Name, NextOfKin
+from safeflag.models import Address, Demographics, Name, NextOfKin, Sex
 
 from ..conftest import attendance, load, person, plan, rel
 
@@ -170,8 +170,9 @@ def test_a_newborn_seen_again_under_her_name_is_not_her_own_sibling(sf):
 
 @pytest.mark.parametrize("twin_nhs, second_given, linked", [
     (("9434765900", "9434765935"), "Tia", True),   # different NHS numbers: two children, twins
-    ((None, None), "Tia", False),      # another first name is not enough: a child goes by a
-                                       # middle name, or a name carries two slips
+    ((None, None), "Tia", True),       # another first name and the other sex: twins
+    ((None, None), "Ben", False),      # another first name, same sex: a child may go by a
+                                       # middle name, or a name carry two slips
     ((None, None), "BABY", False),     # a placeholder: nothing to tell them apart
 ])
 def test_same_birthday_siblings_from_attendances_need_something_to_tell_them_apart(
@@ -179,12 +180,34 @@ def test_same_birthday_siblings_from_attendances_need_something_to_tell_them_apa
     mum = kin("mother", "Kerry", "Lowe", nhs=NHS_MUM)
     a = visit("V1", "2021-03-01", "Tom", "Lowe", "2019-02-02", mum)
     b = visit("V2", "2021-04-01", second_given, "Lowe", "2019-02-02", mum)
+    sexes = {"Tom": Sex.male, "Ben": Sex.male, "Tia": Sex.female, "BABY": Sex.female}
+    a = a.model_copy(update={"patient": a.patient.model_copy(update={"sex": Sex.male})})
+    b = b.model_copy(update={"patient": b.patient.model_copy(
+        update={"sex": sexes[second_given]})})
     a = a.model_copy(update={"patient": a.patient.model_copy(update={"nhs_number": twin_nhs[0]})})
     b = b.model_copy(update={"patient": b.patient.model_copy(update={"nhs_number": twin_nhs[1]})})
     sf.check(a)
     result = sf.check(b)
     assert "REPEAT_INJURY" not in {w.code for w in result.warnings}     # never merged
     assert (sibling_warning(result) is not None) is linked
+
+
+@pytest.mark.parametrize("other_given, other_sex, is_self", [
+    ("Oscar", "male", False),     # same birthday and surname, other name and sex: twins
+    ("Oscar", "unknown", True),   # sex not recorded: may be self
+    ("Ava", "female", True),      # same sex: may be self (a middle name)
+    ("Ivvy", "male", True),       # one edit from her name, sex keyed wrongly: herself
+    ("", "male", True),           # no first name tells nothing
+])
+def test_other_sex_twins_are_not_self(other_given, other_sex, is_self):
+    from safeflag.algo.compare import Identity
+    from safeflag.algo.dates import PartialDate
+    from safeflag.family import may_be_self
+    child = Identity(ref="q", givens=("ivy",), families=("lowe",), sex="female",
+                     birth=PartialDate.parse("2020-06-06"))
+    other = Identity(ref="A9", givens=(other_given.lower(),) if other_given else (),
+                     families=("lowe",), sex=other_sex, birth=PartialDate.parse("2020-06-06"))
+    assert may_be_self(child, other) is is_self
 
 
 @pytest.mark.parametrize("other_given, other_family, other_birth, is_self", [

@@ -202,6 +202,21 @@ def _kind(mine: dict[int, str], theirs: dict[int, str]) -> str:
     return "half-sibling" if set(mine) & set(theirs) and differ else "sibling"
 
 
+#: First-name levels under which two records may be one child's ("no data": a placeholder or
+#: no name, which tells nothing).
+_MAY_BE_OWN_FIRST = ("exact", "nickname", "one edit", "middle name", "no data")
+
+
+def other_sex_twins(levels: dict[str, str]) -> bool:
+    """Same full birth date and family name, a first name that is not the other's in any form
+    the matcher knows (nickname, one edit, middle name) *and* the other sex on both records:
+    twins of the other sex. One child's records need two independent slips (a name not their
+    own and a sex keyed wrongly) to look like this; a twin pair of the same sex does not
+    qualify, as a child under a middle name looks the same."""
+    return (is_twin_pattern(levels) and levels.get("sex") == "otherwise"
+            and levels.get("given_name", "no data") not in _MAY_BE_OWN_FIRST)
+
+
 _SLIPS = ("one digit differs", "day/month swapped", "same year and month (partial)",
           "same year (partial)")
 
@@ -211,12 +226,12 @@ def may_be_self(child: Identity | None, other: Identity) -> bool:
     to it (another surname, a newborn's "BABY", a mistyped first name)?
 
     Two valid, different NHS numbers: never. The same full birth date: yes — on attendance
-    data alone a twin cannot be told from the child itself, so a same-birthday sibling is
-    linked only by different NHS numbers or by the register. Another first name does not tell
-    them apart: a child goes by a middle name the register does not hold, or a name carries
-    two keying slips, as often as a twin attends (the attendee index's twin pattern keeps such
-    records apart as a precaution; a sibling link would list the child as its own sibling).
-    A birth date one keying slip away (a digit, day and month swapped) or known only in part:
+    data alone a twin is hard to tell from the child itself, so a same-birthday sibling is
+    linked by different NHS numbers, by the register, or by :func:`other_sex_twins` (another
+    first name *and* the other sex recorded). Another first name alone does not tell them
+    apart: a child goes by a middle name the register does not hold, or a name carries two
+    keying slips, as often as a twin attends (a sibling link would list the child as its own
+    sibling). A birth date one keying slip away (a digit, day and month swapped) or known only in part:
     yes when the first names agree as the matcher sees it (same, nickname, one edit, middle
     name). A child is never listed as their own sibling.
     """
@@ -229,7 +244,7 @@ def may_be_self(child: Identity | None, other: Identity) -> bool:
     if nhs not in ("no data", None):
         return False
     if birth == "exact":
-        return True
+        return not other_sex_twins(levels)
     given = levels.get("given_name", "")
     same_first = given not in ("no data", "otherwise") and not given.startswith("jaro")
     return birth in _SLIPS and same_first
