@@ -23,6 +23,9 @@ class Age:
     oldest: int
     precision: str = "day"
 
+    #: ``precision`` of an age read from a birth date recorded after the arrival date
+    AFTER_ARRIVAL = "after arrival"
+
     @classmethod
     def at(cls, birth: PartialDate | None, on: date) -> "Age | None":
         if birth is None:
@@ -35,6 +38,9 @@ class Age:
         return self.youngest < months
 
     def describe(self) -> str:
+        if self.precision == self.AFTER_ARRIVAL:
+            return (f"age possibly {self.youngest}–{self.oldest} months at arrival (birth date "
+                    "recorded after the arrival date)")
         if self.youngest == self.oldest:
             return f"age {self.youngest} completed months at arrival"
         return (f"age {self.youngest}–{self.oldest} months at arrival "
