@@ -130,3 +130,23 @@ def test_outside_a_transaction_reads_go_to_the_database(pair):
         # no transaction: another connection may have written, so memory is not used
         assert [i.ref for i in kept.attendee_candidates(["k1"])] == ["A1"]
     assert kept._mirror is None                               # dropped when the run ends
+
+
+def test_frequent_writers_do_not_make_the_run_reload_each_time(pair, monkeypatch):
+    kept, other = pair
+    monkeypatch.setattr("safeflag.store.sqlite._RELOAD_SPACING", 1e9)   # the next load: never
+    with kept.keep_history():
+        with kept.transaction():
+            assert kept.attendee_candidates(["k1"]) == []
+            assert kept._mirror is not None
+        other.add_attendee(Identity(ref="", givens=("AMY",)), {"k1"}, "P1")
+        with kept.transaction():
+            # not reloaded so soon after the last load: read from the database, still right
+            assert [i.ref for i in kept.attendee_candidates(["k1"])] == ["A1"]
+            assert kept._mirror is None
+            kept.add_attendee(Identity(ref="", givens=("BEN",)), {"k1"}, None)
+            assert [i.ref for i in kept.attendee_candidates(["k1"])] == ["A1", "A2"]
+    monkeypatch.setattr("safeflag.store.sqlite._RELOAD_SPACING", 0)
+    with kept.keep_history(), kept.transaction():
+        assert [i.ref for i in kept.attendee_candidates(["k1"])] == ["A1", "A2"]
+        assert kept._mirror is not None

@@ -9,7 +9,9 @@ processes read and write the same file.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,6 +31,7 @@ from .mirror import HistoryMirror
 __all__ = ["SqliteStore", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
+log = logging.getLogger("safeflag.store")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -76,6 +79,8 @@ _REGISTER_TABLES = ("person", "person_key", "relationship", "plan", "address")
 
 #: Register reads kept per kind of read (persons, plans, ...) before that kind starts afresh.
 _REGISTER_READS_KEPT = 50_000
+#: The history mirror is loaded again at most once per this many times its last load's duration.
+_RELOAD_SPACING = 20
 _UNREAD = object()
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -133,6 +138,7 @@ class SqliteStore:
         self._keep_history = False
         self._mirror: HistoryMirror | None = None
         self._mirror_checked = False
+        self._mirror_next_load = 0.0       # time.monotonic() before which it is not reloaded
         self._forget_register()
         try:
             if self.path != ":memory:":
@@ -226,20 +232,33 @@ class SqliteStore:
         finally:
             self._keep_history = False
             self._mirror = None
+            self._mirror_next_load = 0.0
 
     def _mirrored(self) -> HistoryMirror | None:
         """The mirror, when reads may come from it: kept, inside a write transaction (nobody
-        else can write), and loaded since the last commit of another connection."""
+        else can write), and loaded since the last commit of another connection.
+
+        Checked once per transaction. When another connection has written (triage checks
+        during a batch), the mirror is loaded again, but at most once per
+        :data:`_RELOAD_SPACING` times the last load's duration; until then reads go to the
+        database, so frequent writers cannot make a batch spend its time reloading."""
         if not (self._keep_history and self._db.in_transaction):
             return None
-        if not self._mirror_checked or self._mirror is None:
+        if not self._mirror_checked:
+            self._mirror_checked = True
             version = self._query("PRAGMA data_version")[0][0]
-            if self._mirror is None or self._mirror.version != version:
+            if self._mirror is not None and self._mirror.version != version:
+                self._mirror = None
+            if self._mirror is None and time.monotonic() >= self._mirror_next_load:
+                started = time.monotonic()
                 try:
                     self._mirror = HistoryMirror.load(self._db, version)
                 except sqlite3.Error as exc:
                     raise StoreError(f"cannot read the database at {self.path}: {exc}") from exc
-            self._mirror_checked = True
+                took = time.monotonic() - started
+                self._mirror_next_load = started + took * _RELOAD_SPACING
+                log.debug("history kept in memory: %d attendances loaded in %.2fs",
+                          len(self._mirror.attendance), took)
         return self._mirror
 
     # --- register reads, kept per register load -------------------------------------------
