@@ -38,6 +38,7 @@ from safeflag.settings import Settings
 from safeflag.store import HistoryEntry
 from safeflag.store.sqlite import SqliteStore
 from safeflag.synth import World, generate_world
+from safeflag.synth.people import TrueChild
 
 FLAG_CODES = ("CP", "LAC", "CIN", "CP-UNBORN")
 
@@ -158,6 +159,29 @@ class NamedParents:
                     a.arrival, adult.key, kin.demographics.nhs_number,
                     {"".join(x.postcode.split()).upper() for x in where if x.postcode}))
 
+    def register_tie(self, child_id: str, sibling: TrueChild, until) -> str:
+        """How this child's attendances so far name a parent the register holds for
+        ``sibling``: "" (none), "name" (name alone), "identity" (the register person's NHS
+        number, or a postcode of the register's address history for them) or "no link" (so
+        named, but the register does not record them as the sibling's parent)."""
+        store = self.world.register
+        best = ""
+        for when, key, nhs, postcodes in self.named.get(child_id, ()):
+            adult = next((a for a in (sibling.mother, sibling.father) if a.key == key), None)
+            if when > until or adult is None or adult.person_id is None:
+                continue
+            person = next(p for p in store.persons if p.person_id == adult.person_id)
+            homes = {"".join(a.postcode.split()).upper() for a in store.addresses
+                     if a.person_id == adult.person_id} | {
+                "".join(person.postcode.split()).upper()}
+            if (nhs and nhs == person.nhs_number) or postcodes & homes:
+                linked = any({r.person_id, r.related_person_id} == {sibling.child_id,
+                                                                     adult.person_id}
+                             for r in store.relationships)
+                return "identity" if linked else "no link"
+            best = "name"
+        return best
+
     def upto(self, child_id: str, until) -> set[str]:
         return {row[1] for row in self.named.get(child_id, ()) if row[0] <= until}
 
@@ -171,14 +195,31 @@ class NamedParents:
 
 
 def _sibling_reason(world: World, named: NamedParents, attendance: Attendance,
-                    want: CheckResult, code: str) -> str:
+                    sibs: set[str]) -> str:
     aid, until = attendance.attendance_id, attendance.arrival
     child_id = world.child_of.get(aid, "")
+    if child_id not in world.children:
+        return "adult not on the register: the children live with them by address only"
     mine = named.upto(child_id, until)
-    sibs = {line.split(" ", 2)[1].rstrip(":") for w in want.warnings if w.code == code for line in w.evidence
-            if line.startswith(("sibling ", "half-sibling "))}
+    born = world.children[child_id].birth
+    if any(s in world.children and world.children[s].birth == born for s in sibs):
+        return "a twin: a same-birthday record may be the child itself"
     if not mine:
         return "no attendance of this child so far names a parent"
+    on_register = [world.children[s] for s in sibs if s in world.children
+                   and world.children[s].registered]
+    if on_register:
+        ties = {named.register_tie(child_id, s, until) for s in on_register}
+        if "identity" in ties:
+            return ("a register parent of the sibling named with their NHS number or address: "
+                    "not linked")
+        if "no link" in ties:
+            return ("the parent named is on the register, but the register does not record "
+                    "them as the sibling's parent")
+        if "name" in ties:
+            return ("a register parent of the sibling named by name alone (no NHS number or "
+                    "address the register holds)")
+        return "no attendance of this child names a parent the register records for the sibling"
     shared = [s for s in sibs if mine & named.upto(s, until)]
     if any(named.corroborated(child_id, s, until) for s in shared):
         return "same parent named with the same NHS number or postcode: not resolved to one"
@@ -195,16 +236,26 @@ def reason(world: World, named: NamedParents, attendance: Attendance, got: Check
         return "register match differs from the truth"
     child = world.children.get(world.child_of.get(aid, ""))
     if code in _AGE_RULES and child is not None:
+        person = next((p for p in world.register.persons if p.person_id == child.child_id
+                       and got.match.person_id), None)
+        if person is not None and person.birth_date is not None and person.birth_date.is_full:
+            if person.birth_date.as_date() != child.birth:
+                return "the register's birth date is not the true one (the matched child's)"
         birth = attendance.patient.birth_date
         if birth is None or not birth.is_full or birth.as_date() != child.birth:
             return "birth date on the attendance is not the true one"
     if code in FLAG_CODES:
-        return "relative's plan shown by one side only"
+        missed = {k[2] for k in flag_keys(want) - flag_keys(got) if k[1] == code}
+        if missed:
+            return _sibling_reason(world, named, attendance, missed)
+        return "relative's plan shown by the system only"
     if code == "REPEAT_INJURY":
         return "earlier attendances of the same child not all linked"
-    if code in ("SIBLING_INJURY", "FAMILY_INJURY_HISTORY") and not any(
+    if code in ("SIBLING_INJURY", "FAMILY_INJURY_HISTORY", "THINK_FAMILY") and not any(
             w.code == code for w in got.warnings):
-        return _sibling_reason(world, named, attendance, want, code)
+        sibs = {line.split(" ", 2)[1].rstrip(":") for w in want.warnings if w.code == code
+                for line in w.evidence if line.startswith(("sibling ", "half-sibling ", "child "))}
+        return _sibling_reason(world, named, attendance, sibs)
     return "other"
 
 

@@ -150,3 +150,27 @@ def test_people_are_plainly_fictional(world: World) -> None:
 def _family(world: World, child_id: str):
     family_id = world.children[child_id].family_id
     return next(f for f in world.families if f.family_id == family_id)
+
+
+def test_no_birth_date_is_after_the_day_it_was_keyed(world: World) -> None:
+    """Systems refuse a birth date in the future: a slip that would land there is keyed again."""
+    from safeflag.synth.people import PERIOD_END
+    for attendance in world.attendances:
+        birth = attendance.patient.birth_date
+        assert birth is None or birth.earliest() <= attendance.arrival_date
+    assert all(p.birth_date is None or p.birth_date.earliest() <= PERIOD_END
+               for p in world.register.persons)
+
+
+def test_a_slipped_digit_never_lands_after_the_limit() -> None:
+    import random
+    from datetime import date
+
+    from safeflag.synth.noise import one_digit_date
+    rng = random.Random(1)
+    born, limit = date(2024, 4, 11), date(2024, 6, 7)
+    slips = [one_digit_date(rng, born, not_after=limit) for _ in range(300)]
+    assert all(s.as_date() <= limit for s in slips)
+    assert any(s.as_date() != born for s in slips)
+    free = [one_digit_date(rng, born) for _ in range(300)]
+    assert any(s.as_date() > limit for s in free)

@@ -75,8 +75,10 @@ def swap_day_month(born: date) -> PartialDate | None:
     return PartialDate(born.year, born.day, born.month)
 
 
-def one_digit_date(rng: random.Random, born: date) -> PartialDate:
-    """The birth date with one digit keyed wrongly (still a valid date)."""
+def one_digit_date(rng: random.Random, born: date, not_after: date | None = None
+                   ) -> PartialDate:
+    """The birth date with one digit keyed wrongly (still a valid date, and with
+    ``not_after`` no later than that day: systems refuse a birth date in the future)."""
     text = born.strftime("%Y%m%d")
     for _ in range(20):
         i = rng.choice((2, 3, 4, 5, 6, 7))
@@ -85,9 +87,11 @@ def one_digit_date(rng: random.Random, born: date) -> PartialDate:
             continue
         wrong = text[:i] + digit + text[i + 1:]
         try:
-            return PartialDate.parse(wrong)
+            slipped = PartialDate.parse(wrong)
         except ValueError:
             continue
+        if not_after is None or slipped.as_date() <= not_after:
+            return slipped
     return PartialDate.of(born)
 
 

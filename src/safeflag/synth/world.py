@@ -132,8 +132,9 @@ def _population(rng: random.Random, children: int, outside_ratio: float
 
 # --- the register -----------------------------------------------------------------------------
 class _RegisterBuilder:
-    def __init__(self, rng: random.Random, ids: _Ids) -> None:
+    def __init__(self, rng: random.Random, ids: _Ids, slips: random.Random) -> None:
         self.rng, self.ids = rng, ids
+        self.slips = slips         # re-keys a slip that lands after the snapshot date
         self.persons: list[Person] = []
         self.relationships: list[Relationship] = []
         self.plans: list[Plan] = []
@@ -200,6 +201,8 @@ class _RegisterBuilder:
         birth = PartialDate.of(child.birth)
         if rng.random() < 0.005:
             birth = noise.one_digit_date(rng, child.birth)
+            if birth.as_date() > PERIOD_END:       # refused by the system: keyed again
+                birth = noise.one_digit_date(self.slips, child.birth, not_after=PERIOD_END)
         nhs: str | None = child.nhs if rng.random() < 0.88 else None
         if nhs and rng.random() < 0.004:
             nhs = noise.nhs_typo(rng, nhs)
@@ -268,9 +271,9 @@ def _arrival_days(rng: random.Random, child: TrueChild, count: int, clustered: b
 
 class _AttendanceMaker:
     def __init__(self, rng: random.Random, families: dict[int, TrueFamily],
-                 timing: random.Random) -> None:
+                 extra: random.Random) -> None:
         self.rng, self.families = rng, families
-        self.timing = timing       # injury times: a source of their own (see .presentations)
+        self.extra = extra         # injury times, re-keyed slips: a source of their own
 
     def make(self, number: int, child: TrueChild, arrival: datetime) -> Attendance:
         rng = self.rng
@@ -281,7 +284,7 @@ class _AttendanceMaker:
         complaint, diagnoses = self._clinical(injury)
         injured = None
         if injury:
-            timed = injury_timing(self.timing, arrival, complaint, diagnoses, fam.high_risk)
+            timed = injury_timing(self.extra, arrival, complaint, diagnoses, fam.high_risk)
             complaint, diagnoses, injured = timed.complaint, timed.diagnoses, timed.injury_time
         # one validation per attendance: pydantic builds the nested models from plain dicts
         return Attendance.model_validate({
@@ -321,7 +324,7 @@ class _AttendanceMaker:
             given, middle, family = given.upper(), middle.upper(), family.upper()
         return {"nhs_number": self._nhs(child.nhs, newborn),
                 "names": ({"given": given, "family": family, "middle": middle},),
-                "birth_date": self._birth(child.birth), "sex": self._sex(child.sex),
+                "birth_date": self._birth(child.birth, day), "sex": self._sex(child.sex),
                 "addresses": self._address(fam, day)}
 
     def _nhs(self, nhs: str, newborn: bool) -> str | None:
@@ -332,15 +335,21 @@ class _AttendanceMaker:
             return noise.nhs_typo(self.rng, nhs)
         return nhs
 
-    def _birth(self, born: date) -> PartialDate | None:
+    def _birth(self, born: date, day: date) -> PartialDate | None:
+        """The birth date as keyed at the front desk on ``day``. A slip that lands after that
+        day is refused by the system (a birth date in the future) and keyed again, drawn from
+        a source of its own so that the other attendances stay as they were."""
         rng = self.rng
         roll = rng.random()
         if roll < 0.012:
             swapped = noise.swap_day_month(born)
             if swapped is not None:
-                return swapped
+                return swapped if swapped.as_date() <= day else \
+                    noise.one_digit_date(self.extra, born, not_after=day)
         elif roll < 0.027:
-            return noise.one_digit_date(rng, born)
+            slipped = noise.one_digit_date(rng, born)
+            return slipped if slipped.as_date() <= day else \
+                noise.one_digit_date(self.extra, born, not_after=day)
         elif roll < 0.035:
             return noise.partial_birth(rng, born)
         elif roll < 0.040:
@@ -415,7 +424,7 @@ def generate_world(children: int = 1_000, attendances: int = 5_000, seed: int = 
     """
     rng = random.Random(seed)
     families, ids = _population(rng, children, outside_ratio)
-    reg = _RegisterBuilder(rng, ids)
+    reg = _RegisterBuilder(rng, ids, random.Random(f"safeflag-synth-slips-{seed}"))
     for fam in families:
         reg.add_family(fam)
     register = reg.build()
