@@ -72,17 +72,20 @@ def _reads(store: SqliteStore) -> dict[str, object]:
 
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ops=st.lists(write, min_size=1, max_size=25))
-def test_reads_from_memory_equal_reads_from_the_database(tmp_path_factory, ops):
+@given(groups=st.lists(st.lists(write, min_size=1, max_size=6), min_size=1, max_size=6))
+def test_reads_from_memory_equal_reads_from_the_database(tmp_path_factory, groups):
+    """Writes are held back until each group's commit; reads inside the group come from
+    memory and must already show them; after the commit the database must agree."""
     path = tmp_path_factory.mktemp("mirror") / "s.db"
     kept, plain = SqliteStore(path), SqliteStore(path)
     counts = {"attendees": 0, "parents": 0}
     try:
         with kept.keep_history():
-            for op in ops:
+            for group in groups:
                 with kept.transaction():
-                    _apply(kept, op, counts)
-                    from_memory = _reads(kept)
+                    for op in group:
+                        _apply(kept, op, counts)
+                        from_memory = _reads(kept)
                     assert kept._mirror is not None        # the reads above came from memory
                 assert from_memory == _reads(plain)
     finally:
@@ -109,16 +112,36 @@ def test_a_write_by_another_connection_is_seen_at_the_next_transaction(pair):
             assert kept.attendees_of_persons(["P1"]) == {"P1": [1]}
 
 
-def test_a_rolled_back_check_leaves_nothing_in_memory(pair):
-    kept, _ = pair
-    with kept.keep_history(), kept.transaction():
-        kept.add_attendee(Identity(ref="", givens=("AMY",)), {"k1"}, None)
+def test_a_rolled_back_check_leaves_nothing_in_memory_or_the_database(pair):
+    kept, other = pair
+    with kept.keep_history():
+        with kept.transaction():
+            kept.add_attendee(Identity(ref="", givens=("AMY",)), {"k1"}, None)
+            with pytest.raises(RuntimeError):
+                with kept.transaction():                         # a savepoint, as per check
+                    kept.add_attendee(Identity(ref="", givens=("BEN",)), {"k1"}, None)
+                    kept.record_attendance(HistoryEntry("V9", 2, START, injury=True))
+                    assert len(kept.attendee_candidates(["k1"])) == 2
+                    raise RuntimeError("the check failed")
+            assert [i.givens for i in kept.attendee_candidates(["k1"])] == [("AMY",)]
+            kept.add_attendee(Identity(ref="", givens=("CAL",)), {"k1"}, None)
+        assert [(i.ref, i.givens) for i in other.attendee_candidates(["k1"])] == [
+            ("A1", ("AMY",)), ("A2", ("CAL",))]
+        assert other.attendance("V9") is None
+
+
+def test_a_failed_group_writes_nothing_it_held_back(pair):
+    kept, other = pair
+    with kept.keep_history():
         with pytest.raises(RuntimeError):
-            with kept.transaction():                         # a savepoint, as per check
-                kept.add_attendee(Identity(ref="", givens=("BEN",)), {"k1"}, None)
-                assert len(kept.attendee_candidates(["k1"])) == 2
-                raise RuntimeError("the check failed")
-        assert [i.givens for i in kept.attendee_candidates(["k1"])] == [("AMY",)]
+            with kept.transaction():
+                kept.add_attendee(Identity(ref="", givens=("AMY",)), {"k1"}, None)
+                kept.record_attendance(HistoryEntry("V1", 1, START, injury=False))
+                raise RuntimeError("the run was stopped")
+        with kept.transaction():
+            kept.add_attendee(Identity(ref="", givens=("BEN",)), {"k1"}, None)
+    assert [(i.ref, i.givens) for i in other.attendee_candidates(["k1"])] == [("A1", ("BEN",))]
+    assert other.attendance("V1") is None
 
 
 def test_outside_a_transaction_reads_go_to_the_database(pair):

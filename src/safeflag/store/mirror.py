@@ -43,6 +43,8 @@ class HistoryMirror:
     def __init__(self) -> None:
         self.version: int | None = None         # PRAGMA data_version when loaded
         self.attendee: dict[int, str] = {}      # attendee id -> stored identity JSON
+        self.last_attendee = 0                  # the highest attendee id (rowid) and parent id
+        self.last_parent = 0
         self.attendee_person: dict[int, str | None] = {}
         self.attendee_keys: dict[str, list[int]] = {}
         self.person_attendees: dict[str, list[int]] = {}
@@ -68,6 +70,7 @@ class HistoryMirror:
                 "SELECT attendee_id, person_id, identity FROM attendee ORDER BY attendee_id"):
             m.attendee[aid] = text
             m.attendee_person[aid] = person
+            m.last_attendee = aid
             if person is not None:
                 m.person_attendees.setdefault(person, []).append(aid)
         for key, aid in db.execute("SELECT key, attendee_id FROM attendee_key ORDER BY rowid"):
@@ -76,6 +79,7 @@ class HistoryMirror:
                 "SELECT parent_id, person_id, identity FROM parent ORDER BY parent_id"):
             m.parent[pid] = text
             m._set_parent_person(pid, person)
+            m.last_parent = pid
         for key, pid in db.execute("SELECT key, parent_id FROM parent_key ORDER BY rowid"):
             m.parent_keys.setdefault(key, []).append(pid)
             m.keys_of_parent.setdefault(pid, set()).add(key)
@@ -151,6 +155,7 @@ class HistoryMirror:
                      person_id: str | None) -> None:
         self.attendee[attendee_id] = stored
         self.attendee_person[attendee_id] = person_id
+        self.last_attendee = max(self.last_attendee, attendee_id)
         if person_id is not None:
             insort(self.person_attendees.setdefault(person_id, []), attendee_id)
         for key in keys:
@@ -169,6 +174,7 @@ class HistoryMirror:
                    person_id: str | None) -> None:
         """A parent node written (added, or updated with ``COALESCE(person_id)``)."""
         self.parent[parent_id] = stored
+        self.last_parent = max(self.last_parent, parent_id)
         if person_id is not None or parent_id not in self.parent_person:
             self._set_parent_person(parent_id, person_id)
         known = self.keys_of_parent.setdefault(parent_id, set())

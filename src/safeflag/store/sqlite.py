@@ -8,6 +8,7 @@ processes read and write the same file.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import sqlite3
@@ -134,8 +135,11 @@ class SqliteStore:
         self._reads: dict[str, dict[Hashable, object]] = {}
         self._data_version: int | None = None
         self._register_checked = False
-        # the attendance side kept in memory while a batch runs (see keep_history)
+        # the attendance side kept in memory while a batch runs (see keep_history), and the
+        # attendance-side writes held back, in order, while it answers reads: written with
+        # executemany just before the transaction commits
         self._keep_history = False
+        self._behind: list[tuple[str, tuple]] = []
         self._mirror: HistoryMirror | None = None
         self._mirror_checked = False
         self._mirror_next_load = 0.0       # time.monotonic() before which it is not reloaded
@@ -171,7 +175,9 @@ class SqliteStore:
         self._mirror_checked = False
         try:
             yield self._db
+            self._flush()
         except BaseException:
+            self._behind.clear()
             self._db.execute("ROLLBACK")
             self._forget_register()        # the rollback may have undone a register load
             raise
@@ -182,15 +188,41 @@ class SqliteStore:
                 raise StoreError(f"cannot commit to {self.path}: {exc}") from exc
 
     def _savepoint(self) -> Iterator[sqlite3.Connection]:
+        held = len(self._behind)
         self._db.execute("SAVEPOINT nested")
         try:
             yield self._db
         except BaseException:
+            del self._behind[held:]
             self._db.execute("ROLLBACK TO nested")
             self._db.execute("RELEASE nested")
             self._forget_register()
             raise
         self._db.execute("RELEASE nested")
+
+    def _forget_mirror(self) -> None:
+        """Stop answering from memory; what was held back is written first, because reads go
+        to the database from here."""
+        if self._behind:
+            self._flush()
+        self._mirror = None
+
+    def _write(self, sql: str, params: tuple) -> None:
+        """An attendance-side write: held back until the commit while the mirror answers the
+        reads (inside a write transaction, so nobody else reads it before then either)."""
+        if self._mirrored() is not None:
+            self._behind.append((sql, params))
+        else:
+            self._write_one(sql, params)
+
+    def _flush(self) -> None:
+        """Write what was held back, in order (runs of one statement as one executemany)."""
+        held, self._behind = self._behind, []
+        try:
+            for sql, rows in itertools.groupby(held, key=lambda w: w[0]):
+                self._db.executemany(sql, [params for _, params in rows])
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to {self.path}: {exc}") from exc
 
     def _write_one(self, sql: str, params: Sequence) -> None:
         """One write statement. Inside a transaction it takes no savepoint of its own: SQLite
@@ -231,7 +263,7 @@ class SqliteStore:
             yield
         finally:
             self._keep_history = False
-            self._mirror = None
+            self._forget_mirror()
             self._mirror_next_load = 0.0
 
     def _mirrored(self) -> HistoryMirror | None:
@@ -248,7 +280,7 @@ class SqliteStore:
             self._mirror_checked = True
             version = self._query("PRAGMA data_version")[0][0]
             if self._mirror is not None and self._mirror.version != version:
-                self._mirror = None
+                self._forget_mirror()
             if self._mirror is None and time.monotonic() >= self._mirror_next_load:
                 started = time.monotonic()
                 try:
@@ -269,7 +301,9 @@ class SqliteStore:
     # one write transaction nobody else can commit, so the check runs once per transaction.
     def _forget_register(self) -> None:
         self._reads.clear()
-        self._mirror = None     # a rollback or a reload may have undone what it holds
+        # a rollback or a reload may have undone what the mirror holds (a rollback has already
+        # dropped the held-back writes it undid)
+        self._forget_mirror()
         self._register_loaded: tuple[str | None, str | None] | None = None
         self._data_version = None
 
@@ -415,6 +449,16 @@ class SqliteStore:
         return out
 
     def add_attendee(self, ident: Identity, keys: set[str], person_id: str | None) -> int:
+        mirror = self._mirrored()
+        if mirror is not None:          # the next rowid, as SQLite would give it
+            attendee_id = mirror.last_attendee + 1
+            stored = replace(ident, ref=f"A{attendee_id}").to_json()
+            self._behind.append(("INSERT INTO attendee (attendee_id, person_id, identity) "
+                                 "VALUES (?, ?, ?)", (attendee_id, person_id, stored)))
+            self._behind.extend(("INSERT INTO attendee_key VALUES (?, ?)", (k, attendee_id))
+                                for k in keys)
+            mirror.add_attendee(attendee_id, stored, keys, person_id)
+            return attendee_id
         with self.transaction() as db:
             cur = db.execute("INSERT INTO attendee (person_id, identity) VALUES (?, '')",
                              (person_id,))
@@ -429,15 +473,15 @@ class SqliteStore:
         return attendee_id
 
     def link_attendee(self, attendee_id: int, person_id: str) -> None:
-        self._write_one("UPDATE attendee SET person_id = ? WHERE attendee_id = ?",
-                        (person_id, attendee_id))
+        self._write("UPDATE attendee SET person_id = ? WHERE attendee_id = ?",
+                    (person_id, attendee_id))
         if self._mirror is not None:
             self._mirror.link_attendee(attendee_id, person_id)
 
     def record_attendance(self, entry: HistoryEntry) -> None:
         arrival, findings = _wall(entry.arrival), json.dumps(entry.findings)
         warnings = json.dumps(entry.warnings)
-        self._write_one(
+        self._write(
             "INSERT INTO attendance VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(attendance_id) DO UPDATE SET attendee_id = excluded.attendee_id, "
             "arrival = excluded.arrival, injury = excluded.injury, "
@@ -474,6 +518,13 @@ class SqliteStore:
         return [Identity.from_json(r[0]) for r in rows]
 
     def add_parent(self, ident: Identity, keys: set[str], person_id: str | None) -> int:
+        mirror = self._mirrored()
+        if mirror is not None:          # the next rowid, as SQLite would give it
+            parent_id = mirror.last_parent + 1
+            self._behind.append(("INSERT INTO parent (parent_id, person_id, identity) "
+                                 "VALUES (?, ?, '')", (parent_id, person_id)))
+            self._write_parent(parent_id, ident, keys, person_id)
+            return parent_id
         with self.transaction() as db:
             cur = db.execute("INSERT INTO parent (person_id, identity) VALUES (?, '')",
                              (person_id,))
@@ -492,13 +543,19 @@ class SqliteStore:
         the blocking keys it did not have."""
         stored = replace(ident, ref=f"K{parent_id}").to_json()
         db, mirror = self._db, self._mirrored()
-        db.execute("UPDATE parent SET identity = ?, person_id = COALESCE(?, person_id) "
-                   "WHERE parent_id = ?", (stored, person_id, parent_id))
-        known = (mirror.parent_key_set(parent_id) if mirror is not None else
-                 {r[0] for r in db.execute("SELECT key FROM parent_key WHERE parent_id = ?",
-                                           (parent_id,))})
-        new = sorted(keys - known)
-        db.executemany("INSERT INTO parent_key VALUES (?, ?)", ((k, parent_id) for k in new))
+        update = ("UPDATE parent SET identity = ?, person_id = COALESCE(?, person_id) "
+                  "WHERE parent_id = ?", (stored, person_id, parent_id))
+        if mirror is not None:
+            new = sorted(keys - mirror.parent_key_set(parent_id))
+            self._behind.append(update)
+            self._behind.extend(("INSERT INTO parent_key VALUES (?, ?)", (k, parent_id))
+                                for k in new)
+        else:
+            db.execute(*update)
+            known = {r[0] for r in db.execute("SELECT key FROM parent_key WHERE parent_id = ?",
+                                              (parent_id,))}
+            new = sorted(keys - known)
+            db.executemany("INSERT INTO parent_key VALUES (?, ?)", ((k, parent_id) for k in new))
         if self._mirror is not None:
             self._mirror.put_parent(parent_id, stored, new, person_id)
 
@@ -509,10 +566,9 @@ class SqliteStore:
         return rows[0][0] if rows and rows[0][0] is not None else None
 
     def link_parent(self, link: ParentLink) -> None:
-        self._write_one("INSERT INTO attendee_parent VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT(attendee_id, parent_id) DO NOTHING",
-                        (link.attendee_id, link.parent_id, link.relationship,
-                         link.attendance_id))
+        self._write("INSERT INTO attendee_parent VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(attendee_id, parent_id) DO NOTHING",
+                    (link.attendee_id, link.parent_id, link.relationship, link.attendance_id))
         if self._mirror is not None:
             self._mirror.link_parent(link)
 
@@ -530,16 +586,18 @@ class SqliteStore:
 
     # --- audit ----------------------------------------------------------------------------
     def record_audit(self, entry: AuditEntry) -> None:
-        self._write_one("INSERT INTO audit (at, user, attendance_id, person_ids, channel) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        (_utc(entry.at), entry.user, entry.attendance_id,
-                         json.dumps(entry.person_ids), entry.channel))
+        self._write("INSERT INTO audit (at, user, attendance_id, person_ids, channel) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (_utc(entry.at), entry.user, entry.attendance_id,
+                     json.dumps(entry.person_ids), entry.channel))
 
     def audit_entries(self, *, since: datetime | None = None,
                       user: str | None = None) -> Iterator[AuditEntry]:
         """Look-ups in the order they were recorded, optionally from ``since`` and by ``user``."""
         sql = "SELECT at, user, attendance_id, person_ids, channel FROM audit WHERE at >= ?"
         params: list[str] = [_utc(since) if since is not None else ""]
+        if self._behind:
+            self._flush()
         if user is not None:
             sql += " AND user = ?"
             params.append(user)
