@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Iterable, Iterator
 
 from ..algo.dates import PartialDate, parse_iso_datetime
+from ..algo.injury import classify
 from ..algo.nhs import normalise_nhs_number
 from ..errors import MessageError
 from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
@@ -263,8 +264,10 @@ def _contact(contact: dict) -> NextOfKin:
                      demographics=demo)
 
 
-def _diagnoses(enc: dict, patient: dict, resources: list[dict], index: dict, single: bool
-               ) -> tuple[Coded, ...]:
+def _conditions(enc: dict, patient: dict, resources: list[dict], index: dict, single: bool
+                ) -> list[tuple[dict, Coded]]:
+    """The Encounter's Conditions (linked to it, or to its Patient in a one-Encounter bundle)
+    with the diagnosis each codes for."""
     out = []
     for res in resources:
         if res.get("resourceType") != "Condition":
@@ -277,8 +280,35 @@ def _diagnoses(enc: dict, patient: dict, resources: list[dict], index: dict, sin
             continue
         found = _concept(res.get("code"))
         if found:
-            out.append(found)
-    return tuple(out)
+            out.append((res, found))
+    return out
+
+
+def _onset(res: dict, ctx: _Ctx) -> datetime | None:
+    """Condition.onsetDateTime, else onsetPeriod.start, as UK wall time (``None`` if neither).
+    A FHIR date (no time) reads as its midnight, as for the other formats."""
+    period = res.get("onsetPeriod")
+    for raw, where in ((res.get("onsetDateTime"), "Condition.onsetDateTime"),
+                       (period.get("start") if isinstance(period, dict) else None,
+                        "Condition.onsetPeriod.start")):
+        if raw is None or raw == "":
+            continue
+        try:
+            if not isinstance(raw, str):
+                raise TypeError("not a string")
+            return local_wall_time(parse_iso_datetime(raw))
+        except (TypeError, ValueError) as exc:
+            raise ctx.error("not a FHIR dateTime with at least a full date (YYYY-MM-DD or "
+                            "YYYY-MM-DDThh:mm:ss+zz:zz)", where) from exc
+    return None
+
+
+def _injury_time(conditions: list[tuple[dict, Coded]], ctx: _Ctx) -> datetime | None:
+    """The earliest onset among the Encounter's injury Conditions; other Conditions' onsets
+    (an asthma diagnosed years ago) say nothing about when this injury happened."""
+    onsets = [_onset(res, ctx) for res, dx in conditions
+              if classify(dx.code, dx.system, dx.text) is not None]
+    return min((t for t in onsets if t is not None), default=None)
 
 
 def _patient_for(enc: dict, resources: list[dict], index: dict, ctx: _Ctx) -> dict:
@@ -323,13 +353,14 @@ def _parse(obj: Any, ctx: _Ctx) -> list[Attendance]:
     out = []
     for enc in encounters:
         patient = _patient_for(enc, resources, index, ctx)
+        conditions = _conditions(enc, patient, resources, index, len(encounters) == 1)
         out.append(Attendance(
             attendance_id=_attendance_id(enc, ctx), message_id=message_id, event="fhir",
             arrival=_arrival(enc, ctx), patient_class=_patient_class(enc),
             patient=_demographics(patient, ctx, "Patient"),
             next_of_kin=_kin(patient, resources, index, ctx), complaint=_complaint(enc),
-            diagnoses=_diagnoses(enc, patient, resources, index, len(encounters) == 1),
-            source=ctx.source))
+            diagnoses=tuple(dx for _, dx in conditions),
+            injury_time=_injury_time(conditions, ctx), source=ctx.source))
     return out
 
 

@@ -249,6 +249,23 @@ def _arrival(msg: _Msg, pv1: list[str] | None) -> datetime:
                     "PV1-44", "PV1-44")
 
 
+def _injury_time(msg: _Msg) -> datetime | None:
+    # ACC-1 (accident date/time) of the first ACC segment, read like PV1-44: an offset is
+    # converted to UK wall time, none means UK wall time already. Blank or no ACC is no data;
+    # a value that is there but unreadable is an error, not silently dropped.
+    acc = msg.segs.get("ACC")
+    if acc is None:
+        return None
+    value = msg.value(acc[0], 1)
+    if not value:
+        return None
+    try:
+        return _timestamp(value)
+    except ValueError as exc:
+        raise msg.error("the accident date/time is not an HL7 date/time; send "
+                        "YYYYMMDD[HHMM[SS]][+ZZZZ] or leave ACC-1 empty", "ACC-1") from exc
+
+
 def _event(msg: _Msg) -> tuple[str, str]:
     msh9 = msg.reps(msg.first("MSH"), 9)
     if not msh9:
@@ -300,7 +317,8 @@ def _parse(raw: str, ref: str, source: str) -> Attendance:
         attendance_id=attendance_id, message_id=control, event=event,
         arrival=_arrival(msg, pv1), patient_class=msg.value(pv1, 2).upper(),
         patient=_demographics(msg, pid), next_of_kin=tuple(k for k in kin if k is not None),
-        complaint=_ce(msg, pv2, 3), diagnoses=_diagnoses(msg), source=source)
+        complaint=_ce(msg, pv2, 3), diagnoses=_diagnoses(msg), injury_time=_injury_time(msg),
+        source=source)
 
 
 def iter_hl7_attendances(text: str, source: str = "-", *,
