@@ -14,8 +14,10 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from ..models import Address, Attendance, Coded, Demographics, Sex
 
@@ -29,6 +31,7 @@ _FHIR_SEX = {Sex.female: "female", Sex.male: "male", Sex.unknown: "unknown"}
 _HL7_SYSTEM = {"ICD10": "I10", "SNOMED": "SCT", "": ""}
 _FHIR_SYSTEM = {"ICD10": "http://hl7.org/fhir/sid/icd-10", "SNOMED": "http://snomed.info/sct"}
 NHS_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+_LONDON = ZoneInfo("Europe/London")
 
 
 def _text(value: object) -> str:
@@ -172,6 +175,15 @@ def _concept(coded: Coded) -> dict:
     return {"text": coded.text}
 
 
+def _fhir_datetime(wall: datetime) -> str:
+    """A UK wall-clock time as a FHIR dateTime with its Europe/London offset: FHIR requires a
+    zone once a time is given, and the readers turn the offset back into the same wall time.
+    (A time inside the spring-forward hour does not exist on UK clocks; it is written with
+    the GMT offset, so it reads back an hour later.)"""
+    aware = wall if wall.tzinfo is not None else wall.replace(tzinfo=_LONDON)
+    return aware.isoformat()
+
+
 def fhir_bundle(attendance: Attendance) -> dict:
     """A FHIR R4 collection Bundle: Encounter, Patient, RelatedPerson(s), Condition(s)."""
     aid = attendance.attendance_id
@@ -189,7 +201,7 @@ def fhir_bundle(attendance: Attendance) -> dict:
         "identifier": [{"value": aid}],
         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "EMER"},
         "subject": {"reference": f"Patient/pat-{aid}"},
-        "period": {"start": attendance.arrival.isoformat()}}
+        "period": {"start": _fhir_datetime(attendance.arrival)}}
     if attendance.complaint is not None:
         encounter["reasonCode"] = [_concept(attendance.complaint)]
     entries = [encounter, patient]
@@ -207,7 +219,7 @@ def fhir_bundle(attendance: Attendance) -> dict:
                      "encounter": {"reference": f"Encounter/enc-{aid}"},
                      "code": _concept(dx)}
         if attendance.injury_time is not None:
-            condition["onsetDateTime"] = attendance.injury_time.isoformat()
+            condition["onsetDateTime"] = _fhir_datetime(attendance.injury_time)
         entries.append(condition)
     return {"resourceType": "Bundle", "id": f"b-{aid}", "type": "collection",
             "entry": [{"fullUrl": f"urn:uuid:{e['id']}", "resource": e} for e in entries]}
