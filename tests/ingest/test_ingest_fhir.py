@@ -6,6 +6,8 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from safeflag.algo.dates import PartialDate
 from safeflag.errors import MessageError
 from safeflag.ingest import read_attendances, read_text
@@ -102,3 +104,78 @@ def test_strict_validation():
     b["entry"][1]["resource"]["status"] = 12
     problems = validate_fhir_strict(b)
     assert problems and all("Lily" not in p for p in problems)
+
+
+# --- Condition onset: the injury time for DELAYED_PRESENTATION ---------------------------------
+def _conditions(b: dict) -> list[dict]:
+    return [e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "Condition"]
+
+
+def _injury_time(b: dict):
+    [att] = parse_fhir(b)
+    return att.injury_time
+
+
+def test_no_onset_is_no_injury_time():
+    assert _injury_time(_bundle()) is None
+
+
+@pytest.mark.parametrize("onset, expected", [
+    ("2013-12-31T22:15:00+00:00", datetime(2013, 12, 31, 22, 15)),
+    ("2014-07-03T09:15:00Z", datetime(2014, 7, 3, 10, 15)),         # UTC → UK summer time
+    ("2014-01-03T09:15:00-05:00", datetime(2014, 1, 3, 14, 15)),
+    ("2013-12-31T22:15:00", datetime(2013, 12, 31, 22, 15)),       # no zone: taken as UK time
+    ("2013-12-31", datetime(2013, 12, 31)),                         # a date reads as its midnight
+])
+def test_onset_date_time_is_the_injury_time_in_uk_wall_time(onset, expected):
+    b = _bundle()
+    _conditions(b)[0]["onsetDateTime"] = onset
+    assert _injury_time(b) == expected
+    b = _bundle()
+    _conditions(b)[1]["onsetPeriod"] = {"start": onset, "end": "2014-01-03T10:00:00Z"}
+    assert _injury_time(b) == expected
+
+
+def test_the_earliest_onset_of_the_injury_conditions_wins():
+    b = _bundle()
+    first, second = _conditions(b)
+    first["onsetDateTime"] = "2014-01-02T08:00:00Z"
+    second["onsetPeriod"] = {"start": "2014-01-01T20:00:00Z"}
+    assert _injury_time(b) == datetime(2014, 1, 1, 20, 0)
+    second["onsetPeriod"] = {"start": "2014-01-02T09:00:00Z"}
+    assert _injury_time(b) == datetime(2014, 1, 2, 8, 0)
+    second["onsetDateTime"] = "2014-01-02T07:00:00Z"              # onsetDateTime before period
+    assert _injury_time(b) == datetime(2014, 1, 2, 7, 0)
+
+
+def test_onsets_of_other_conditions_and_other_encounters_are_not_the_injury_time():
+    b = _bundle()
+    first, second = _conditions(b)
+    first["onsetDateTime"] = "2014-01-03T08:00:00Z"
+    asthma = {"resourceType": "Condition", "id": "cond-2", "onsetDateTime": "2010-05-01",
+              "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "J45.9"}]},
+              "encounter": second["encounter"]}
+    elsewhere = dict(second, id="cond-3", onsetDateTime="2013-01-01T08:00:00Z",
+                     encounter={"reference": "Encounter/another"})
+    b["entry"] += [{"resource": asthma}, {"resource": elsewhere}]
+    [att] = parse_fhir(b)
+    assert att.injury_time == datetime(2014, 1, 3, 8, 0)
+    assert "J45.9" in [d.code for d in att.diagnoses]             # still a diagnosis
+    asthma["onsetDateTime"] = "in childhood"                       # nor is its onset read
+    assert _injury_time(b) == datetime(2014, 1, 3, 8, 0)
+
+
+@pytest.mark.parametrize("field, value, location", [
+    ("onsetDateTime", "yesterday", "Condition.onsetDateTime"),
+    ("onsetDateTime", "03/01/2014", "Condition.onsetDateTime"),
+    ("onsetDateTime", "2014-13-03T10:00:00Z", "Condition.onsetDateTime"),
+    ("onsetDateTime", "2014-01", "Condition.onsetDateTime"),        # partial: no day
+    ("onsetDateTime", 20140103, "Condition.onsetDateTime"),
+    ("onsetPeriod", {"start": "2014"}, "Condition.onsetPeriod.start"),
+])
+def test_a_malformed_onset_is_an_error_naming_bundle_and_path(field, value, location):
+    b = _bundle()
+    _conditions(b)[0][field] = value
+    [err] = list(read_text(json.dumps(b), fmt="fhir"))
+    assert isinstance(err, MessageError) and err.location == location
+    assert "bundle-001" in str(err) and "Lily" not in str(err) and str(value) not in str(err)

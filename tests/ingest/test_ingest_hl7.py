@@ -207,3 +207,44 @@ def test_strict_validation_uses_hl7apy():
     assert validate_hl7_strict(msg(MSH.replace("ADT^A04", "XXX^Z99"), PID, PV1))
     problems = validate_hl7_strict(msg(MSH, PID, PV1))
     assert isinstance(problems, list)
+
+
+# --- ACC-1: the injury (accident) time for DELAYED_PRESENTATION --------------------------------
+DG1 = "DG1|1||S52.5^Fracture of radius^I10||20140103|W"
+
+
+def test_no_acc_segment_or_an_empty_acc_1_is_no_injury_time():
+    assert one(msg(MSH, PID, PV1, DG1)).injury_time is None
+    assert one(msg(MSH, PID, PV1, DG1, "ACC")).injury_time is None
+    assert one(msg(MSH, PID, PV1, DG1, "ACC||01")).injury_time is None
+    assert one(msg(MSH, PID, PV1, DG1, 'ACC|""')).injury_time is None
+
+
+@pytest.mark.parametrize("acc_1, expected", [
+    ("20131231221500", datetime(2013, 12, 31, 22, 15)),
+    ("201312312215", datetime(2013, 12, 31, 22, 15)),
+    ("20131231", datetime(2013, 12, 31)),                          # a date reads as its midnight
+    ("20131231221500^S", datetime(2013, 12, 31, 22, 15)),          # TS.2 precision ignored
+    ("20140703091500+0000", datetime(2014, 7, 3, 10, 15)),         # offset → UK summer time
+    ("20140103091500-0500", datetime(2014, 1, 3, 14, 15)),
+])
+def test_acc_1_is_the_injury_time_in_uk_wall_time(acc_1, expected):
+    att = one(msg(MSH, PID, PV1, DG1, f"ACC|{acc_1}|07^Fall"))
+    assert isinstance(att, Attendance) and att.injury_time == expected
+    assert att.arrival == datetime(2014, 1, 3, 10, 15)             # arrival unaffected
+
+
+def test_only_the_first_acc_segment_is_read():
+    att = one(msg(MSH, PID, PV1, DG1, "ACC|20140102080000", "ACC|20131201080000"))
+    assert att.injury_time == datetime(2014, 1, 2, 8, 0)
+    att = one(msg(MSH, PID, PV1, DG1, "ACC|20140102080000", "ACC|not a time"))
+    assert att.injury_time == datetime(2014, 1, 2, 8, 0)
+
+
+@pytest.mark.parametrize("acc_1", ["2014", "201401", "2014010", "20141301101500",
+                                   "yesterday", "03/01/2014 09:00", "20140103 25:00"])
+def test_a_partial_or_malformed_acc_1_is_an_error_naming_message_and_field(acc_1):
+    item = one(msg(MSH, PID, PV1, DG1, f"ACC|{acc_1}"))
+    assert isinstance(item, MessageError) and not isinstance(item, NotAnArrival)
+    assert item.location == "ACC-1" and item.message_ref == "C1 (#1)"
+    assert "Doe" not in str(item) and "Jane" not in str(item) and acc_1 not in str(item)

@@ -40,7 +40,7 @@ times = st.datetimes(datetime(1990, 1, 1), datetime(2099, 12, 31)).map(
     lambda d: d.strftime("%Y%m%d%H%M%S"))
 
 
-def build(control, family, given_, dob, sex, number, codes, kin, arrival, visit):
+def build(control, family, given_, dob, sex, number, codes, kin, arrival, visit, injured=None):
     pv1 = ["PV1", "1", "E"] + [""] * 16 + [visit] + [""] * 24 + [arrival]
     segs = [
         f"MSH|^~\\&|ED|RXX|SF|RXX|{arrival}||ADT^A04^ADT_A01|{control}|P|2.5",
@@ -49,6 +49,8 @@ def build(control, family, given_, dob, sex, number, codes, kin, arrival, visit)
         f"NK1|1|{escape(kin)}^Mum|MTH^Mother^HL70063",
         "|".join(pv1),
     ] + [f"DG1|{i + 1}||{code}^{escape(family)}^I10" for i, code in enumerate(codes)]
+    if injured is not None:
+        segs.append(f"ACC|{injured}|07^Fall^HL70050")
     return "\r".join(segs) + "\r"
 
 
@@ -61,12 +63,13 @@ def comp(field, i: int) -> str:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.from_regex(r"\A[A-Z0-9]{1,12}\Z"), names, names, dates, sexes, nhs,
-       st.lists(icd, max_size=3), names, times, st.from_regex(r"\AV[0-9]{1,8}\Z"))
+       st.lists(icd, max_size=3), names, times, st.from_regex(r"\AV[0-9]{1,8}\Z"),
+       st.none() | times)
 def test_fast_reader_matches_hl7apy(control, family, given_, dob, sex, number, codes, kin,
-                                    arrival, visit):
+                                    arrival, visit, injured):
     from hl7apy.parser import parse_message
 
-    raw = build(control, family, given_, dob, sex, number, codes, kin, arrival, visit)
+    raw = build(control, family, given_, dob, sex, number, codes, kin, arrival, visit, injured)
     att = parse_hl7(raw, 1, "prop")
     ref = parse_message(raw, find_groups=False)
     pid = ref.pid
@@ -79,6 +82,11 @@ def test_fast_reader_matches_hl7apy(control, family, given_, dob, sex, number, c
     assert att.patient.nhs_number == comp(nhs_rep, 1) == number
     assert att.attendance_id == ref.pv1.pv1_19.value == visit
     assert att.arrival.strftime("%Y%m%d%H%M%S") == ref.pv1.pv1_44.value
+    accs = [s for s in ref.children if s.name == "ACC"]
+    if injured is None:
+        assert att.injury_time is None and not accs
+    else:
+        assert att.injury_time.strftime("%Y%m%d%H%M%S") == accs[0].acc_1.value == injured
     dg1s = [s for s in ref.children if s.name == "DG1"]
     assert [d.code for d in att.diagnoses] == [comp(s.dg1_3, 1) for s in dg1s] == codes
     assert all(d.system == "ICD10" for d in att.diagnoses)
@@ -88,7 +96,7 @@ def test_fast_reader_matches_hl7apy(control, family, given_, dob, sex, number, c
 
 
 GOOD = build("C1", "Doe", "Jane", "20130301", "F", "9434765919", ["S06.0"], "Doe",
-             "20140103101500", "V1")
+             "20140103101500", "V1", "20140103091500")
 
 
 def _check(text: str) -> None:

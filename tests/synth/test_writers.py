@@ -7,12 +7,14 @@ from pathlib import Path
 import pytest
 
 from safeflag.ingest import read_attendances
+from safeflag.ingest.fhir import validate_fhir_strict
 from safeflag.ingest.register import load_register_csv
 from safeflag.models import Attendance
 from safeflag.pipeline import injury_findings
 from safeflag.rules import RULES, RuleContext
 from safeflag.settings import RuleSettings
 from safeflag.synth import World, generate_world
+from safeflag.synth.writers import fhir_bundle
 
 DELAYED = next(r for r in RULES if r.id == "DELAYED_PRESENTATION")
 FORMATS = [("write_hl7", "a.hl7"), ("write_fhir_ndjson", "a.ndjson"), ("write_csv", "a.csv")]
@@ -55,10 +57,35 @@ def test_every_format_carries_the_delayed_presentations(world: World, tmp_path: 
     assert [_delayed(i) for i in items] == want
 
 
-def test_the_csv_extract_carries_the_injury_time(world: World, tmp_path: Path) -> None:
-    items = list(read_attendances(world.write_csv(tmp_path / "a.csv")))
-    assert any(a.injury_time for a in world.attendances)
-    assert [i.injury_time for i in items] == [a.injury_time for a in world.attendances]
+@pytest.mark.parametrize("writer,name", FORMATS)
+def test_every_format_carries_the_injury_time(world: World, tmp_path: Path, writer: str,
+                                              name: str) -> None:
+    """CSV ``injury_time``, HL7 ACC-1 and FHIR ``Condition.onsetDateTime`` — FHIR only where
+    there is an injury Condition to carry it (an injury named in the complaint alone has none)."""
+    items = list(read_attendances(getattr(world, writer)(tmp_path / name)))
+    want = [a.injury_time for a in world.attendances]
+    if writer == "write_fhir_ndjson":
+        want = [a.injury_time if any(f.code for f in injury_findings(a)) else None
+                for a in world.attendances]
+        assert sum(t is not None for t in want) < sum(a.injury_time is not None
+                                                      for a in world.attendances)
+    assert any(want)
+    assert [i.injury_time for i in items] == want
+
+
+def test_fhir_bundles_pass_strict_validation(world: World, tmp_path: Path) -> None:
+    """Date-times carry their UK offset (FHIR requires a zone once a time is given) and read
+    back as the same wall time, summer and winter."""
+    timed = [a for a in world.attendances if a.injury_time is not None]
+    months = {a.arrival.month for a in timed}
+    assert months & {4, 5, 6, 7, 8, 9} and months & {11, 12, 1, 2}
+    bundles = [fhir_bundle(a) for a in timed]
+    assert all(validate_fhir_strict(b) == [] for b in bundles)
+    onsets = {e["resource"].get("onsetDateTime", "")[-6:] for b in bundles for e in b["entry"]}
+    assert {"+00:00", "+01:00"} <= onsets
+    items = list(read_attendances(world.write_fhir_ndjson(tmp_path / "a.ndjson"),
+                                  strict=True))
+    assert all(isinstance(i, Attendance) for i in items)
 
 
 def test_register_round_trips(world: World, tmp_path: Path) -> None:
