@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
 from ..algo.dates import PartialDate, parse_iso_datetime
@@ -303,11 +304,17 @@ def _onset(res: dict, ctx: _Ctx) -> datetime | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _is_injury(code: str, system: str, text: str) -> bool:
+    return classify(code, system, text) is not None     # the same few codes recur; cache them
+
+
 def _injury_time(conditions: list[tuple[dict, Coded]], ctx: _Ctx) -> datetime | None:
     """The earliest onset among the Encounter's injury Conditions; other Conditions' onsets
     (an asthma diagnosed years ago) say nothing about when this injury happened."""
     onsets = [_onset(res, ctx) for res, dx in conditions
-              if classify(dx.code, dx.system, dx.text) is not None]
+              if ("onsetDateTime" in res or "onsetPeriod" in res)     # classify only if needed
+              and _is_injury(dx.code, dx.system, dx.text)]
     return min((t for t in onsets if t is not None), default=None)
 
 
