@@ -37,10 +37,9 @@ from typing import BinaryIO, TextIO, TypeVar
 
 from .errors import InputError, MessageError, NotAnArrival, StoreError
 from .ingest import IngestItem, detect_format, read_attendances
-from .match import Matcher
-from .models import Attendance, CheckResult, MatchResult
+from .models import Attendance, CheckResult
 from .output import to_json_line
-from .pipeline import Safeflag
+from .pipeline import Prepared, Safeflag
 from .settings import Settings
 from .store import Store, open_store
 
@@ -71,11 +70,12 @@ def quarantine_path(out: str | Path) -> Path:
 @dataclass(frozen=True)
 class BatchItem:
     """One input record, read: the attendance or error, its raw text when it could not be read
-    (for the quarantine), and its register match when a worker already made it."""
+    (for the quarantine), and the register-only part of its check when a worker already made
+    it."""
 
     item: IngestItem
     raw: str | None = None
-    match: MatchResult | None = None
+    prepared: Prepared | None = None
 
 
 # --- summary -----------------------------------------------------------------------------------
@@ -186,9 +186,10 @@ def _raw_text(latin1: str) -> str:
 
 
 def parse_units(kind: str, source: str, units: list[tuple[int, str]],
-                matcher: Matcher | None = None) -> list[BatchItem]:
+                preparer: Safeflag | None = None) -> list[BatchItem]:
     """Read a run of raw HL7 messages or NDJSON lines, as :func:`read_attendances` would; with a
-    ``matcher``, match each attendance to the register too."""
+    ``preparer``, make each attendance's register-only part of the check too
+    (:meth:`Safeflag.prepare`)."""
     from .ingest import er7, fhir, hl7v2
     out: list[BatchItem] = []
     for position, text in units:
@@ -207,9 +208,9 @@ def parse_units(kind: str, source: str, units: list[tuple[int, str]],
             out.append(BatchItem(exc, raw=raw))
             continue
         for item in items:
-            match = matcher.match(item.patient, item.next_of_kin) if matcher is not None and isinstance(
-                item, Attendance) else None
-            out.append(BatchItem(item, match=match))
+            prepared = (preparer.prepare(item) if preparer is not None
+                        and isinstance(item, Attendance) else None)
+            out.append(BatchItem(item, prepared=prepared))
     return out
 
 
@@ -283,7 +284,7 @@ def _chunked(units: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 # --- worker processes --------------------------------------------------------------------------
-_WORKER: dict[str, Matcher | None] = {}
+_WORKER: dict[str, Safeflag | None] = {}
 
 
 def _watch_parent(parent: int) -> None:
@@ -298,12 +299,13 @@ def _init_worker(db: str, settings: Settings, match: bool) -> None:
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     logging.getLogger("safeflag").setLevel(logging.ERROR)
     store = open_store(db) if match else None
-    _WORKER["matcher"] = Matcher(store, settings.match) if store and store.register_info() else None
+    _WORKER["preparer"] = (Safeflag(store, settings, user="batch worker")
+                           if store and store.register_info() else None)
 
 
 def _work(kind: str, source: str, units: list[tuple[int, str]]) -> list[BatchItem]:
     """Read and match a chunk in a worker; the chunk travels back pickled as one list."""
-    return list(parse_units(kind, source, units, _WORKER.get("matcher")))
+    return list(parse_units(kind, source, units, _WORKER.get("preparer")))
 
 
 class _Pool:
@@ -389,7 +391,7 @@ def _check(sf: Safeflag, entry: BatchItem, user: str | None, trust_match: bool) 
     if isinstance(item, MessageError):
         return sf.check_item(item, user=user)
     try:
-        return sf.check(item, user=user, match=entry.match if trust_match else None)
+        return sf.check(item, user=user, prepared=entry.prepared if trust_match else None)
     except StoreError:
         raise
     except Exception as exc:  # one odd record must not stop a region's year

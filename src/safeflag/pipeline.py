@@ -10,25 +10,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from .algo.injury import InjuryFinding, classify
 from .errors import MessageError, NotAnArrival
-from .family import Family, build_family, resolve_parents
+from .family import Family, NamedParent, build_family, family_of, name_parents, resolve_parents
 from .ingest import IngestItem
 from .ingest.register import load_register
 from .match import Matcher, demographics_identity, register_identities
 from .match.weights import META_KEY as MODEL_META_KEY, MatchModel, estimate_from_register
 from .algo.compare import Identity, blocking_keys
+from .algo.dates import PartialDate
 from .models import Attendance, CheckResult, MatchResult, Register
 from .rules import Age, RelativeView, RuleContext, evaluate, flags_for
 from .settings import Settings
 from .audit import os_user
 from .store import AuditEntry, HistoryEntry, RegisterInfo, Store, open_store
 
-__all__ = ["Safeflag", "injury_findings", "index_register", "prepare_register"]
+__all__ = ["Safeflag", "Prepared", "injury_findings", "index_register", "prepare_register"]
 
 log = logging.getLogger("safeflag")
 _EPOCH = date(1900, 1, 1)
@@ -61,6 +62,35 @@ def index_register(register: Register, store: Store | None = None
     if store is not None:
         store.set_meta(MODEL_META_KEY, model.to_json())
     return index
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a check needs from the register alone, with no history: the register match, the
+    other register persons the child could be, the register person of each parent named, the
+    matched person's birth date and register family on the arrival date; and the injury
+    findings. Batch workers make it ahead of the serial part of the check (it is small, to
+    travel cheaply); it holds for as long as the same register is loaded."""
+
+    match: MatchResult
+    findings: tuple[InjuryFinding, ...] = ()
+    rivals: tuple[str, ...] = ()
+    parents_on_register: tuple[str | None, ...] = ()
+    birth_date: PartialDate | None = None
+    register_family: Family = Family("")
+
+
+@dataclass(frozen=True)
+class _Identities:
+    """The attending child's matching identity with the parents named (``query``, for the
+    attendee index) and without (``child``, for the family stage), its blocking keys, and the
+    parents named: built once per check."""
+
+    query: Identity
+    child: Identity
+    keys: frozenset[str]
+    lookup: frozenset[str]
+    parents: tuple[NamedParent, ...]
 
 
 class Safeflag:
@@ -106,16 +136,25 @@ class Safeflag:
 
     # --- checking -------------------------------------------------------------------------------
     def check(self, attendance: Attendance, *, record: bool = True, user: str | None = None,
-              match: MatchResult | None = None) -> CheckResult:
+              match: MatchResult | None = None, prepared: Prepared | None = None
+              ) -> CheckResult:
         """Flags and warnings for one attendance; recorded as history unless ``record=False``.
 
         Every check is audited: who asked (``user``, default the instance's), when, the
         attendance and the register persons shown. The attendee, history and audit rows are
         written in one transaction: all of them or none. ``match`` is this attendance's register
-        match when already made against the same register (batch workers make it).
+        match, or ``prepared`` all of :meth:`prepare`'s answer, when already made against the
+        same register (batch workers make them).
         """
         with self.store.transaction():
-            result = self._check(attendance, record=record, match=match)
+            if prepared is None:
+                match = match or self._match(attendance)
+                ids = self._identities(attendance, match.person_id)
+                prepared = self._prepare(attendance, match, ids)
+            else:
+                ids = self._identities(attendance, prepared.match.person_id,
+                                       prepared.parents_on_register)
+            result = self._check(attendance, record=record, prepared=prepared, ids=ids)
             shown = (result.match.person_id, *(f.person_id for f in result.flags),
                      *(c.person_id for c in result.match.candidates))
             self.store.record_audit(AuditEntry(
@@ -124,21 +163,47 @@ class Safeflag:
                 person_ids=tuple(p for p in dict.fromkeys(shown) if p), channel=self.channel))
         return result
 
-    def _check(self, attendance: Attendance, *, record: bool,
-               match: MatchResult | None = None) -> CheckResult:
-        s = self.settings.rules
-        arrival = attendance.arrival_date
-        findings = injury_findings(attendance)
-        if match is None:
-            match = (self.matcher.match(attendance.patient, attendance.next_of_kin)
-                     if self.store.register_info()
-                     else MatchResult(band="none", method="no register loaded"))
+    def prepare(self, attendance: Attendance, match: MatchResult | None = None) -> Prepared:
+        """The part of a check that reads the register alone (see :class:`Prepared`);
+        ``match`` is the register match when already made."""
+        match = match or self._match(attendance)
+        return self._prepare(attendance, match, self._identities(attendance, match.person_id))
+
+    def _match(self, attendance: Attendance) -> MatchResult:
+        return (self.matcher.match(attendance.patient, attendance.next_of_kin)
+                if self.store.register_info()
+                else MatchResult(band="none", method="no register loaded"))
+
+    def _prepare(self, attendance: Attendance, match: MatchResult,
+                 ids: _Identities) -> Prepared:
         person_id = match.person_id
-        # the attending child's identity with the parents named (attendee index) and without
-        # (family stage): built once per check
+        person = self.store.persons([person_id]).get(person_id) if person_id else None
+        return Prepared(
+            match=match, findings=injury_findings(attendance),
+            rivals=self.matcher.register_rivals(ids.lookup, person_id) if person_id else (),
+            parents_on_register=tuple(p.on_register for p in ids.parents),
+            birth_date=person.birth_date if person is not None else None,
+            register_family=(family_of(self.store, person_id, attendance.arrival_date)
+                             if person_id else Family("")))
+
+    def _identities(self, attendance: Attendance, person_id: str | None,
+                    parents_on_register: tuple[str | None, ...] | None = None) -> _Identities:
+        """The child's identities and keys, and the parents named (matched to the register
+        here unless ``parents_on_register`` already says who they are)."""
         query = demographics_identity(attendance.patient, kin=attendance.next_of_kin)
         child = (replace(query, kin_nhs=(), kin_names=()) if query.kin_nhs or query.kin_names
                  else query)
+        return _Identities(query=query, child=child, keys=frozenset(blocking_keys(query)),
+                           lookup=frozenset(blocking_keys(query, query=True)),
+                           parents=name_parents(self.store, self.matcher, attendance, child,
+                                                person_id, parents_on_register))
+
+    def _check(self, attendance: Attendance, *, record: bool, prepared: Prepared,
+               ids: _Identities) -> CheckResult:
+        s = self.settings.rules
+        arrival = attendance.arrival_date
+        match, findings, person_id = prepared.match, prepared.findings, prepared.match.person_id
+        query, child = ids.query, ids.child
         previous = self.store.attendance(attendance.attendance_id)
         if previous is not None:
             # A re-check of a recorded attendance (a rerun, an A08) keeps the child it was
@@ -151,26 +216,27 @@ class Safeflag:
             attendee_ids = sorted({attendee_id, *linked})
         else:
             attendee_id, attendee_ids = self.matcher.attendee_for(
-                attendance.patient, person_id, attendance.next_of_kin, query=query)
+                attendance.patient, person_id, attendance.next_of_kin, query=query,
+                keys=ids.keys, lookup=ids.lookup, rivals=prepared.rivals)
         parents = resolve_parents(self.store, self.matcher, attendee_id, attendance,
-                                  person_id=person_id, record=record, child=child)
+                                  person_id=person_id, record=record, named=ids.parents)
 
-        person = self.store.persons([person_id]).get(person_id) if person_id else None
+        registered = prepared.birth_date
         birth = attendance.patient.birth_date
         birth_notes: list[str] = []
-        if person is not None and person.birth_date is not None and (
-                birth is None or person.birth_date.is_full):
+        if registered is not None and (birth is None or registered.is_full):
             # A matched child's age comes from the register's full birth date: a date keyed
             # at triage is the likelier to be wrong.
-            if birth is not None and birth != person.birth_date:
+            if birth is not None and birth != registered:
                 birth_notes.append(f"birth date on attendance {attendance.attendance_id} "
                                    "differs from the register's; ages use the register's")
-            birth = person.birth_date
+            birth = registered
         own_history = self.store.history(
             attendee_ids, until=attendance.arrival, exclude=attendance.attendance_id,
             since=arrival - timedelta(days=max(s.repeat_long_days, s.repeat_short_days)))
 
-        family = build_family(self.store, person_id, attendee_ids, arrival, parents, child)
+        family = build_family(self.store, person_id, attendee_ids, arrival, parents, child,
+                              register=prepared.register_family)
         rel_ids = [r.person_id for r in family.relatives]
         plans = self.store.plans_of([*([person_id] if person_id else []), *rel_ids])
         relatives = self._relative_views(family, plans, attendance)

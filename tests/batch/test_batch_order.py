@@ -70,9 +70,10 @@ def test_batch_reader_yields_what_the_ingest_reader_yields(world, tmp_path):
         assert [e.item for e in read_batch_items(str(path))] == list(read_attendances(path))
 
 
-def test_workers_match_like_the_parent(world, inputs, tmp_path):
-    """A match made in a worker is the match the parent would make (a regression would show
-    as a different band or person in the output, which the equivalence test compares)."""
+def test_workers_prepare_like_the_parent(world, inputs, tmp_path):
+    """The register-only part of a check made in a worker (match, rivals, parents' register
+    persons, birth date, register family, findings) is what the parent would make (a
+    regression would also show in the output, which the equivalence test compares)."""
     db = new_db(tmp_path / "m.db", world)
     with Safeflag.open(db) as sf:
         from safeflag.batch import _Pool
@@ -81,9 +82,13 @@ def test_workers_match_like_the_parent(world, inputs, tmp_path):
             pairs = list(read_batch_items(inputs[0], pool=pool))
         finally:
             pool.close()
-        assert pairs and all(p.match is not None for p in pairs)
+        assert pairs and all(p.prepared is not None for p in pairs)
+        assert any(any(p.prepared.parents_on_register) for p in pairs)
+        assert any(p.prepared.register_family.relatives for p in pairs)
         for pair in pairs[:60]:
-            assert pair.match == sf.matcher.match(pair.item.patient, pair.item.next_of_kin)
+            assert pair.prepared.match == sf.matcher.match(pair.item.patient,
+                                                           pair.item.next_of_kin)
+            assert pair.prepared == sf.prepare(pair.item)
 
 
 def test_a_register_reloaded_during_the_run_makes_the_parent_match_again(world, inputs, tmp_path,

@@ -16,21 +16,24 @@ from datetime import date
 from ..algo.compare import Identity
 from ..store import Store
 from .graph import INVERSE, Family, Relative, co_residents, family_of, same_place
-from .kin import (PARENT_ROLES, ResolvedParent, attendance_relatives, may_be_self,
-                  resolve_parents)
+from .kin import (PARENT_ROLES, NamedParent, ResolvedParent, attendance_relatives,
+                  may_be_self, name_parents, resolve_parents)
 
 __all__ = ["Relative", "Family", "family_of", "build_family", "INVERSE", "PARENT_ROLES",
-           "ResolvedParent", "resolve_parents", "attendance_relatives", "co_residents",
-           "same_place", "may_be_self"]
+           "ResolvedParent", "NamedParent", "name_parents", "resolve_parents",
+           "attendance_relatives", "co_residents", "same_place", "may_be_self"]
 
 
 def build_family(store: Store, person_id: str | None, attendee_ids: list[int], on: date,
-                 parents: list[ResolvedParent] = (), child: Identity | None = None) -> Family:
+                 parents: list[ResolvedParent] = (), child: Identity | None = None,
+                 register: Family | None = None) -> Family:
     """The register family of ``person_id`` (if matched) plus attendance-derived siblings.
 
     ``child`` (the attending child's identity) keeps an unlinked record of the same child
-    from being listed as its sibling."""
-    register = family_of(store, person_id, on) if person_id else Family(person_id or "")
+    from being listed as its sibling. ``register`` is ``family_of(store, person_id, on)``
+    when the caller has already made it (it needs the register alone)."""
+    if register is None:
+        register = family_of(store, person_id, on) if person_id else Family(person_id or "")
     known = {r.person_id for r in register.relatives}
     # The child's own register parents, where attendances have named them, are parents too:
     # other children whose attendances name the same mother join as unconfirmed siblings.

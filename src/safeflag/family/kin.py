@@ -21,7 +21,7 @@ as in the register graph — and every link found this way is ``confirmed=False`
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from ..algo.compare import (PRIOR_LOG2_ODDS, Identity, blocking_keys, compare,
@@ -31,8 +31,8 @@ from ..models import Attendance, FieldComparison, NextOfKin, RelationshipType as
 from ..store import ParentLink, Store
 from .graph import Relative, from_child
 
-__all__ = ["PARENT_ROLES", "ResolvedParent", "resolve_parents", "attendance_relatives",
-           "parent_identity"]
+__all__ = ["PARENT_ROLES", "ResolvedParent", "NamedParent", "name_parents", "resolve_parents",
+           "attendance_relatives", "parent_identity"]
 
 PARENT_ROLES = ("mother", "father", "parent")
 _ROLE_SEX = {"mother": Sex.female.value, "father": Sex.male.value}
@@ -44,6 +44,41 @@ class ResolvedParent:
     relationship: str
     person_id: str | None        # the register person this parent was matched to
     how: str                     # "nhs number", "demographics", "register", "new"
+
+
+@dataclass(frozen=True)
+class NamedParent:
+    """A parent named on an attendance with what the register alone says of them: the
+    matching identity, its blocking keys (stored and query) and the register person it
+    certainly is. Needs no history, so a batch worker can make it."""
+
+    relationship: str
+    ident: Identity
+    keys: frozenset[str]
+    lookup: frozenset[str]
+    on_register: str | None
+
+
+def name_parents(store: Store, matcher: Matcher, attendance: Attendance, child: Identity,
+                 person_id: str | None, on_register: Sequence[str | None] | None = None
+                 ) -> tuple[NamedParent, ...]:
+    """Every parent named on ``attendance`` (in order), matched to the register; ``person_id``
+    is the attending child's register match (never their own parent). ``on_register`` is
+    the register persons of an earlier answer for the same attendance and register, in order
+    (a batch worker makes them)."""
+    named = []
+    for kin in attendance.next_of_kin:
+        if kin.relationship not in PARENT_ROLES:
+            continue
+        ident = parent_identity(kin, child)
+        if ident is None:
+            continue
+        lookup = frozenset(blocking_keys(ident, query=True))
+        found = (on_register[len(named)] if on_register is not None
+                 else _register_parent(store, matcher, ident, person_id, lookup))
+        named.append(NamedParent(kin.relationship, ident, frozenset(blocking_keys(ident)),
+                                 lookup, found))
+    return tuple(named)
 
 
 def parent_identity(kin: NextOfKin, child: Identity | None = None) -> Identity | None:
@@ -120,7 +155,7 @@ def _unique_certain(matcher: Matcher, query: Identity,
 
 
 def _register_parent(store: Store, matcher: Matcher, ident: Identity,
-                     exclude: str | None, lookup: set[str] | None = None) -> str | None:
+                     exclude: str | None, lookup: Iterable[str] | None = None) -> str | None:
     """The register person ``ident`` certainly is; ``lookup`` is its query blocking keys."""
     if lookup is None:
         lookup = blocking_keys(ident, query=True)
@@ -131,27 +166,24 @@ def _register_parent(store: Store, matcher: Matcher, ident: Identity,
 
 def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance: Attendance,
                     *, person_id: str | None = None, record: bool = True,
-                    child: Identity | None = None) -> list[ResolvedParent]:
-    """Resolve every parent named on ``attendance``; with ``record``, store the nodes and the
-    attendee's links to them (idempotent: an A08 repeat adds nothing new). ``child`` is
-    ``demographics_identity(attendance.patient)`` when the caller has already built it."""
+                    child: Identity | None = None,
+                    named: tuple[NamedParent, ...] | None = None) -> list[ResolvedParent]:
+    """Resolve every parent named on ``attendance`` to a node of the parent index; with
+    ``record``, store the nodes and the attendee's links to them (idempotent: an A08 repeat
+    adds nothing new). ``child`` is ``demographics_identity(attendance.patient)`` and
+    ``named`` is :func:`name_parents`' answer, when the caller has already made them."""
     resolved = []
-    if child is None:
-        child = demographics_identity(attendance.patient)
+    if named is None:
+        if child is None:
+            child = demographics_identity(attendance.patient)
+        named = name_parents(store, matcher, attendance, child, person_id)
     # A re-check of the same attendance (a second run, an A08) finds the nodes it made before:
     # a parent named by name only never matches with certainty, so without this every re-check
     # would add a new node for the same person. Read only when a parent is left unresolved.
     linked_before: dict[str, int] | None = None
-    for kin in attendance.next_of_kin:
-        if kin.relationship not in PARENT_ROLES:
-            continue
-        ident = parent_identity(kin, child)
-        if ident is None:
-            continue
-        keys = blocking_keys(ident)
-        lookup = blocking_keys(ident, query=True)
-        node = _unique_certain(matcher, ident, store.parent_candidates(keys | lookup))
-        on_register = _register_parent(store, matcher, ident, person_id, lookup)
+    for kin in named:
+        ident, keys, on_register = kin.ident, kin.keys, kin.on_register
+        node = _unique_certain(matcher, ident, store.parent_candidates(keys | kin.lookup))
         how = "nhs number" if node is not None and ident.nhs and node.nhs == ident.nhs \
             else "demographics" if node is not None else "new"
         parent_id = int(node.ref[1:]) if node is not None else None

@@ -16,7 +16,7 @@ person confirms it — a wrong match would show one child's plans to another fam
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -214,27 +214,33 @@ class Matcher:
 
     # --- attendee index -----------------------------------------------------------------------
     def attendee_for(self, demo: Demographics, person_id: str | None,
-                     kin: Iterable[NextOfKin] = (), *,
-                     query: Identity | None = None) -> tuple[int, list[int]]:
+                     kin: Iterable[NextOfKin] = (), *, query: Identity | None = None,
+                     keys: Collection[str] | None = None, lookup: Collection[str] | None = None,
+                     rivals: Collection[str] | None = None) -> tuple[int, list[int]]:
         """The attendee id for this attendance, and every attendee id of the same child.
 
         Earlier attendees whose demographics match this child with certainty (each on its
         own: two attendees may be one child whose first visit was recorded badly) are the
         same child. A child matched to the register also takes the attendees linked to that
         person, and adopts unlinked ones — never one linked to another register person who
-        resembles it (a twin). Otherwise a new attendee is created. ``query`` is
-        ``demographics_identity(demo, kin=kin)`` when the caller has already built it.
+        resembles it (a twin). Otherwise a new attendee is created.
+
+        When the caller has already made them (a batch worker, from the register alone):
+        ``query`` is ``demographics_identity(demo, kin=kin)``, ``keys`` and ``lookup`` its
+        stored and query blocking keys, ``rivals`` the other register persons under ``lookup``.
         """
         if query is None:
             query = demographics_identity(demo, kin=kin)
-        keys = blocking_keys(query)
-        lookup = blocking_keys(query, query=True)
+        if keys is None:
+            keys = blocking_keys(query)
+        if lookup is None:
+            lookup = blocking_keys(query, query=True)
         linked = (self.store.attendees_of_persons([person_id]).get(person_id, [])
                   if person_id is not None else [])
-        same = self._same_attendees(query, keys | lookup)
+        same = self._same_attendees(query, {*keys, *lookup})
         if person_id is not None and same:
-            rivals = [p.ref for p in self.store.person_candidates(lookup)
-                      if p.ref != person_id]
+            if rivals is None:
+                rivals = self.register_rivals(lookup, person_id)
             taken = {a for ids in self.store.attendees_of_persons(rivals).values() for a in ids}
             same = [a for a in same if a not in taken]
             for attendee in same:
@@ -244,6 +250,10 @@ class Matcher:
         if not ids:
             ids = [self.store.add_attendee(query, keys, person_id)]
         return ids[0], sorted(ids)
+
+    def register_rivals(self, lookup: Iterable[str], person_id: str) -> tuple[str, ...]:
+        """Register persons other than ``person_id`` found under the query keys ``lookup``."""
+        return tuple(p.ref for p in self.store.person_candidates(lookup) if p.ref != person_id)
 
     def _same_attendees(self, query: Identity, keys: set[str]) -> list[int]:
         """Earlier attendees certainly this child: each certain on its own, and with the NHS

@@ -386,7 +386,7 @@ class SqliteStore:
     # Each register read below is kept under its exact arguments (in their order), so an
     # answer from memory is the one the same query gave.
     def person_candidates(self, keys: Iterable[str]) -> list[Identity]:
-        keys = tuple(keys)
+        keys = tuple(sorted(set(keys)))     # one cache entry per key set, whatever its order
 
         def read() -> list[Identity]:
             rows = self._in("SELECT DISTINCT p.identity FROM person_key k JOIN person p "
