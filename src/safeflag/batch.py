@@ -238,8 +238,9 @@ def read_batch_items(path: str, *, fmt: str | None = None,
                      pool: "_Pool | None" = None) -> Iterator[BatchItem]:
     """Every record of one input, in input order, with raw text for unreadable ones.
 
-    HL7 and NDJSON records are read (and matched) by ``pool`` workers when one is given, in
-    bounded windows; CSV rows and FHIR JSON documents are read here.
+    HL7 and NDJSON records are read and prepared (:meth:`Safeflag.prepare`) by ``pool``
+    workers when one is given, in bounded windows; CSV rows and FHIR JSON documents are read
+    here and prepared by the workers.
     """
     from .ingest import er7
     source = "-" if path == "-" else str(path)
@@ -262,11 +263,10 @@ def read_batch_items(path: str, *, fmt: str | None = None,
                     yield from parse_units(kind, source, chunk)
             else:
                 yield from pool.map_ordered(kind, source, _chunked(units, _CHUNK))
-        elif kind == "csv":
-            yield from _csv_items(fp, source)
         else:
-            for item in read_attendances(path, fmt=kind):
-                yield BatchItem(item)
+            entries = (_csv_items(fp, source) if kind == "csv" else
+                       (BatchItem(item) for item in read_attendances(path, fmt=kind)))
+            yield from pool.prepare_ordered(entries) if pool is not None else entries
     finally:
         if fp is not sys.stdin.buffer:
             fp.close()
@@ -304,12 +304,20 @@ def _init_worker(db: str, settings: Settings, match: bool) -> None:
 
 
 def _work(kind: str, source: str, units: list[tuple[int, str]]) -> list[BatchItem]:
-    """Read and match a chunk in a worker; the chunk travels back pickled as one list."""
+    """Read and prepare a chunk in a worker; the chunk travels back pickled as one list."""
     return list(parse_units(kind, source, units, _WORKER.get("preparer")))
 
 
+def _prepare_items(items: list[Attendance | None]) -> list[Prepared | None]:
+    """Prepare attendances read in the batch process (CSV rows, FHIR JSON documents)."""
+    preparer = _WORKER.get("preparer")
+    return [preparer.prepare(item) if preparer is not None and item is not None else None
+            for item in items]
+
+
 class _Pool:
-    """Worker processes that read and match chunks of records; results come back in order."""
+    """Worker processes that read and prepare chunks of records; results come back in order,
+    at most ``_WINDOW`` chunks in flight."""
 
     def __init__(self, workers: int, db: str, settings: Settings, match: bool) -> None:
         self.executor = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
@@ -324,6 +332,20 @@ class _Pool:
                 yield from pending.popleft().result()
         while pending:
             yield from pending.popleft().result()
+
+    def prepare_ordered(self, entries: Iterable[BatchItem]) -> Iterator[BatchItem]:
+        """``entries`` read here, each attendance with its register-only part made by a worker."""
+        pending: deque[tuple[list[BatchItem], Future]] = deque()
+
+        def joined(chunk: list[BatchItem], future: Future) -> list[BatchItem]:
+            return [BatchItem(e.item, e.raw, p) for e, p in zip(chunk, future.result())]
+        for chunk in _chunked(entries, _CHUNK):
+            items = [e.item if isinstance(e.item, Attendance) else None for e in chunk]
+            pending.append((chunk, self.executor.submit(_prepare_items, items)))
+            if len(pending) >= _WINDOW:
+                yield from joined(*pending.popleft())
+        while pending:
+            yield from joined(*pending.popleft())
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
