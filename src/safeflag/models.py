@@ -175,8 +175,11 @@ class Attendance(_Frozen):
     next_of_kin: tuple[NextOfKin, ...] = ()
     complaint: Coded | None = None
     diagnoses: tuple[Coded, ...] = ()
-    injury_time: datetime | None = None
+    # when the injury happened: a date alone when no time of day was sent (never its midnight)
+    injury_time: datetime | date | None = None
     source: str = ""                     # file and position, for errors and audit
+    # optional fields that could not be read and were not used, by field (no values)
+    notes: tuple[str, ...] = ()
 
     @property
     def arrival_date(self) -> date:

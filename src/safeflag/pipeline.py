@@ -247,7 +247,7 @@ class Safeflag:
                           own_plans=tuple(p for p in plans if p.person_id == person_id),
                           own_history=tuple(own_history), relatives=relatives)
         warnings = evaluate(ctx)
-        notes = [*birth_notes, *ctx.notes]
+        notes = [*attendance.notes, *birth_notes, *ctx.notes]
 
         if previous is not None and previous.warnings and attendance.event == "A08":
             repeated = [w.code for w in warnings if w.code in previous.warnings]

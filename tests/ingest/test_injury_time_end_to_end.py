@@ -5,13 +5,19 @@ of ``rules/defaults.toml``."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
 
+from safeflag import Safeflag
+from safeflag.algo.dates import PartialDate
 from safeflag.cli import EXIT_OK, app
+from safeflag.ingest import read_text
+from safeflag.models import Attendance, Person, Plan, PlanType, Register, Sex
+from safeflag.pipeline import index_register
+from safeflag.store.sqlite import SqliteStore
 
 ARRIVAL = datetime(2014, 1, 6, 10, 15)
 LONDON = ZoneInfo("Europe/London")
@@ -85,3 +91,30 @@ def test_delayed_presentation_from_the_recorded_injury_time(writer, before, fire
 def test_without_an_injury_time_there_is_no_delayed_presentation(writer, tmp_path):
     out = check(writer(None), tmp_path)
     assert "DELAYED_PRESENTATION" not in [w["code"] for w in out["warnings"]]
+
+
+@pytest.mark.parametrize("writer, bad, field", [
+    (hl7, lambda text: text + "ACC|yesterday\r", "ACC-1"),
+    (fhir, lambda text: text.replace('"code": "S52.5"}]}',
+                                     '"code": "S52.5"}]}, "onsetDateTime": "last week"'),
+     "Condition.onsetDateTime"),
+])
+def test_an_unreadable_injury_time_does_not_hide_the_childs_flags(writer, bad, field):
+    """The injury time is optional: when it cannot be read, the child is still checked
+    against the register and the output notes which field was not used."""
+    text = bad(writer(None))
+    assert "yesterday" in text or "last week" in text       # the bad value is really there
+    [att] = list(read_text(text))
+    assert isinstance(att, Attendance) and att.injury_time is None
+    register = Register(
+        persons=(Person(person_id="P1", given_name="Jane", family_name="Doe",
+                        birth_date=PartialDate(2013, 3, 1), sex=Sex.female,
+                        nhs_number="9434765919"),),
+        plans=(Plan(person_id="P1", plan=PlanType.CP, start_date=date(2013, 6, 1),
+                    local_authority="Test Council"),))
+    with Safeflag(SqliteStore(":memory:")) as sf:
+        sf.store.replace_register(register, index_register(register), source="test")
+        result = sf.check(att)
+    assert result.match.person_id == "P1"
+    assert [(f.code, f.subject) for f in result.flags] == [("CP", "self")]
+    assert any(n.startswith(field + ":") and "not used" in n for n in result.notes)

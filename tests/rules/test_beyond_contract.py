@@ -3,7 +3,7 @@ RECENT_CLOSURE, DELAYED_PRESENTATION, NON_MOBILE_INJURY, THINK_FAMILY, FAMILY_IN
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
@@ -82,6 +82,25 @@ def test_delayed_presentation_by_injury_time(sf, hours, fires):
     assert ("DELAYED_PRESENTATION" in codes(result)) is fires
     if fires:
         assert any("more than 24 hours" in e for e in warning(result, "DELAYED_PRESENTATION").evidence)
+
+
+@pytest.mark.parametrize("days, at, fires", [
+    (1, "23:59", False),   # the injury may have been late the day before: under 24 hours
+    (2, "00:00", False),   # exactly 24 hours after the end of the injury day
+    (2, "00:30", True),
+    (4, "10:00", True),
+])
+def test_delayed_presentation_by_injury_date_alone(sf, days, at, fires):
+    """A date with no time of day is not its midnight: the rule fires only when even an injury
+    at the end of that day is more than 24 hours before the arrival."""
+    a = attendance("A1", ARRIVAL, dx=("S62.5",))
+    arrival = datetime.combine(a.arrival.date() + timedelta(days=days), time.fromisoformat(at))
+    a = a.model_copy(update={"arrival": arrival, "injury_time": a.arrival.date()})
+    result = sf.check(a)
+    assert ("DELAYED_PRESENTATION" in codes(result)) is fires
+    if fires:
+        assert any(f"injury date recorded {days} day(s) before arrival (no time given" in e
+                   for e in warning(result, "DELAYED_PRESENTATION").evidence)
 
 
 @pytest.mark.parametrize("complaint, fires", [

@@ -7,13 +7,18 @@ here so that the three formats map the same source values to the same model valu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from ..errors import MessageError
 from ..models import Coded, Sex
 
+T = TypeVar("T")
+
 __all__ = ["coding_system", "coded", "sex_of", "relationship_of", "local_wall_time",
-           "infer_system", "MAX_MESSAGE_CHARS"]
+           "infer_system", "optional", "MAX_MESSAGE_CHARS"]
 
 #: A single message (HL7 message, FHIR bundle line, CSV row) larger than this is refused.
 MAX_MESSAGE_CHARS = 1_000_000
@@ -29,6 +34,16 @@ _SNOMED = {"SCT", "SNOMED", "SNOMED CT", "SNOMEDCT", "SNOMED-CT", "SNM", "SNOMED
 
 _ICD_SHAPE = re.compile(r"^[A-Z]\d{2}(?:\.?[0-9A-Z]{1,4})?[-+*!A-Z]?$")
 _SCT_SHAPE = re.compile(r"^\d{6,18}$")
+
+
+def optional(read: Callable[[], T]) -> tuple[T | None, tuple[str, ...]]:
+    """An optional field whose value cannot be read is not used, with a note naming the field
+    and what to send: the attendance is still checked, because an unreadable accident time
+    must not hide a child's flags. (Fields a check cannot do without stay errors.)"""
+    try:
+        return read(), ()
+    except MessageError as exc:
+        return None, (f"{exc.location}: {exc.reason}; not used",)
 
 
 def coding_system(raw: str) -> str:

@@ -9,14 +9,14 @@ UTF-8 (a BOM is fine); a row holding other bytes gets its own error naming file,
 from __future__ import annotations
 
 import csv
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Iterable, Iterator
 
 from ..algo.dates import PartialDate, parse_iso_datetime
 from ..algo.nhs import normalise_nhs_number
 from ..errors import MessageError
 from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
-from ._common import MAX_MESSAGE_CHARS, coded, local_wall_time, sex_of
+from ._common import MAX_MESSAGE_CHARS, coded, local_wall_time, optional, sex_of
 
 __all__ = ["COLUMNS", "REQUIRED", "sniff_delimiter", "iter_csv_rows", "parse_csv_row"]
 
@@ -180,13 +180,16 @@ def _date(row: _Row, column: str) -> PartialDate | None:
         raise row.error("not a date (YYYY-MM-DD, YYYY-MM or YYYY)", column) from exc
 
 
-def _injury_time(row: _Row, arrival: datetime) -> datetime | None:
+def _injury_time(row: _Row, arrival: datetime) -> datetime | date | None:
+    """A time alone is on the arrival day; a date alone stays a date (no time of day known)."""
     value = row.get("injury_time")
-    if value and len(value) <= 8 and ":" in value and "-" not in value:
-        try:
+    try:
+        if value and len(value) <= 8 and ":" in value and "-" not in value:
             return datetime.combine(arrival.date(), time.fromisoformat(value))
-        except ValueError as exc:
-            raise row.error("not a time (HH:MM) or ISO date/time", "injury_time") from exc
+        if len(value) == 10:
+            return date.fromisoformat(value)
+    except ValueError as exc:
+        raise row.error("not a time (HH:MM) or ISO date/time", "injury_time") from exc
     return _datetime(row, "injury_time")
 
 
@@ -238,11 +241,12 @@ def parse_csv_row(row: _Row) -> Attendance:
         names=(name,) if name.given or name.family else (),
         birth_date=_date(row, "birth_date"), sex=sex_of(row.get("sex")),
         addresses=(address,) if address.line or address.postcode or address.city else ())
+    injured, notes = optional(lambda: _injury_time(row, arrival))
     return Attendance(
         attendance_id=attendance_id, event="csv", arrival=arrival,
         patient_class=(row.get("patient_class") or "E").upper(), patient=patient,
         next_of_kin=_kin(row),
         complaint=coded(row.get("complaint_code"), row.get("complaint_text"),
                         row.get("complaint_system")),
-        diagnoses=_diagnoses(row), injury_time=_injury_time(row, arrival),
+        diagnoses=_diagnoses(row), injury_time=injured, notes=notes,
         source=f"{row.source}:{row.line}" if row.source else f"line {row.line}")

@@ -9,7 +9,7 @@ object per line. :func:`validate_fhir_strict` checks a resource with ``fhir.reso
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
@@ -18,7 +18,7 @@ from ..algo.injury import classify
 from ..algo.nhs import normalise_nhs_number
 from ..errors import MessageError
 from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
-from ._common import coded, local_wall_time, relationship_of, sex_of
+from ._common import coded, local_wall_time, optional, relationship_of, sex_of
 
 __all__ = ["NHS_NUMBER_SYSTEM", "parse_fhir", "parse_fhir_text", "iter_ndjson_lines",
            "validate_fhir_strict", "MAX_LINE_CHARS"]
@@ -285,9 +285,9 @@ def _conditions(enc: dict, patient: dict, resources: list[dict], index: dict, si
     return out
 
 
-def _onset(res: dict, ctx: _Ctx) -> datetime | None:
+def _onset(res: dict, ctx: _Ctx) -> datetime | date | None:
     """Condition.onsetDateTime, else onsetPeriod.start, as UK wall time (``None`` if neither).
-    A FHIR date (no time) reads as its midnight, as for the other formats."""
+    A FHIR date (no time) stays a date."""
     period = res.get("onsetPeriod")
     for raw, where in ((res.get("onsetDateTime"), "Condition.onsetDateTime"),
                        (period.get("start") if isinstance(period, dict) else None,
@@ -297,6 +297,8 @@ def _onset(res: dict, ctx: _Ctx) -> datetime | None:
         try:
             if not isinstance(raw, str):
                 raise TypeError("not a string")
+            if len(raw) == 10:
+                return date.fromisoformat(raw)
             return local_wall_time(parse_iso_datetime(raw))
         except (TypeError, ValueError) as exc:
             raise ctx.error("not a FHIR dateTime with at least a full date (YYYY-MM-DD or "
@@ -309,13 +311,17 @@ def _is_injury(code: str, system: str, text: str) -> bool:
     return classify(code, system, text) is not None     # the same few codes recur; cache them
 
 
-def _injury_time(conditions: list[tuple[dict, Coded]], ctx: _Ctx) -> datetime | None:
+def _injury_time(conditions: list[tuple[dict, Coded]], ctx: _Ctx) -> datetime | date | None:
     """The earliest onset among the Encounter's injury Conditions; other Conditions' onsets
     (an asthma diagnosed years ago) say nothing about when this injury happened."""
     onsets = [_onset(res, ctx) for res, dx in conditions
               if ("onsetDateTime" in res or "onsetPeriod" in res)     # classify only if needed
               and _is_injury(dx.code, dx.system, dx.text)]
-    return min((t for t in onsets if t is not None), default=None)
+    return min((t for t in onsets if t is not None), default=None, key=_earliest)
+
+
+def _earliest(when: datetime | date) -> datetime:
+    return when if isinstance(when, datetime) else datetime.combine(when, time())
 
 
 def _patient_for(enc: dict, resources: list[dict], index: dict, ctx: _Ctx) -> dict:
@@ -361,13 +367,14 @@ def _parse(obj: Any, ctx: _Ctx) -> list[Attendance]:
     for enc in encounters:
         patient = _patient_for(enc, resources, index, ctx)
         conditions = _conditions(enc, patient, resources, index, len(encounters) == 1)
+        injured, notes = optional(lambda: _injury_time(conditions, ctx))
         out.append(Attendance(
             attendance_id=_attendance_id(enc, ctx), message_id=message_id, event="fhir",
             arrival=_arrival(enc, ctx), patient_class=_patient_class(enc),
             patient=_demographics(patient, ctx, "Patient"),
             next_of_kin=_kin(patient, resources, index, ctx), complaint=_complaint(enc),
             diagnoses=tuple(dx for _, dx in conditions),
-            injury_time=_injury_time(conditions, ctx), source=ctx.source))
+            injury_time=injured, source=ctx.source, notes=notes))
     return out
 
 

@@ -8,14 +8,15 @@ validating parser for a slower, stricter check of the message structure.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Iterator
 
 from ..algo.dates import PartialDate, parse_hl7_datetime
 from ..algo.nhs import is_valid_nhs_number, normalise_nhs_number
 from ..errors import MessageError, NotAnArrival
 from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
-from ._common import MAX_MESSAGE_CHARS, coded, local_wall_time, relationship_of, sex_of
+from ._common import (MAX_MESSAGE_CHARS, coded, local_wall_time, optional, relationship_of,
+                      sex_of)
 from .er7 import Delimiters, iter_hl7_messages, message_ref, split_segments
 
 __all__ = ["iter_hl7_messages", "parse_hl7", "iter_hl7_attendances", "validate_hl7_strict",
@@ -27,6 +28,7 @@ _NHS_OID = "2.16.840.1.113883.2.1.4.1"
 _TS = re.compile(r"^(\d{4,14})(\d*)(?:\.(\d+))?([+-]\d{4})?$")
 # DT or TS: YYYY[MM[DD[HH[MM[SS]]]]][.S][+ZZZZ] — digits come in pairs after the year, so a
 # seven-digit value is refused rather than read as a year.
+_DAY_ONLY = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:[+-]\d{4})?$")
 _DATE = re.compile(r"^(\d{4})(?:(\d{2})(?:(\d{2})(?:\d{2}){0,3})?)?(?:\.\d+)?(?:[+-]\d{4})?$")
 
 
@@ -249,10 +251,11 @@ def _arrival(msg: _Msg, pv1: list[str] | None) -> datetime:
                     "PV1-44", "PV1-44")
 
 
-def _injury_time(msg: _Msg) -> datetime | None:
+def _injury_time(msg: _Msg) -> datetime | date | None:
     # ACC-1 (accident date/time) of the first ACC segment, read like PV1-44: an offset is
-    # converted to UK wall time, none means UK wall time already. Blank or no ACC is no data;
-    # a value that is there but unreadable is an error, not silently dropped.
+    # converted to UK wall time, none means UK wall time already; a date alone stays a date.
+    # Blank or no ACC is no data; a value that is there but unreadable is an error (which the
+    # caller turns into a note: the field is optional).
     acc = msg.segs.get("ACC")
     if acc is None:
         return None
@@ -260,6 +263,9 @@ def _injury_time(msg: _Msg) -> datetime | None:
     if not value:
         return None
     try:
+        day = _DAY_ONLY.match(value.replace(" ", ""))
+        if day:
+            return date(int(day[1]), int(day[2]), int(day[3]))
         return _timestamp(value)
     except ValueError as exc:
         raise msg.error("the accident date/time is not an HL7 date/time; send "
@@ -313,12 +319,13 @@ def _parse(raw: str, ref: str, source: str) -> Attendance:
         raise msg.error("no visit number (PV1-19) and no message control id (MSH-10); send "
                         "the attendance number in PV1-19", "PV1-19")
     kin = (_next_of_kin(msg, nk1) for nk1 in msg.all("NK1"))
+    injured, notes = optional(lambda: _injury_time(msg))
     return Attendance(
         attendance_id=attendance_id, message_id=control, event=event,
         arrival=_arrival(msg, pv1), patient_class=msg.value(pv1, 2).upper(),
         patient=_demographics(msg, pid), next_of_kin=tuple(k for k in kin if k is not None),
-        complaint=_ce(msg, pv2, 3), diagnoses=_diagnoses(msg), injury_time=_injury_time(msg),
-        source=source)
+        complaint=_ce(msg, pv2, 3), diagnoses=_diagnoses(msg), injury_time=injured,
+        source=source, notes=notes)
 
 
 def iter_hl7_attendances(text: str, source: str = "-", *,

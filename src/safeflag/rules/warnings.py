@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from ..models import Level, Plan, PlanType, Warning
 from ..store import HistoryEntry
@@ -260,11 +260,19 @@ def _delayed(ctx: RuleContext) -> Outcome:
         evidence.append("presenting complaint describes an earlier injury: "
                         f"\"{_DELAY_TEXT.search(complaint.text).group(0)}\"")
     injured = ctx.attendance.injury_time
-    if injured is not None:
-        gap = ctx.attendance.arrival.replace(tzinfo=None) - injured.replace(tzinfo=None)
+    arrival = ctx.attendance.arrival.replace(tzinfo=None)
+    if isinstance(injured, datetime):
+        gap = arrival - injured.replace(tzinfo=None)
         if gap > timedelta(hours=hours):
             evidence.append(f"injury time recorded {gap.days} day(s) {gap.seconds // 3600} "
                             f"hour(s) before arrival (more than {hours} hours)")
+    elif injured is not None:
+        # a date alone: the injury may have been as late as the end of that day
+        if arrival - datetime.combine(injured + timedelta(days=1), time()) > timedelta(
+                hours=hours):
+            evidence.append(f"injury date recorded {(arrival.date() - injured).days} day(s) "
+                            f"before arrival (no time given; more than {hours} hours even if "
+                            "late that day)")
     if evidence:
         return Outcome(True, evidence=tuple(evidence))
     if injured is None:
