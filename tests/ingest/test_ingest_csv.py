@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -83,3 +83,22 @@ def test_bad_diagnosis_prefix():
     text = "attendance_id,arrival,diagnosis_codes\nV1,2014-01-03T10:00,READ:X1\n"
     [err] = list(read_text(text, fmt="csv"))
     assert isinstance(err, MessageError) and err.location == "column diagnosis_codes"
+
+
+@pytest.mark.parametrize("value, expected, noted", [
+    ("2014-01-02T21:40", datetime(2014, 1, 2, 21, 40), False),
+    ("09:05", datetime(2014, 1, 3, 9, 5), False),             # a time alone: the arrival day
+    ("2014-01-02", date(2014, 1, 2), False),                  # a date alone stays a date
+    ("", None, False),
+    ("yesterday", None, True),                                # unreadable: noted, not used
+    ("2014-13-02", None, True),
+])
+def test_injury_time_column(value, expected, noted):
+    text = ("attendance_id,arrival,family_name,given_name,birth_date,injury_time\n"
+            f"V1,2014-01-03T10:00,Doe,Jane,2013-03-01,{value}\n")
+    [att] = list(read_text(text, fmt="csv"))
+    assert isinstance(att, Attendance) and att.injury_time == expected
+    assert type(att.injury_time) is type(expected)
+    assert bool(att.notes) is noted
+    if noted:
+        assert att.notes[0].startswith("column injury_time:") and value not in att.notes[0]
