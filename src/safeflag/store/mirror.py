@@ -1,10 +1,13 @@
 """The attendance side of the store kept in memory while a batch runs.
 
 A batch checks attendances one after another, and each check reads the attendee and parent
-indexes and the history about twenty times. :class:`HistoryMirror` holds those tables in memory
-so that the reads cost a dictionary look-up instead of a query; every write still goes to
-SQLite first and then to the mirror (write-through), so the database stays the record and a
-killed batch loses nothing the database had.
+indexes and the history about twenty times. :class:`HistoryMirror` holds the attendees' and
+parents' identities, their links and the history in memory so that most reads cost a
+dictionary look-up instead of a query. The blocking keys stay in the database (they are most of
+the attendance side's size): a candidate search asks the database which ids share a key, adds
+the ids of keys not yet written, and takes the identities from memory. Writes are held back by
+the store until its transaction commits (see :mod:`safeflag.store.sqlite`), so the database
+stays the record and a killed batch loses nothing the database had.
 
 The mirror answers exactly what the SQL reads of :class:`~safeflag.store.sqlite.SqliteStore`
 answer, in the same order. It is used only inside a write transaction (no other connection can
@@ -46,13 +49,15 @@ class HistoryMirror:
         self.last_attendee = 0                  # the highest attendee id (rowid) and parent id
         self.last_parent = 0
         self.attendee_person: dict[int, str | None] = {}
-        self.attendee_keys: dict[str, list[int]] = {}
         self.person_attendees: dict[str, list[int]] = {}
         self.parent: dict[int, str] = {}
         self.parent_person: dict[int, str | None] = {}
         self.person_parents: dict[str, set[int]] = {}
-        self.parent_keys: dict[str, list[int]] = {}
-        self.keys_of_parent: dict[int, set[str]] = {}
+        # blocking keys added since the last commit (the database has the rest)
+        self.fresh_attendee_keys: dict[str, list[int]] = {}
+        self.fresh_parent_keys: dict[str, list[int]] = {}
+        self.fresh_keys_of_parent: dict[int, set[str]] = {}
+        self._strings: dict[str, str] = {}      # one copy of each findings/warnings/event text
         # attendee_parent rows: by attendee (parent id -> (relationship, attendance id)) and
         # by parent (attendee ids in the order the links were made, as the table's rowid)
         self.links: dict[int, dict[int, tuple[str, str]]] = {}
@@ -73,16 +78,11 @@ class HistoryMirror:
             m.last_attendee = aid
             if person is not None:
                 m.person_attendees.setdefault(person, []).append(aid)
-        for key, aid in db.execute("SELECT key, attendee_id FROM attendee_key ORDER BY rowid"):
-            m.attendee_keys.setdefault(key, []).append(aid)
         for pid, person, text in db.execute(
                 "SELECT parent_id, person_id, identity FROM parent ORDER BY parent_id"):
             m.parent[pid] = text
             m._set_parent_person(pid, person)
             m.last_parent = pid
-        for key, pid in db.execute("SELECT key, parent_id FROM parent_key ORDER BY rowid"):
-            m.parent_keys.setdefault(key, []).append(pid)
-            m.keys_of_parent.setdefault(pid, set()).add(key)
         for aid, pid, rel, att in db.execute(
                 "SELECT attendee_id, parent_id, relationship, attendance_id "
                 "FROM attendee_parent ORDER BY rowid"):
@@ -94,9 +94,10 @@ class HistoryMirror:
         return m
 
     # --- reads: the answers of SqliteStore's queries ---------------------------------------
-    def attendee_candidates(self, keys: Iterable[str]) -> list[Identity]:
-        found = {a for k in keys for a in self.attendee_keys.get(k, ())}
-        return [_identity(self.attendee[a]) for a in sorted(found)]
+    def attendee_candidates(self, keys: Iterable[str], stored: Iterable[int]) -> list[Identity]:
+        """Attendees under ``keys``: ``stored`` are the ids the database has under them."""
+        found = {*stored, *(a for k in keys for a in self.fresh_attendee_keys.get(k, ()))}
+        return [_identity(self.attendee[a]) for a in sorted(found) if a in self.attendee]
 
     def attendees_of_persons(self, ids: Iterable[str]) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {}
@@ -106,9 +107,10 @@ class HistoryMirror:
                 out[pid] = list(found)
         return out
 
-    def parent_candidates(self, keys: Iterable[str]) -> list[Identity]:
-        found = {p for k in keys for p in self.parent_keys.get(k, ())}
-        return [_identity(self.parent[p]) for p in sorted(found)]
+    def parent_candidates(self, keys: Iterable[str], stored: Iterable[int]) -> list[Identity]:
+        """Parent nodes under ``keys``: ``stored`` are the ids the database has under them."""
+        found = {*stored, *(p for k in keys for p in self.fresh_parent_keys.get(k, ()))}
+        return [_identity(self.parent[p]) for p in sorted(found) if p in self.parent]
 
     def parent_of_person(self, person_id: str) -> int | None:
         return min(self.person_parents.get(person_id, ()), default=None)
@@ -159,7 +161,7 @@ class HistoryMirror:
         if person_id is not None:
             insort(self.person_attendees.setdefault(person_id, []), attendee_id)
         for key in keys:
-            self.attendee_keys.setdefault(key, []).append(attendee_id)
+            self.fresh_attendee_keys.setdefault(key, []).append(attendee_id)
 
     def link_attendee(self, attendee_id: int, person_id: str) -> None:
         if attendee_id not in self.attendee:
@@ -177,13 +179,20 @@ class HistoryMirror:
         self.last_parent = max(self.last_parent, parent_id)
         if person_id is not None or parent_id not in self.parent_person:
             self._set_parent_person(parent_id, person_id)
-        known = self.keys_of_parent.setdefault(parent_id, set())
+        known = self.fresh_keys_of_parent.setdefault(parent_id, set())
         for key in new_keys:
             known.add(key)
-            self.parent_keys.setdefault(key, []).append(parent_id)
+            self.fresh_parent_keys.setdefault(key, []).append(parent_id)
 
-    def parent_key_set(self, parent_id: int) -> set[str]:
-        return set(self.keys_of_parent.get(parent_id, ()))
+    def fresh_parent_key_set(self, parent_id: int) -> set[str]:
+        """The keys of ``parent_id`` added since the last commit."""
+        return self.fresh_keys_of_parent.get(parent_id, set())
+
+    def settled(self) -> None:
+        """The held-back writes are in the database: it answers for their keys from now on."""
+        self.fresh_attendee_keys.clear()
+        self.fresh_parent_keys.clear()
+        self.fresh_keys_of_parent.clear()
 
     def link_parent(self, link: ParentLink) -> None:
         mine = self.links.setdefault(link.attendee_id, {})
@@ -194,8 +203,11 @@ class HistoryMirror:
 
     def record_attendance(self, entry: HistoryEntry, arrival: str, findings: str,
                           warnings: str) -> None:
+        one = self._strings.setdefault
         self._put_attendance(entry.attendance_id, (entry.attendee_id, arrival, entry.injury,
-                                                   findings, entry.event, warnings))
+                                                   one(findings, findings),
+                                                   one(entry.event, entry.event),
+                                                   one(warnings, warnings)))
 
     def _put_attendance(self, attendance_id: str, row: tuple[int, str, bool, str, str, str]
                         ) -> None:

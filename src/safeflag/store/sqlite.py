@@ -223,6 +223,8 @@ class SqliteStore:
                 self._db.executemany(sql, [params for _, params in rows])
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+        if self._mirror is not None:
+            self._mirror.settled()
 
     def _write_one(self, sql: str, params: Sequence) -> None:
         """One write statement. Inside a transaction it takes no savepoint of its own: SQLite
@@ -434,7 +436,9 @@ class SqliteStore:
     # --- attendance history ---------------------------------------------------------------
     def attendee_candidates(self, keys: Iterable[str]) -> list[Identity]:
         if (mirror := self._mirrored()) is not None:
-            return mirror.attendee_candidates(keys)
+            keys = list(keys)
+            return mirror.attendee_candidates(keys, (r[0] for r in self._in(
+                "SELECT attendee_id FROM attendee_key WHERE key IN ({marks})", keys)))
         rows = self._in("SELECT DISTINCT a.identity FROM attendee_key k JOIN attendee a "
                         "ON a.attendee_id = k.attendee_id WHERE k.key IN ({marks})", keys)
         return [Identity.from_json(r[0]) for r in rows]
@@ -512,7 +516,9 @@ class SqliteStore:
     # --- parents named on attendances -----------------------------------------------------
     def parent_candidates(self, keys: Iterable[str]) -> list[Identity]:
         if (mirror := self._mirrored()) is not None:
-            return mirror.parent_candidates(keys)
+            keys = list(keys)
+            return mirror.parent_candidates(keys, (r[0] for r in self._in(
+                "SELECT parent_id FROM parent_key WHERE key IN ({marks})", keys)))
         rows = self._in("SELECT DISTINCT p.identity FROM parent_key k JOIN parent p "
                         "ON p.parent_id = k.parent_id WHERE k.key IN ({marks})", keys)
         return [Identity.from_json(r[0]) for r in rows]
@@ -546,7 +552,9 @@ class SqliteStore:
         update = ("UPDATE parent SET identity = ?, person_id = COALESCE(?, person_id) "
                   "WHERE parent_id = ?", (stored, person_id, parent_id))
         if mirror is not None:
-            new = sorted(keys - mirror.parent_key_set(parent_id))
+            known = {r[0] for r in db.execute("SELECT key FROM parent_key WHERE parent_id = ?",
+                                              (parent_id,))}
+            new = sorted(keys - known - mirror.fresh_parent_key_set(parent_id))
             self._behind.append(update)
             self._behind.extend(("INSERT INTO parent_key VALUES (?, ?)", (k, parent_id))
                                 for k in new)
