@@ -211,13 +211,13 @@ class Safeflag:
             attendee_id = previous.attendee_id
             linked = self.store.attendees_of_persons([person_id]).get(person_id, []) \
                 if person_id else []
-            if person_id and previous.person_id is None:
+            if person_id and previous.person_id is None and record:
                 self.store.link_attendee(attendee_id, person_id)
             attendee_ids = sorted({attendee_id, *linked})
         else:
             attendee_id, attendee_ids = self.matcher.attendee_for(
                 attendance.patient, person_id, attendance.next_of_kin, query=query,
-                keys=ids.keys, lookup=ids.lookup, rivals=prepared.rivals)
+                keys=ids.keys, lookup=ids.lookup, rivals=prepared.rivals, record=record)
         parents = resolve_parents(self.store, self.matcher, attendee_id, attendance,
                                   person_id=person_id, record=record, named=ids.parents)
 

@@ -121,3 +121,26 @@ def test_every_check_is_audited_with_the_persons_shown(tmp_path):
     assert [(e.user, e.attendance_id, e.person_ids, e.channel) for e in entries] == [
         ("nurse7", "V1", ("P1",), "library"), ("sys:triage", "V2", (), "library")]
     assert entries[0].at.tzinfo is not None
+
+
+def test_a_check_that_is_not_recorded_writes_no_history_and_no_attendee(tmp_path):
+    """record=False looks, and leaves the history as it was: no attendance, no attendee for
+    a child never seen, no new links; earlier history still counts (the look is audited)."""
+    with Safeflag(SqliteStore(tmp_path / "n.db")) as sf:
+        load(sf, [person("P1", "Amy", "Smith", "2020-01-15")])
+        stranger = dict(given="Zed", family="Other", birth="2020-02-02", postcode="ZZ1 1ZZ")
+        first = sf.check(attendance("V1", "2021-05-01", **stranger), record=False)
+        assert first.match.band == "none"
+        assert sf.store.attendance("V1") is None
+        assert sf.store.attendee_candidates(["N:none"]) == []
+        with sf.store.transaction() as db:
+            assert db.execute("SELECT COUNT(*) FROM attendee").fetchone()[0] == 0
+        sf.check(attendance("V2", "2021-05-02", **stranger))            # now recorded
+        again = sf.check(attendance("V3", "2021-05-03", **stranger), record=False)
+        assert "REPEAT_INJURY" in {w.code for w in again.warnings}      # V2 counts, V1 not
+        assert any("V2" in e for w in again.warnings for e in w.evidence)
+        assert not any("V1" in e for w in again.warnings for e in w.evidence)
+        with sf.store.transaction() as db:
+            assert db.execute("SELECT COUNT(*) FROM attendee").fetchone()[0] == 1
+            assert db.execute("SELECT COUNT(*) FROM attendance").fetchone()[0] == 1
+        assert len(list(sf.store.audit_entries())) == 3

@@ -216,14 +216,17 @@ class Matcher:
     def attendee_for(self, demo: Demographics, person_id: str | None,
                      kin: Iterable[NextOfKin] = (), *, query: Identity | None = None,
                      keys: Collection[str] | None = None, lookup: Collection[str] | None = None,
-                     rivals: Collection[str] | None = None) -> tuple[int, list[int]]:
+                     rivals: Collection[str] | None = None,
+                     record: bool = True) -> tuple[int, list[int]]:
         """The attendee id for this attendance, and every attendee id of the same child.
 
         Earlier attendees whose demographics match this child with certainty (each on its
         own: two attendees may be one child whose first visit was recorded badly) are the
         same child. A child matched to the register also takes the attendees linked to that
         person, and adopts unlinked ones — never one linked to another register person who
-        resembles it (a twin). Otherwise a new attendee is created.
+        resembles it (a twin). Otherwise a new attendee is created. With ``record=False``
+        nothing is written: no links are made, and a child never seen before gets
+        ``(0, [])`` (no attendee, no history) instead of a new attendee.
 
         When the caller has already made them (a batch worker, from the register alone):
         ``query`` is ``demographics_identity(demo, kin=kin)``, ``keys`` and ``lookup`` its
@@ -244,10 +247,12 @@ class Matcher:
             taken = {a for ids in self.store.attendees_of_persons(rivals).values() for a in ids}
             same = [a for a in same if a not in taken]
             for attendee in same:
-                if attendee not in linked:
+                if attendee not in linked and record:
                     self.store.link_attendee(attendee, person_id)
         ids = list(dict.fromkeys([*linked, *same]))
         if not ids:
+            if not record:
+                return 0, []
             ids = [self.store.add_attendee(query, keys, person_id)]
         return ids[0], sorted(ids)
 
