@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import pytest
 
+from safeflag.algo.dates import PartialDate
 from safeflag.match import Matcher
 from safeflag.pipeline import index_register
 from safeflag.settings import MatchSettings
@@ -40,7 +41,9 @@ def test_repeat_attendances_of_unregistered_children_link(linked):
     pairs = sum(len(ids) * (len(ids) - 1) // 2 for ids in repeats)
     same = sum(sum(1 for i in range(len(ids)) for j in range(i) if ids[i] == ids[j])
                for ids in repeats)
-    assert same / pairs > 0.9
+    # 0.977 on this world; 0.938 when an attendee keeps only its first record's details
+    # (each attendee now learns the names and addresses of the records linked to it)
+    assert same / pairs > 0.96
 
 
 def test_one_attendee_is_one_child_and_twins_stay_apart(linked):
@@ -53,3 +56,30 @@ def test_one_attendee_is_one_child_and_twins_stay_apart(linked):
     for kids in children.values():
         for kid in kids:
             assert world.twin_of(kid) not in kids
+
+
+def test_an_attendee_learns_the_names_and_addresses_of_its_records():
+    """A record linked by NHS number under a new surname and address teaches the attendee
+    both, under new blocking keys; a look that is not recorded teaches nothing."""
+    from safeflag.algo.compare import blocking_keys
+    from safeflag.match.identity import demographics_identity
+    from safeflag.models import Address, Demographics, Name
+
+    store = SqliteStore(":memory:")
+    matcher = Matcher(store, MatchSettings())
+
+    def demo(family: str, postcode: str) -> Demographics:
+        return Demographics(nhs_number="9434765919", names=(Name(given="Amelia", family=family),),
+                            birth_date=PartialDate(2011, 12, 31),
+                            addresses=(Address(postcode=postcode),))
+    first, _ = matcher.attendee_for(demo("Stanstead", "QA16 9AD"), None)
+    moved = demo("Alcliffe-Lewis", "QB1 2CD")
+    new_keys = blocking_keys(demographics_identity(moved)) - blocking_keys(
+        demographics_identity(demo("Stanstead", "QA16 9AD")))
+    assert not any(c.ref == f"A{first}" for c in store.attendee_candidates(new_keys))
+    assert matcher.attendee_for(moved, None, record=False)[0] == first
+    assert not any(c.ref == f"A{first}" for c in store.attendee_candidates(new_keys))
+    assert matcher.attendee_for(moved, None)[0] == first
+    [learnt] = [c for c in store.attendee_candidates(new_keys) if c.ref == f"A{first}"]
+    assert set(learnt.families) == {"STANSTEAD", "ALCLIFFE LEWIS"}
+    assert set(learnt.postcodes) == {"QA16 9AD", "QB1 2CD"}

@@ -24,6 +24,7 @@ write = st.one_of(
     st.tuples(st.just("attendee"), st.sets(st.sampled_from(KEYS), max_size=3),
               st.sampled_from([None, *PERSONS])),
     st.tuples(st.just("link_attendee"), st.integers(1, 8), st.sampled_from(PERSONS)),
+    st.tuples(st.just("update_attendee"), st.integers(1, 8), st.sets(st.sampled_from(KEYS))),
     st.tuples(st.just("parent"), st.sets(st.sampled_from(KEYS), max_size=3),
               st.sampled_from([None, *PERSONS])),
     st.tuples(st.just("update_parent"), st.integers(1, 5), st.sets(st.sampled_from(KEYS)),
@@ -42,6 +43,8 @@ def _apply(store: SqliteStore, op: tuple, counts: dict[str, int]) -> None:
         store.add_attendee(Identity(ref="", givens=(f"G{counts['attendees']}",)), op[1], op[2])
     elif kind == "link_attendee":
         store.link_attendee(op[1], op[2])
+    elif kind == "update_attendee":
+        store.update_attendee(op[1], Identity(ref="", givens=(f"U{op[1]}",)), op[2])
     elif kind == "parent":
         counts["parents"] += 1
         store.add_parent(Identity(ref="", families=(f"F{counts['parents']}",)), op[1], op[2])

@@ -25,7 +25,7 @@ from .postcode import parse_postcode
 
 __all__ = ["Identity", "Comparison", "COMPARISONS", "FIELDS", "blocking_keys", "compare",
            "probability", "is_twin_pattern", "is_generation_gap", "personal_evidence",
-           "no_name_agrees",
+           "no_name_agrees", "merge_identities",
            "PRIOR_LOG2_ODDS", "NO_DATA", "OTHERWISE", "GENERATION_YEARS", "FIRST_NAME_AGREES",
            "BIRTH_AGREES"]
 
@@ -117,6 +117,21 @@ class Identity:
                    postcodes=tuple(d["p"]), kin_nhs=tuple(d.get("kn", ())),
                    kin_names=tuple(tuple(n) for n in d.get("kg", ())),
                    twin_hint=d.get("tw", False), parent_of=d.get("po"))
+
+
+def merge_identities(old: Identity, new: Identity) -> Identity:
+    """Everything known of one person seen twice: names, postcodes and the parents named
+    accumulate; the NHS number, birth date and sex already known are kept (``old`` wins)."""
+    def both(a: tuple, b: tuple) -> tuple:
+        return tuple(dict.fromkeys((*a, *b)))
+    return Identity(ref=old.ref, nhs=old.nhs or new.nhs, givens=both(old.givens, new.givens),
+                    families=both(old.families, new.families), birth=old.birth or new.birth,
+                    sex=old.sex if old.sex in ("female", "male") else new.sex,
+                    postcodes=both(old.postcodes, new.postcodes),
+                    kin_nhs=both(old.kin_nhs, new.kin_nhs),
+                    kin_names=both(old.kin_names, new.kin_names),
+                    twin_hint=old.twin_hint or new.twin_hint,
+                    parent_of=old.parent_of if old.parent_of is not None else new.parent_of)
 
 
 @lru_cache(maxsize=50_000)

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from ..algo.compare import (PRIOR_LOG2_ODDS, Identity, blocking_keys, compare,
-                            is_twin_pattern, probability)
+                            is_twin_pattern, merge_identities, probability)
 from ..match import Matcher, demographics_identity, person_identity
 from ..models import Attendance, FieldComparison, NextOfKin, RelationshipType as R, Sex
 from ..store import ParentLink, Store
@@ -97,16 +97,6 @@ def parent_identity(kin: NextOfKin, child: Identity | None = None) -> Identity |
     if ident.sex not in ("female", "male") and kin.relationship in _ROLE_SEX:
         ident = replace(ident, sex=_ROLE_SEX[kin.relationship])
     return ident
-
-
-def _merge(old: Identity, new: Identity) -> Identity:
-    """Everything known of one parent: names and postcodes accumulate across attendances."""
-    return Identity(ref=old.ref, nhs=old.nhs or new.nhs,
-                    givens=tuple(dict.fromkeys((*old.givens, *new.givens))),
-                    families=tuple(dict.fromkeys((*old.families, *new.families))),
-                    birth=old.birth or new.birth,
-                    sex=old.sex if old.sex in ("female", "male") else new.sex,
-                    postcodes=tuple(dict.fromkeys((*old.postcodes, *new.postcodes))))
 
 
 #: Prior log2 odds that a parent named on an attendance is one given known person.
@@ -201,7 +191,7 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
             if parent_id is None:
                 parent_id = store.add_parent(ident, keys, on_register)
             elif node is not None:
-                merged = _merge(node, ident)
+                merged = merge_identities(node, ident)   # names and moves accumulate
                 if merged != node or on_register is not None:
                     store.update_parent(parent_id, merged, keys | blocking_keys(merged),
                                         on_register)

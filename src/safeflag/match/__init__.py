@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..algo.compare import (BIRTH_AGREES, FIRST_NAME_AGREES, Identity, blocking_keys,
-                            is_generation_gap, is_twin_pattern, no_name_agrees, personal_evidence,
-                            probability)
+                            is_generation_gap, is_twin_pattern, merge_identities, no_name_agrees,
+                            personal_evidence, probability)
 from ..models import Band, Candidate, Demographics, FieldComparison, MatchResult, NextOfKin
 from ..settings import MatchSettings
 from ..store import Store
@@ -240,7 +240,10 @@ class Matcher:
             lookup = blocking_keys(query, query=True)
         linked = (self.store.attendees_of_persons([person_id]).get(person_id, [])
                   if person_id is not None else [])
-        same = self._same_attendees(query, {*keys, *lookup})
+        found = self._same_attendees(query, {*keys, *lookup})
+        if record:
+            self._learn(found, query)
+        same = [int(c.ref[1:]) for c in found]
         if person_id is not None and same:
             if rivals is None:
                 rivals = self.register_rivals(lookup, person_id)
@@ -260,17 +263,28 @@ class Matcher:
         """Register persons other than ``person_id`` found under the query keys ``lookup``."""
         return tuple(p.ref for p in self.store.person_candidates(lookup) if p.ref != person_id)
 
-    def _same_attendees(self, query: Identity, keys: set[str]) -> list[int]:
+    def _learn(self, same: list[Identity], query: Identity) -> None:
+        """Each attendee this attendance certainly is learns its names, addresses and parents
+        named, as a parent node does: a child's records under a new surname or address (or a
+        newborn's placeholder name, then the real one) then find one another."""
+        for known in same:
+            merged = merge_identities(known, query)
+            if merged != known:
+                self.store.update_attendee(int(known.ref[1:]), merged,
+                                           blocking_keys(merged) - blocking_keys(known))
+
+    def _same_attendees(self, query: Identity, keys: set[str]) -> list[Identity]:
         """Earlier attendees certainly this child: each certain on its own, and with the NHS
         number or both the first name and the birth date agreeing — a newborn booked as
         "BABY" or "TWIN 1" is never joined to a named child by birth date and address alone,
         which would join twins."""
         if not (query.firsts or query.nhs or query.birth):
             return []
-        scored = [self.score(query, c) for c in self.store.attendee_candidates(keys)]
+        by_ref = {c.ref: c for c in self.store.attendee_candidates(keys)}
+        scored = [self.score(query, c) for c in by_ref.values()]
         certain = sorted((s for s in scored if not s.excluded and s.band == "certain"
                           and _identifies(s.levels)), key=lambda s: (-s.weight, s.ref))
-        return [int(s.ref[1:]) for s in certain]
+        return [by_ref[s.ref] for s in certain]
 
 
 from .linkage import Linker  # noqa: E402  (needs Matcher above)

@@ -163,6 +163,13 @@ class HistoryMirror:
         for key in keys:
             self.fresh_attendee_keys.setdefault(key, []).append(attendee_id)
 
+    def update_attendee(self, attendee_id: int, stored: str, new_keys: Iterable[str]) -> None:
+        if attendee_id not in self.attendee:
+            return                                   # the UPDATE matched no row either
+        self.attendee[attendee_id] = stored
+        for key in new_keys:
+            self.fresh_attendee_keys.setdefault(key, []).append(attendee_id)
+
     def link_attendee(self, attendee_id: int, person_id: str) -> None:
         if attendee_id not in self.attendee:
             return                                   # the UPDATE matched no row either

@@ -476,6 +476,26 @@ class SqliteStore:
                 self._mirror.add_attendee(attendee_id, stored, keys, person_id)
         return attendee_id
 
+    def update_attendee(self, attendee_id: int, ident: Identity, new_keys: set[str]) -> None:
+        """What is now known of an attendee (``ident``), and the blocking keys it adds."""
+        stored = replace(ident, ref=f"A{attendee_id}").to_json()
+        keys = sorted(new_keys)
+        mirror = self._mirrored()
+        if mirror is not None:
+            self._behind.append(("UPDATE attendee SET identity = ? WHERE attendee_id = ?",
+                                 (stored, attendee_id)))
+            self._behind.extend(("INSERT INTO attendee_key VALUES (?, ?)", (k, attendee_id))
+                                for k in keys)
+            mirror.update_attendee(attendee_id, stored, keys)
+            return
+        with self.transaction() as db:
+            db.execute("UPDATE attendee SET identity = ? WHERE attendee_id = ?",
+                       (stored, attendee_id))
+            db.executemany("INSERT INTO attendee_key VALUES (?, ?)",
+                           ((k, attendee_id) for k in keys))
+            if self._mirror is not None:
+                self._mirror.update_attendee(attendee_id, stored, keys)
+
     def link_attendee(self, attendee_id: int, person_id: str) -> None:
         self._write("UPDATE attendee SET person_id = ? WHERE attendee_id = ?",
                     (person_id, attendee_id))
