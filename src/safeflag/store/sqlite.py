@@ -27,54 +27,14 @@ from ..algo.compare import Identity
 from ..errors import StoreError
 from ..models import AddressPeriod, Person, Plan, Register, Relationship
 from . import AuditEntry, HistoryEntry, ParentLink, RegisterInfo
+from ._rows import (HISTORY_SELECT, PARENT_SELECT, SCHEMA, chunks, history_entry,
+                    postcode_key, utc_text, wall_text)
 from .mirror import HistoryMirror
 
 __all__ = ["SqliteStore", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
 log = logging.getLogger("safeflag.store")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS person (
-    person_id TEXT PRIMARY KEY, record TEXT NOT NULL, identity TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS person_key (key TEXT NOT NULL, person_id TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS person_key_key ON person_key(key);
-CREATE TABLE IF NOT EXISTS relationship (
-    person_id TEXT NOT NULL, related_person_id TEXT NOT NULL, record TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS relationship_a ON relationship(person_id);
-CREATE INDEX IF NOT EXISTS relationship_b ON relationship(related_person_id);
-CREATE TABLE IF NOT EXISTS plan (person_id TEXT NOT NULL, record TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS plan_person ON plan(person_id);
-CREATE TABLE IF NOT EXISTS address (
-    person_id TEXT NOT NULL, postcode TEXT NOT NULL, record TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS address_person ON address(person_id);
-CREATE INDEX IF NOT EXISTS address_postcode ON address(postcode);
-CREATE TABLE IF NOT EXISTS parent (
-    parent_id INTEGER PRIMARY KEY, person_id TEXT, identity TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS parent_person ON parent(person_id);
-CREATE TABLE IF NOT EXISTS parent_key (key TEXT NOT NULL, parent_id INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS parent_key_key ON parent_key(key);
-CREATE INDEX IF NOT EXISTS parent_key_parent ON parent_key(parent_id);
-CREATE TABLE IF NOT EXISTS attendee_parent (
-    attendee_id INTEGER NOT NULL, parent_id INTEGER NOT NULL, relationship TEXT NOT NULL,
-    attendance_id TEXT NOT NULL, PRIMARY KEY (attendee_id, parent_id));
-CREATE INDEX IF NOT EXISTS attendee_parent_parent ON attendee_parent(parent_id);
-CREATE TABLE IF NOT EXISTS attendee (
-    attendee_id INTEGER PRIMARY KEY, person_id TEXT, identity TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS attendee_person ON attendee(person_id);
-CREATE TABLE IF NOT EXISTS attendee_key (key TEXT NOT NULL, attendee_id INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS attendee_key_key ON attendee_key(key);
-CREATE TABLE IF NOT EXISTS attendance (
-    attendance_id TEXT PRIMARY KEY, attendee_id INTEGER NOT NULL, arrival TEXT NOT NULL,
-    injury INTEGER NOT NULL, findings TEXT NOT NULL, event TEXT NOT NULL,
-    warnings TEXT NOT NULL, recorded_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS attendance_attendee ON attendance(attendee_id, arrival);
-CREATE TABLE IF NOT EXISTS audit (
-    audit_id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL,
-    attendance_id TEXT NOT NULL, person_ids TEXT NOT NULL, channel TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
-"""
 
 _REGISTER_TABLES = ("person", "person_key", "relationship", "plan", "address")
 
@@ -85,45 +45,6 @@ _RELOAD_SPACING = 20
 _UNREAD = object()
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-
-
-def _postcode_key(postcode: str) -> str:
-    """Postcodes compare without case or spaces ("dn32 7qx" = "DN327QX")."""
-    return "".join(postcode.split()).upper()
-
-
-_PARENT_SELECT = (
-    "SELECT l.attendee_id, l.parent_id, l.relationship, l.attendance_id, a.person_id, "
-    "p.person_id FROM attendee_parent l JOIN attendee a ON a.attendee_id = l.attendee_id "
-    "JOIN parent p ON p.parent_id = l.parent_id")
-
-
-def _wall(moment: datetime) -> str:
-    """Wall-clock time as sent (offset dropped), so history compares in one local frame."""
-    return moment.replace(tzinfo=None).isoformat()
-
-
-_HISTORY_SELECT = (
-    "SELECT t.attendance_id, t.attendee_id, t.arrival, t.injury, t.findings, t.event, "
-    "a.person_id, t.warnings FROM attendance t JOIN attendee a ON a.attendee_id = t.attendee_id")
-
-
-def _utc(moment: datetime) -> str:
-    """An instant as UTC ISO text (naive values are taken as UTC), so text order is time order."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _entry(r: tuple) -> HistoryEntry:
-    return HistoryEntry(attendance_id=r[0], attendee_id=r[1], arrival=datetime.fromisoformat(r[2]),
-                        injury=bool(r[3]), findings=tuple(json.loads(r[4])), event=r[5],
-                        person_id=r[6], warnings=tuple(json.loads(r[7])))
-
-
-def _chunks(items: Sequence, size: int = 500) -> Iterator[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 class SqliteStore:
@@ -152,7 +73,7 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                              (str(SCHEMA_VERSION),))
         except (sqlite3.Error, OSError) as exc:
@@ -245,7 +166,7 @@ class SqliteStore:
     def _in(self, sql: str, values: Iterable, extra: Sequence = ()) -> list[tuple]:
         values = list(dict.fromkeys(values))
         rows: list[tuple] = []
-        for chunk in _chunks(values):
+        for chunk in chunks(values):
             marks = ",".join("?" * len(chunk))
             rows.extend(self._query(sql.format(marks=marks), (*chunk, *extra)))
         return rows
@@ -362,7 +283,7 @@ class SqliteStore:
             db.executemany("INSERT INTO plan VALUES (?, ?)",
                            ((p.person_id, p.model_dump_json()) for p in register.plans))
             db.executemany("INSERT INTO address VALUES (?, ?, ?)", (
-                (a.person_id, _postcode_key(a.postcode), a.model_dump_json())
+                (a.person_id, postcode_key(a.postcode), a.model_dump_json())
                 for a in register.addresses))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('register', ?)",
                        (json.dumps(info.__dict__),))
@@ -430,7 +351,7 @@ class SqliteStore:
         return self._kept_records("address", "person_id", tuple(ids), AddressPeriod)
 
     def addresses_at(self, postcodes: Iterable[str]) -> list[AddressPeriod]:
-        keys = tuple(k for k in (_postcode_key(p) for p in postcodes) if k)
+        keys = tuple(k for k in (postcode_key(p) for p in postcodes) if k)
         return self._kept_records("address", "postcode", keys, AddressPeriod)
 
     # --- attendance history ---------------------------------------------------------------
@@ -503,7 +424,7 @@ class SqliteStore:
             self._mirror.link_attendee(attendee_id, person_id)
 
     def record_attendance(self, entry: HistoryEntry) -> None:
-        arrival, findings = _wall(entry.arrival), json.dumps(entry.findings)
+        arrival, findings = wall_text(entry.arrival), json.dumps(entry.findings)
         warnings = json.dumps(entry.warnings)
         self._write(
             "INSERT INTO attendance VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -519,19 +440,19 @@ class SqliteStore:
     def attendance(self, attendance_id: str) -> HistoryEntry | None:
         if (mirror := self._mirrored()) is not None:
             return mirror.entry(attendance_id)
-        rows = self._query(f"{_HISTORY_SELECT} WHERE t.attendance_id = ?", (attendance_id,))
-        return _entry(rows[0]) if rows else None
+        rows = self._query(f"{HISTORY_SELECT} WHERE t.attendance_id = ?", (attendance_id,))
+        return history_entry(rows[0]) if rows else None
 
     def history(self, attendee_ids: Iterable[int], *, until: datetime, since: date,
                 exclude: str = "") -> list[HistoryEntry]:
         if (mirror := self._mirrored()) is not None:
-            return mirror.history(attendee_ids, until=_wall(until), since=since.isoformat(),
+            return mirror.history(attendee_ids, until=wall_text(until), since=since.isoformat(),
                                   exclude=exclude)
         rows = self._in(
-            _HISTORY_SELECT + " WHERE t.attendee_id IN ({marks}) AND t.arrival <= ? "
+            HISTORY_SELECT + " WHERE t.attendee_id IN ({marks}) AND t.arrival <= ? "
             "AND t.arrival >= ? AND t.attendance_id != ? ORDER BY t.arrival, t.attendance_id",
-            attendee_ids, (_wall(until), since.isoformat(), exclude))
-        return [_entry(r) for r in rows]
+            attendee_ids, (wall_text(until), since.isoformat(), exclude))
+        return [history_entry(r) for r in rows]
 
     # --- parents named on attendances -----------------------------------------------------
     def parent_candidates(self, keys: Iterable[str]) -> list[Identity]:
@@ -603,27 +524,27 @@ class SqliteStore:
     def parents_of_attendees(self, attendee_ids: Iterable[int]) -> list[ParentLink]:
         if (mirror := self._mirrored()) is not None:
             return mirror.parents_of_attendees(attendee_ids)
-        rows = self._in(_PARENT_SELECT + " WHERE l.attendee_id IN ({marks})", attendee_ids)
+        rows = self._in(PARENT_SELECT + " WHERE l.attendee_id IN ({marks})", attendee_ids)
         return [ParentLink(*r) for r in rows]
 
     def children_of_parents(self, parent_ids: Iterable[int]) -> list[ParentLink]:
         if (mirror := self._mirrored()) is not None:
             return mirror.children_of_parents(parent_ids)
-        rows = self._in(_PARENT_SELECT + " WHERE l.parent_id IN ({marks})", parent_ids)
+        rows = self._in(PARENT_SELECT + " WHERE l.parent_id IN ({marks})", parent_ids)
         return [ParentLink(*r) for r in rows]
 
     # --- audit ----------------------------------------------------------------------------
     def record_audit(self, entry: AuditEntry) -> None:
         self._write("INSERT INTO audit (at, user, attendance_id, person_ids, channel) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    (_utc(entry.at), entry.user, entry.attendance_id,
+                    (utc_text(entry.at), entry.user, entry.attendance_id,
                      json.dumps(entry.person_ids), entry.channel))
 
     def audit_entries(self, *, since: datetime | None = None,
                       user: str | None = None) -> Iterator[AuditEntry]:
         """Look-ups in the order they were recorded, optionally from ``since`` and by ``user``."""
         sql = "SELECT at, user, attendance_id, person_ids, channel FROM audit WHERE at >= ?"
-        params: list[str] = [_utc(since) if since is not None else ""]
+        params: list[str] = [utc_text(since) if since is not None else ""]
         if self._behind:
             self._flush()
         if user is not None:

@@ -1,0 +1,93 @@
+"""The SQLite store's schema, and how its rows are written and read back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+
+from . import HistoryEntry
+
+__all__ = ["SCHEMA", "PARENT_SELECT", "HISTORY_SELECT", "postcode_key", "wall_text", "utc_text",
+           "history_entry", "chunks"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS person (
+    person_id TEXT PRIMARY KEY, record TEXT NOT NULL, identity TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS person_key (key TEXT NOT NULL, person_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS person_key_key ON person_key(key);
+CREATE TABLE IF NOT EXISTS relationship (
+    person_id TEXT NOT NULL, related_person_id TEXT NOT NULL, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS relationship_a ON relationship(person_id);
+CREATE INDEX IF NOT EXISTS relationship_b ON relationship(related_person_id);
+CREATE TABLE IF NOT EXISTS plan (person_id TEXT NOT NULL, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS plan_person ON plan(person_id);
+CREATE TABLE IF NOT EXISTS address (
+    person_id TEXT NOT NULL, postcode TEXT NOT NULL, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS address_person ON address(person_id);
+CREATE INDEX IF NOT EXISTS address_postcode ON address(postcode);
+CREATE TABLE IF NOT EXISTS parent (
+    parent_id INTEGER PRIMARY KEY, person_id TEXT, identity TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS parent_person ON parent(person_id);
+CREATE TABLE IF NOT EXISTS parent_key (key TEXT NOT NULL, parent_id INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS parent_key_key ON parent_key(key);
+CREATE INDEX IF NOT EXISTS parent_key_parent ON parent_key(parent_id);
+CREATE TABLE IF NOT EXISTS attendee_parent (
+    attendee_id INTEGER NOT NULL, parent_id INTEGER NOT NULL, relationship TEXT NOT NULL,
+    attendance_id TEXT NOT NULL, PRIMARY KEY (attendee_id, parent_id));
+CREATE INDEX IF NOT EXISTS attendee_parent_parent ON attendee_parent(parent_id);
+CREATE TABLE IF NOT EXISTS attendee (
+    attendee_id INTEGER PRIMARY KEY, person_id TEXT, identity TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS attendee_person ON attendee(person_id);
+CREATE TABLE IF NOT EXISTS attendee_key (key TEXT NOT NULL, attendee_id INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS attendee_key_key ON attendee_key(key);
+CREATE TABLE IF NOT EXISTS attendance (
+    attendance_id TEXT PRIMARY KEY, attendee_id INTEGER NOT NULL, arrival TEXT NOT NULL,
+    injury INTEGER NOT NULL, findings TEXT NOT NULL, event TEXT NOT NULL,
+    warnings TEXT NOT NULL, recorded_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS attendance_attendee ON attendance(attendee_id, arrival);
+CREATE TABLE IF NOT EXISTS audit (
+    audit_id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL,
+    attendance_id TEXT NOT NULL, person_ids TEXT NOT NULL, channel TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
+"""
+
+
+def postcode_key(postcode: str) -> str:
+    """Postcodes compare without case or spaces ("dn32 7qx" = "DN327QX")."""
+    return "".join(postcode.split()).upper()
+
+
+PARENT_SELECT = (
+    "SELECT l.attendee_id, l.parent_id, l.relationship, l.attendance_id, a.person_id, "
+    "p.person_id FROM attendee_parent l JOIN attendee a ON a.attendee_id = l.attendee_id "
+    "JOIN parent p ON p.parent_id = l.parent_id")
+
+
+def wall_text(moment: datetime) -> str:
+    """Wall-clock time as sent (offset dropped), so history compares in one local frame."""
+    return moment.replace(tzinfo=None).isoformat()
+
+
+HISTORY_SELECT = (
+    "SELECT t.attendance_id, t.attendee_id, t.arrival, t.injury, t.findings, t.event, "
+    "a.person_id, t.warnings FROM attendance t JOIN attendee a ON a.attendee_id = t.attendee_id")
+
+
+def utc_text(moment: datetime) -> str:
+    """An instant as UTC ISO text (naive values are taken as UTC), so text order is time order."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def history_entry(r: tuple) -> HistoryEntry:
+    return HistoryEntry(attendance_id=r[0], attendee_id=r[1], arrival=datetime.fromisoformat(r[2]),
+                        injury=bool(r[3]), findings=tuple(json.loads(r[4])), event=r[5],
+                        person_id=r[6], warnings=tuple(json.loads(r[7])))
+
+
+def chunks(items: Sequence, size: int = 500) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
