@@ -11,12 +11,16 @@ from . import HistoryEntry
 __all__ = ["SCHEMA", "PARENT_SELECT", "HISTORY_SELECT", "postcode_key", "wall_text", "utc_text",
            "history_entry", "chunks"]
 
+#: Blocking keys are read through covering indexes (key, id): a candidate search never visits
+#: the key tables themselves. Older databases have their single-column indexes replaced when
+#: opened (once; it takes a moment on a large history).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS person (
     person_id TEXT PRIMARY KEY, record TEXT NOT NULL, identity TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS person_key (key TEXT NOT NULL, person_id TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS person_key_key ON person_key(key);
+DROP INDEX IF EXISTS person_key_key;
+CREATE INDEX IF NOT EXISTS person_key_cover ON person_key(key, person_id);
 CREATE TABLE IF NOT EXISTS relationship (
     person_id TEXT NOT NULL, related_person_id TEXT NOT NULL, record TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS relationship_a ON relationship(person_id);
@@ -31,8 +35,10 @@ CREATE TABLE IF NOT EXISTS parent (
     parent_id INTEGER PRIMARY KEY, person_id TEXT, identity TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS parent_person ON parent(person_id);
 CREATE TABLE IF NOT EXISTS parent_key (key TEXT NOT NULL, parent_id INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS parent_key_key ON parent_key(key);
-CREATE INDEX IF NOT EXISTS parent_key_parent ON parent_key(parent_id);
+DROP INDEX IF EXISTS parent_key_key;
+DROP INDEX IF EXISTS parent_key_parent;
+CREATE INDEX IF NOT EXISTS parent_key_cover ON parent_key(key, parent_id);
+CREATE INDEX IF NOT EXISTS parent_key_of ON parent_key(parent_id, key);
 CREATE TABLE IF NOT EXISTS attendee_parent (
     attendee_id INTEGER NOT NULL, parent_id INTEGER NOT NULL, relationship TEXT NOT NULL,
     attendance_id TEXT NOT NULL, PRIMARY KEY (attendee_id, parent_id));
@@ -41,7 +47,8 @@ CREATE TABLE IF NOT EXISTS attendee (
     attendee_id INTEGER PRIMARY KEY, person_id TEXT, identity TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS attendee_person ON attendee(person_id);
 CREATE TABLE IF NOT EXISTS attendee_key (key TEXT NOT NULL, attendee_id INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS attendee_key_key ON attendee_key(key);
+DROP INDEX IF EXISTS attendee_key_key;
+CREATE INDEX IF NOT EXISTS attendee_key_cover ON attendee_key(key, attendee_id);
 CREATE TABLE IF NOT EXISTS attendance (
     attendance_id TEXT PRIMARY KEY, attendee_id INTEGER NOT NULL, arrival TEXT NOT NULL,
     injury INTEGER NOT NULL, findings TEXT NOT NULL, event TEXT NOT NULL,
