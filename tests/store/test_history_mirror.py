@@ -96,16 +96,8 @@ def test_reads_from_memory_equal_reads_from_the_database(tmp_path_factory, group
         plain.close()
 
 
-@pytest.fixture
-def pair(tmp_path):
-    kept, other = SqliteStore(tmp_path / "s.db"), SqliteStore(tmp_path / "s.db")
-    yield kept, other
-    kept.close()
-    other.close()
-
-
-def test_a_write_by_another_connection_is_seen_at_the_next_transaction(pair):
-    kept, other = pair
+def test_a_write_by_another_connection_is_seen_at_the_next_transaction(two_connections):
+    kept, other = two_connections
     with kept.keep_history():
         with kept.transaction():
             assert kept.attendee_candidates(["k1"]) == []
@@ -115,8 +107,8 @@ def test_a_write_by_another_connection_is_seen_at_the_next_transaction(pair):
             assert kept.attendees_of_persons(["P1"]) == {"P1": [1]}
 
 
-def test_a_rolled_back_check_leaves_nothing_in_memory_or_the_database(pair):
-    kept, other = pair
+def test_a_rolled_back_check_leaves_nothing_in_memory_or_the_database(two_connections):
+    kept, other = two_connections
     with kept.keep_history():
         with kept.transaction():
             kept.add_attendee(Identity(ref="", givens=("AMY",)), {"k1"}, None)
@@ -133,8 +125,8 @@ def test_a_rolled_back_check_leaves_nothing_in_memory_or_the_database(pair):
         assert other.attendance("V9") is None
 
 
-def test_a_failed_group_writes_nothing_it_held_back(pair):
-    kept, other = pair
+def test_a_failed_group_writes_nothing_it_held_back(two_connections):
+    kept, other = two_connections
     with kept.keep_history():
         with pytest.raises(RuntimeError):
             with kept.transaction():
@@ -147,8 +139,8 @@ def test_a_failed_group_writes_nothing_it_held_back(pair):
     assert other.attendance("V1") is None
 
 
-def test_outside_a_transaction_reads_go_to_the_database(pair):
-    kept, other = pair
+def test_outside_a_transaction_reads_go_to_the_database(two_connections):
+    kept, other = two_connections
     with kept.keep_history():
         with kept.transaction():
             kept.attendee_candidates(["k1"])
@@ -158,8 +150,8 @@ def test_outside_a_transaction_reads_go_to_the_database(pair):
     assert kept._mirror is None                               # dropped when the run ends
 
 
-def test_frequent_writers_do_not_make_the_run_reload_each_time(pair, monkeypatch):
-    kept, other = pair
+def test_frequent_writers_do_not_make_the_run_reload_each_time(two_connections, monkeypatch):
+    kept, other = two_connections
     monkeypatch.setattr("safeflag.store.sqlite._RELOAD_SPACING", 1e9)   # the next load: never
     with kept.keep_history():
         with kept.transaction():

@@ -21,16 +21,8 @@ def _family(store: SqliteStore, pid: str) -> str | None:
     return found.family_name if found is not None else None
 
 
-@pytest.fixture
-def two(tmp_path):
-    a, b = SqliteStore(tmp_path / "s.db"), SqliteStore(tmp_path / "s.db")
-    yield a, b
-    a.close()
-    b.close()
-
-
-def test_a_reload_by_another_connection_replaces_what_was_kept(two):
-    loader, reader = two
+def test_a_reload_by_another_connection_replaces_what_was_kept(two_connections):
+    loader, reader = two_connections
     old = _register("Smith", "P1", "P2")
     loader.replace_register(old, index_register(old), source="same")
     assert _family(reader, "P1") == "Smith"
@@ -45,8 +37,8 @@ def test_a_reload_by_another_connection_replaces_what_was_kept(two):
     assert reader.register_info().persons == 2
 
 
-def test_kept_reads_survive_history_writes_of_another_connection(two):
-    loader, reader = two
+def test_kept_reads_survive_history_writes_of_another_connection(two_connections):
+    loader, reader = two_connections
     reg = _register("Smith", "P1")
     loader.replace_register(reg, index_register(reg), source="r")
     first = reader.persons(["P1"])["P1"]
