@@ -65,6 +65,19 @@ def index_register(register: Register, store: Store | None = None
 
 
 @dataclass(frozen=True)
+class _Identities:
+    """The attending child's matching identity with the parents named (``query``, for the
+    attendee index) and without (``child``, for the family stage), its blocking keys, and the
+    parents named: built once per check."""
+
+    query: Identity
+    child: Identity
+    keys: frozenset[str]
+    lookup: frozenset[str]
+    parents: tuple[NamedParent, ...]
+
+
+@dataclass(frozen=True)
 class Prepared:
     """What a check needs from the register alone, with no history: the register match, the
     other register persons the child could be, the register person of each parent named, the
@@ -78,19 +91,8 @@ class Prepared:
     parents_on_register: tuple[str | None, ...] = ()
     birth_date: PartialDate | None = None
     register_family: Family = Family("")
-
-
-@dataclass(frozen=True)
-class _Identities:
-    """The attending child's matching identity with the parents named (``query``, for the
-    attendee index) and without (``child``, for the family stage), its blocking keys, and the
-    parents named: built once per check."""
-
-    query: Identity
-    child: Identity
-    keys: frozenset[str]
-    lookup: frozenset[str]
-    parents: tuple[NamedParent, ...]
+    #: the child's matching identities and the parents named, when made with the rest
+    identities: _Identities | None = None
 
 
 class Safeflag:
@@ -152,8 +154,8 @@ class Safeflag:
                 ids = self._identities(attendance, match.person_id)
                 prepared = self._prepare(attendance, match, ids)
             else:
-                ids = self._identities(attendance, prepared.match.person_id,
-                                       prepared.parents_on_register)
+                ids = prepared.identities or self._identities(
+                    attendance, prepared.match.person_id, prepared.parents_on_register)
             result = self._check(attendance, record=record, prepared=prepared, ids=ids)
             shown = (result.match.person_id, *(f.person_id for f in result.flags),
                      *(c.person_id for c in result.match.candidates))
@@ -184,7 +186,8 @@ class Safeflag:
             parents_on_register=tuple(p.on_register for p in ids.parents),
             birth_date=person.birth_date if person is not None else None,
             register_family=(family_of(self.store, person_id, attendance.arrival_date)
-                             if person_id else Family("")))
+                             if person_id else Family("")),
+            identities=ids)
 
     def _identities(self, attendance: Attendance, person_id: str | None,
                     parents_on_register: tuple[str | None, ...] | None = None) -> _Identities:
