@@ -176,8 +176,8 @@ def _peek(fp: BinaryIO) -> bytes:
 
 
 def _ndjson_units(fp: BinaryIO) -> Iterator[tuple[int, str]]:
-    from .ingest import _text_lines, fhir
-    for number, line in enumerate(_text_lines(fp, fhir.MAX_LINE_CHARS), start=1):
+    from .ingest import fhir, text_lines
+    for number, line in enumerate(text_lines(fp, fhir.MAX_LINE_CHARS), start=1):
         if line.strip():
             yield number, line
 
@@ -188,23 +188,20 @@ def _raw_text(latin1: str) -> str:
 
 
 def parse_units(kind: str, source: str, units: list[tuple[int, str]],
-                preparer: Safeflag | None = None) -> list[BatchItem]:
-    """Read a run of raw HL7 messages or NDJSON lines, as :func:`read_attendances` would; with a
-    ``preparer``, make each attendance's register-only part of the check too
-    (:meth:`Safeflag.prepare`)."""
+                preparer: Safeflag | None = None, *, strict: bool = False) -> list[BatchItem]:
+    """Read a run of raw HL7 messages or NDJSON lines, as :func:`read_attendances` would (with
+    ``strict`` as there); with a ``preparer``, make each attendance's register-only part of the
+    check too (:meth:`Safeflag.prepare`)."""
     from .ingest import er7, fhir, hl7v2
     out: list[BatchItem] = []
     for position, text in units:
         try:
             if kind == "hl7":
                 items: list[IngestItem] = [hl7v2.parse_hl7(
-                    er7.decode_message_bytes(text, position, source), position, source)]
-            elif len(text) > fhir.MAX_LINE_CHARS:
-                raise MessageError(f"the line is over {fhir.MAX_LINE_CHARS:,} characters; split "
-                                   "the Bundle", message=f"#{position}", location="Bundle",
-                                   source=source)
+                    er7.decode_message_bytes(text, position, source), position, source,
+                    strict=strict)]
             else:
-                items = list(fhir.parse_fhir_text(text, f"#{position}", source))
+                items = list(fhir.parse_ndjson_line(text, position, source, strict=strict))
         except MessageError as exc:
             raw = _raw_text(text) if kind == "hl7" else text
             out.append(BatchItem(exc, raw=raw))
@@ -217,7 +214,7 @@ def parse_units(kind: str, source: str, units: list[tuple[int, str]],
 
 
 def _csv_items(fp: BinaryIO, source: str) -> Iterator[BatchItem]:
-    from .ingest import _text_lines, csv_extract
+    from .ingest import csv_extract, text_lines
     from .ingest._common import MAX_MESSAGE_CHARS
     seen: list[str] = []          # the lines the reader took for the record it just yielded
 
@@ -226,7 +223,7 @@ def _csv_items(fp: BinaryIO, source: str) -> Iterator[BatchItem]:
             seen.append(line)
             yield line
     header = True                 # the first record's lines start with the header
-    for item in csv_extract.iter_csv_rows(recorded(_text_lines(fp, MAX_MESSAGE_CHARS)), source):
+    for item in csv_extract.iter_csv_rows(recorded(text_lines(fp, MAX_MESSAGE_CHARS)), source):
         lines = seen
         while header and lines:
             header = not lines[0].strip()
@@ -236,13 +233,14 @@ def _csv_items(fp: BinaryIO, source: str) -> Iterator[BatchItem]:
         yield BatchItem(item, raw=raw)
 
 
-def read_batch_items(path: str, *, fmt: str | None = None,
-                     pool: "_Pool | None" = None) -> Iterator[BatchItem]:
+def read_batch_items(path: str, *, fmt: str | None = None, pool: "_Pool | None" = None,
+                     strict: bool = False) -> Iterator[BatchItem]:
     """Every record of one input, in input order, with raw text for unreadable ones.
 
     HL7 and NDJSON records are read and prepared (:meth:`Safeflag.prepare`) by ``pool``
     workers when one is given, in bounded windows; CSV rows and FHIR JSON documents are read
-    here and prepared by the workers.
+    here and prepared by the workers. ``strict`` validates HL7 and FHIR records as
+    :func:`~safeflag.ingest.read_attendances` does (CSV has no schema to validate against).
     """
     from .ingest import er7
     source = "-" if path == "-" else str(path)
@@ -262,12 +260,13 @@ def read_batch_items(path: str, *, fmt: str | None = None,
             units = er7.iter_hl7_stream(fp) if kind == "hl7" else _ndjson_units(fp)
             if pool is None:
                 for chunk in _chunked(units, _CHUNK):
-                    yield from parse_units(kind, source, chunk)
+                    yield from parse_units(kind, source, chunk, strict=strict)
             else:
-                yield from pool.map_ordered(kind, source, _chunked(units, _CHUNK))
+                yield from pool.map_ordered(kind, source, _chunked(units, _CHUNK), strict)
         else:
             entries = (_csv_items(fp, source) if kind == "csv" else
-                       (BatchItem(item) for item in read_attendances(path, fmt=kind)))
+                       (BatchItem(item) for item in read_attendances(path, fmt=kind,
+                                                                     strict=strict)))
             yield from pool.prepare_ordered(entries) if pool is not None else entries
     finally:
         if fp is not sys.stdin.buffer:
@@ -325,9 +324,10 @@ def _init_worker(db: str, settings: Settings, match: bool) -> None:
                            if store and store.register_info() else None)
 
 
-def _work(kind: str, source: str, units: list[tuple[int, str]]) -> list[BatchItem]:
+def _work(kind: str, source: str, units: list[tuple[int, str]],
+          strict: bool) -> list[BatchItem]:
     """Read and prepare a chunk in a worker; the chunk travels back pickled as one list."""
-    return list(parse_units(kind, source, units, _WORKER.get("preparer")))
+    return parse_units(kind, source, units, _WORKER.get("preparer"), strict=strict)
 
 
 def _prepare_items(items: list[Attendance | None]) -> list[Prepared | None]:
@@ -345,11 +345,11 @@ class _Pool:
         self.executor = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
                                             initargs=(db, settings, match))
 
-    def map_ordered(self, kind: str, source: str,
-                    chunks: Iterator[list[tuple[int, str]]]) -> Iterator[BatchItem]:
+    def map_ordered(self, kind: str, source: str, chunks: Iterator[list[tuple[int, str]]],
+                    strict: bool = False) -> Iterator[BatchItem]:
         pending: deque[Future] = deque()
         for chunk in chunks:
-            pending.append(self.executor.submit(_work, kind, source, chunk))
+            pending.append(self.executor.submit(_work, kind, source, chunk, strict))
             if len(pending) >= _WINDOW:
                 yield from pending.popleft().result()
         while pending:
@@ -474,13 +474,15 @@ class _Checkpoint:
     The run then ends as a run that was never stopped would have. Standard input is not resumed.
     """
 
-    def __init__(self, store: Store, inputs: list[str], out: Path, fmt: str | None) -> None:
+    def __init__(self, store: Store, inputs: list[str], out: Path, fmt: str | None,
+                 strict: bool = False) -> None:
         self.store = store
         self.key = ""
         if "-" not in inputs:
             files = [(str(Path(p).resolve()), os.stat(p).st_size, os.stat(p).st_mtime_ns)
                      for p in inputs]
-            ident = json.dumps([files, fmt, str(out.resolve())])
+            # a run with other reading settings is another run: it does not resume this one
+            ident = json.dumps([files, fmt, str(out.resolve()), *(["strict"] if strict else [])])
             self.key = "batch:" + hashlib.sha256(ident.encode()).hexdigest()[:32]
 
     def load(self) -> tuple[int, int]:
@@ -555,8 +557,13 @@ def _open_output(partial: Path, done: int, size: int) -> tuple[BinaryIO, int]:
 
 def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | None = None,
               workers: int = 1, quarantine: str | Path | None = None, user: str | None = None,
-              commit_every: int = 500, progress: bool = True) -> BatchSummary:
+              commit_every: int = 500, progress: bool = True,
+              strict: bool = False) -> BatchSummary:
     """Check every record of ``inputs`` into ``out`` (NDJSON); return the run's summary.
+
+    ``strict`` also validates each HL7 message against its version's structure (hl7apy) and
+    each FHIR resource with fhir.resources; a record that fails is an error line and goes to
+    the quarantine (for bringing up an interface: it is much slower).
 
     A run that was stopped (killed, power cut) resumes when run again with the same inputs and
     output: nothing is checked or recorded twice, and the output is the same as a run that was
@@ -574,7 +581,7 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
     summary = BatchSummary(workers=max(1, workers))
     bad = Quarantine(quarantine or quarantine_path(out))
     summary.quarantine = str(bad.path)
-    checkpoint = _Checkpoint(sf.store, inputs, out, fmt)
+    checkpoint = _Checkpoint(sf.store, inputs, out, fmt, strict)
     partial = out.with_name(out.name + ".partial")
     handle, done = _open_output(partial, *checkpoint.load())
     ticker = _Progress() if progress else None
@@ -583,7 +590,8 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
     pool = (_Pool(workers, db, sf.settings, match=db != ":memory:")
             if workers > 1 else None)
     try:
-        entries = merge_by_arrival([read_batch_items(p, fmt=fmt, pool=pool) for p in inputs])
+        entries = merge_by_arrival([read_batch_items(p, fmt=fmt, pool=pool, strict=strict)
+                                    for p in inputs])
         if done:
             _replay_done(partial, done, entries, summary, bad)
         sizer = _GroupSize(max(1, commit_every))

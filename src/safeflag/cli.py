@@ -128,6 +128,10 @@ def batch(inputs: list[str] = typer.Argument(..., help="Attendance files, each i
                                                     help="Where unreadable records go, raw "
                                                          "(default: OUT.quarantine.ndjson)."),
           user: Optional[str] = UserOption,
+          strict: bool = typer.Option(False, "--strict",
+                                      help="Also validate each HL7 message (hl7apy) or FHIR "
+                                           "resource (fhir.resources); those that fail are "
+                                           "quarantined. Much slower: for a new interface."),
           summary_json: Optional[Path] = typer.Option(None, "--summary-json",
                                                       help="Also write the summary as JSON.")
           ) -> None:
@@ -140,7 +144,8 @@ def batch(inputs: list[str] = typer.Argument(..., help="Attendance files, each i
     try:
         with _open(db, config, user, channel="batch") as sf:
             summary = run_batch(sf, inputs, out, fmt=input_format,
-                                workers=workers or default_workers(), quarantine=quarantine)
+                                workers=workers or default_workers(), quarantine=quarantine,
+                                strict=strict)
         if summary_json is not None:
             summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n",
                                     encoding="utf-8")

@@ -4,7 +4,9 @@ an error naming it, and the fast reader alone still reads it."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from safeflag import MessageError, read_text
@@ -64,3 +66,66 @@ def test_check_strict_flag(tmp_path):
     result = runner.invoke(app, ["check", "-", "--db", db, "--strict"], input=broken)
     assert result.exit_code == EXIT_RECORD_ERRORS
     assert "strict validation" in json.loads(result.output)["errors"][0]
+
+
+def _hl7_with_one_broken() -> str:
+    """The demo's five messages with the first one's EVN segment removed: still readable, but
+    not valid against ADT^A04's structure."""
+    text = demo_messages().replace("\r\n", "\n")
+    first, rest = text.split("\nMSH", 1)
+    broken = "\n".join(line for line in first.splitlines() if not line.startswith("EVN"))
+    return broken + "\nMSH" + rest
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_batch_strict_quarantines_what_fails_validation(tmp_path, workers):
+    src = tmp_path / "day.hl7"
+    src.write_text(_hl7_with_one_broken(), encoding="utf-8")
+    runner = CliRunner()
+    lenient_out, strict_out = tmp_path / "lenient.ndjson", tmp_path / "strict.ndjson"
+    lenient = runner.invoke(app, ["batch", str(src), "--db", str(tmp_path / "l.db"),
+                                  "--out", str(lenient_out), "--workers", workers])
+    assert lenient.exit_code == EXIT_OK, lenient.output
+    strict = runner.invoke(app, ["batch", str(src), "--db", str(tmp_path / "s.db"),
+                                 "--out", str(strict_out), "--workers", workers, "--strict"])
+    assert strict.exit_code == EXIT_RECORD_ERRORS, strict.output
+    lines = [json.loads(x) for x in strict_out.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 5
+    assert [bool(x["errors"]) for x in lines] == [True, False, False, False, False]
+    assert "strict validation" in lines[0]["errors"][0] and "EVN" in lines[0]["errors"][0]
+    held = [json.loads(x) for x in Path(str(strict_out) + ".quarantine.ndjson")
+            .read_text(encoding="utf-8").splitlines()]
+    assert len(held) == 1 and held[0]["raw"].startswith("MSH|")
+
+
+def test_batch_strict_on_ndjson(tmp_path):
+    bad = json.loads(json.dumps(BUNDLE))
+    bad["entry"][0]["resource"]["unknownField"] = 1
+    src = tmp_path / "day.ndjson"
+    src.write_text(json.dumps(BUNDLE) + "\n" + json.dumps(bad) + "\n", encoding="utf-8")
+    out = tmp_path / "out.ndjson"
+    result = CliRunner().invoke(app, ["batch", str(src), "--db", str(tmp_path / "n.db"),
+                                      "--out", str(out), "--workers", "1", "--strict"])
+    assert result.exit_code == EXIT_RECORD_ERRORS, result.output
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert [bool(x["errors"]) for x in lines] == [False, True]
+    assert "unknownField" in lines[1]["errors"][0]
+
+
+def test_a_strict_run_does_not_resume_a_lenient_one(tmp_path):
+    """The checkpoint of a stopped run is kept per reading settings: a strict run over the same
+    inputs and output starts afresh rather than taking the lenient run's lines as its own."""
+    from safeflag.batch import _Checkpoint
+    from safeflag.store import open_store
+    src = tmp_path / "day.hl7"
+    src.write_text(_hl7_with_one_broken(), encoding="utf-8")
+    store = open_store(tmp_path / "c.db")
+    try:
+        out = tmp_path / "out.ndjson"
+        lenient = _Checkpoint(store, [str(src)], out, None)
+        with store.transaction():
+            lenient.save(3, 300)
+        assert lenient.load() == (3, 300)
+        assert _Checkpoint(store, [str(src)], out, None, strict=True).load() == (0, 0)
+    finally:
+        store.close()

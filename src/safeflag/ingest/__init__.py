@@ -25,7 +25,8 @@ from ._common import MAX_MESSAGE_CHARS
 
 IngestItem = Attendance | MessageError
 
-__all__ = ["IngestItem", "FORMATS", "detect_format", "read_attendances", "read_text"]
+__all__ = ["IngestItem", "FORMATS", "detect_format", "read_attendances", "read_text",
+           "text_lines"]
 
 #: The format names :func:`detect_format` returns and ``fmt=`` accepts.
 FORMATS = ("hl7", "fhir", "ndjson", "csv")
@@ -157,10 +158,10 @@ def _read_stream(kind: str, stream: io.RawIOBase, source: str,
                 continue
             yield hl7v2.read_hl7(raw, position, source, strict=strict)
     elif kind == "ndjson":
-        yield from fhir.iter_ndjson_lines(_text_lines(stream, fhir.MAX_LINE_CHARS), source,
+        yield from fhir.iter_ndjson_lines(text_lines(stream, fhir.MAX_LINE_CHARS), source,
                                           strict=strict)
     elif kind == "csv":
-        yield from csv_extract.iter_csv_rows(_text_lines(stream, MAX_MESSAGE_CHARS), source,
+        yield from csv_extract.iter_csv_rows(text_lines(stream, MAX_MESSAGE_CHARS), source,
                                              column_map=column_map)
     elif kind == "fhir":
         data = io.BufferedReader(stream).read(_MAX_JSON_BYTES + 1)
@@ -170,8 +171,8 @@ def _read_stream(kind: str, stream: io.RawIOBase, source: str,
                            source=source)
 
 
-def _text_lines(stream: io.RawIOBase, limit: int) -> Iterator[str]:
-    """Lines decoded as UTF-8 (BOM dropped); undecodable bytes survive as surrogates so that
+def text_lines(stream: io.RawIOBase | BinaryIO, limit: int) -> Iterator[str]:
+    """Lines of a binary stream (NDJSON, CSV), decoded as UTF-8 (BOM dropped); undecodable bytes survive as surrogates so that
     the reader can report the row they are in. A line longer than ``limit`` is cut there (the
     reader then reports it as too long) and the rest of it skipped, so memory stays bounded."""
     text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig",

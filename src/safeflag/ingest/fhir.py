@@ -21,6 +21,7 @@ from ..models import Address, Attendance, Coded, Demographics, Identifier, Name,
 from ._common import coded, local_wall_time, optional, relationship_of, sex_of
 
 __all__ = ["NHS_NUMBER_SYSTEM", "parse_fhir", "parse_fhir_text", "iter_ndjson_lines",
+           "parse_ndjson_line",
            "validate_fhir_strict", "MAX_LINE_CHARS"]
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
@@ -409,14 +410,20 @@ def iter_ndjson_lines(lines: Iterable[str], source: str = "", *,
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        if len(line) > MAX_LINE_CHARS:
-            yield MessageError(f"the line is over {MAX_LINE_CHARS:,} characters; split the "
-                               "Bundle", message=f"#{number}", location="Bundle", source=source)
-            continue
         try:
-            yield from parse_fhir_text(line, f"#{number}", source, strict=strict)
+            yield from parse_ndjson_line(line, number, source, strict=strict)
         except MessageError as exc:
             yield exc
+
+
+def parse_ndjson_line(line: str, number: int, source: str = "", *,
+                      strict: bool = False) -> list[Attendance]:
+    """The attendances of NDJSON line ``number`` (referred to as ``#number``); raises
+    :class:`MessageError` for a line over :data:`MAX_LINE_CHARS` or one that cannot be read."""
+    if len(line) > MAX_LINE_CHARS:
+        raise MessageError(f"the line is over {MAX_LINE_CHARS:,} characters; split the Bundle",
+                           message=f"#{number}", location="Bundle", source=source)
+    return parse_fhir_text(line, f"#{number}", source, strict=strict)
 
 
 def validate_fhir_strict(obj: Any) -> list[str]:

@@ -282,17 +282,26 @@ def _event(msg: _Msg) -> tuple[str, str]:
     return kind, event
 
 
-def parse_hl7(raw: str, position: int = 1, source: str = "") -> Attendance:
+def parse_hl7(raw: str, position: int = 1, source: str = "", *,
+              strict: bool = False) -> Attendance:
     """Read one ER7 message into an :class:`Attendance`.
 
     Raises :class:`NotAnArrival` for readable messages that are not ADT A01/A04/A08 and
-    :class:`MessageError` (naming the message and the segment/field) for unreadable ones.
+    :class:`MessageError` (naming the message and the segment/field) for unreadable ones, and,
+    with ``strict``, for messages that fail validation against their version's structure.
     """
     ref = message_ref(raw, position)
     if len(raw) > MAX_MESSAGE_CHARS:
         raise MessageError(f"the message is over {MAX_MESSAGE_CHARS:,} characters; split it "
                            "or check the file is HL7 v2", message=ref, location="MSH",
                            source=source)
+    if strict:
+        problems = validate_hl7_strict(raw)
+        if problems:
+            raise MessageError(f"fails strict validation against its HL7 version "
+                               f"({problems[0]}); fix the sending interface, or run "
+                               "without --strict", message=ref, location="structure",
+                               source=source)
     try:
         return _parse(raw, ref, source)
     except MessageError:
@@ -339,15 +348,8 @@ def iter_hl7_attendances(text: str, source: str = "-", *,
 def read_hl7(raw: str, position: int, source: str, *,
              strict: bool = False) -> Attendance | MessageError:
     """One message as an Attendance, or the MessageError that says why it cannot be used."""
-    if strict:
-        problems = validate_hl7_strict(raw)
-        if problems:
-            return MessageError(f"fails strict validation against its HL7 version "
-                                f"({problems[0]}); fix the sending interface, or run "
-                                "without --strict", message=message_ref(raw, position),
-                                location="structure", source=source)
     try:
-        return parse_hl7(raw, position, source)
+        return parse_hl7(raw, position, source, strict=strict)
     except MessageError as exc:
         return exc
 
