@@ -63,7 +63,8 @@ def _open(db: Optional[Path], config: Optional[Path], user: Optional[str] = None
 
 
 @register_app.command("load")
-def register_load(path: Path = typer.Argument(..., help="Register: a CSV folder or a FHIR Bundle (.json)."),
+def register_load(path: Path = typer.Argument(..., help="Register: a CSV folder or a FHIR "
+                                                       "Bundle (.json)."),
                   db: Optional[Path] = DbOption, config: Optional[Path] = ConfigOption) -> None:
     """Replace the register with the CSV folder or FHIR Bundle at PATH (all or nothing)."""
     try:

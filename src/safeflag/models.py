@@ -160,7 +160,8 @@ class Demographics(_Frozen):
 
 
 class NextOfKin(_Frozen):
-    relationship: str = ""      # normalised: mother, father, parent, sibling, carer, step-parent, other
+    # normalised: mother, father, parent, sibling, carer, step-parent, other
+    relationship: str = ""
     code: str = ""              # the code as sent (HL7 table 0063, FHIR v3-RoleCode)
     demographics: Demographics = Demographics()
 

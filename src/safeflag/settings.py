@@ -29,22 +29,27 @@ class _Frozen(BaseModel):
 
 class RuleSettings(_Frozen):
     infant_months: int = Field(12, ge=1, description="INFANT_INJURY: age under this many months")
-    ten4_months: int = Field(48, ge=1, description="TEN4_BRUISING: age under this for region bruising")
-    ten4_any_site_months: int = Field(5, ge=1,
-                                      description="TEN4_BRUISING: any superficial injury under this")
+    ten4_months: int = Field(48, ge=1,
+                             description="TEN4_BRUISING: age under this for region bruising")
+    ten4_any_site_months: int = Field(
+        5, ge=1, description="TEN4_BRUISING: any superficial injury under this")
     fracture_months: int = Field(24, ge=1, description="FRACTURE_UNDER_2: age under this")
     head_injury_months: int = Field(36, ge=1, description="HEAD_INJURY_UNDER_3: age under this")
     repeat_short_days: int = Field(56, ge=1, description="REPEAT_INJURY: short window (days)")
-    repeat_short_count: int = Field(1, ge=1, description="REPEAT_INJURY: earlier injuries in short window")
-    repeat_short_max_months: int = Field(60, ge=1, description="REPEAT_INJURY: short window applies under this age")
+    repeat_short_count: int = Field(1, ge=1,
+                                    description="REPEAT_INJURY: earlier injuries in short window")
+    repeat_short_max_months: int = Field(
+        60, ge=1, description="REPEAT_INJURY: short window applies under this age")
     repeat_long_days: int = Field(365, ge=1, description="REPEAT_INJURY: long window (days)")
-    repeat_long_count: int = Field(2, ge=1, description="REPEAT_INJURY: earlier injuries in long window")
+    repeat_long_count: int = Field(2, ge=1,
+                                   description="REPEAT_INJURY: earlier injuries in long window")
     sibling_injury_days: int = Field(90, ge=1, description="SIBLING_INJURY: window (days)")
     household_child_years: int = Field(18, ge=1, description="a household child is under this age")
-    recent_closure_days: int = Field(90, ge=1, description="RECENT_CLOSURE: plan ended within (days)")
+    recent_closure_days: int = Field(90, ge=1,
+                                     description="RECENT_CLOSURE: plan ended within (days)")
     non_mobile_months: int = Field(6, ge=1, description="NON_MOBILE_INJURY: age under this")
-    delayed_presentation_hours: int = Field(24, ge=1,
-                                            description="DELAYED_PRESENTATION: injury-to-arrival hours")
+    delayed_presentation_hours: int = Field(
+        24, ge=1, description="DELAYED_PRESENTATION: injury-to-arrival hours")
     family_history_days: int = Field(1095, ge=1,
                                      description="FAMILY_INJURY_HISTORY: look-back (days) for "
                                                  "siblings' older injury attendances")

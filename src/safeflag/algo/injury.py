@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 __all__ = ["InjuryFinding", "classify", "normalise_icd10", "SNOMED_INJURIES"]
 
-REGIONS = {"0": "head", "1": "neck", "2": "thorax", "3": "abdomen-pelvis", "4": "shoulder-upper-arm",
+REGIONS = {"0": "head", "1": "neck", "2": "thorax", "3": "abdomen-pelvis",
+           "4": "shoulder-upper-arm",
            "5": "forearm", "6": "wrist-hand", "7": "hip-thigh", "8": "lower-leg", "9": "ankle-foot"}
 _TYPES = {"0": "superficial", "1": "open-wound", "2": "fracture", "3": "dislocation",
           "4": "nerve", "5": "vessel", "6": "muscle-tendon", "7": "crush", "8": "amputation",

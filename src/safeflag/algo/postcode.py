@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 __all__ = ["Postcode", "parse_postcode"]
 
-# Outward code: area (1-2 letters) + district (digit + optional digit/letter); inward: digit + 2 letters.
+# Outward code: area (1-2 letters) + district (digit + optional digit/letter);
+# inward: digit + 2 letters.
 _UK = re.compile(r"^([A-Z]{1,2}[0-9][0-9A-Z]?)([0-9][A-Z]{2})$")
 
 

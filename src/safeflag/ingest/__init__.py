@@ -172,9 +172,10 @@ def _read_stream(kind: str, stream: io.RawIOBase, source: str,
 
 
 def text_lines(stream: io.RawIOBase | BinaryIO, limit: int) -> Iterator[str]:
-    """Lines of a binary stream (NDJSON, CSV), decoded as UTF-8 (BOM dropped); undecodable bytes survive as surrogates so that
-    the reader can report the row they are in. A line longer than ``limit`` is cut there (the
-    reader then reports it as too long) and the rest of it skipped, so memory stays bounded."""
+    """Lines of a binary stream (NDJSON, CSV), decoded as UTF-8 (BOM dropped); undecodable
+    bytes survive as surrogates so that the reader can report the row they are in. A line
+    longer than ``limit`` is cut there (the reader then reports it as too long) and the rest of
+    it skipped, so memory stays bounded."""
     text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig",
                             errors="surrogateescape", newline="")
     while True:

@@ -57,7 +57,8 @@ def coding_system(raw: str) -> str:
 
 
 def infer_system(code: str) -> str:
-    """Guess a blank coding system from the code's shape (``S06.5`` → ICD10, digits → SNOMED)."""
+    """Guess a blank coding system from the code's shape (``S06.5`` → ICD10, digits →
+    SNOMED)."""
     code = code.strip().upper()
     if _ICD_SHAPE.match(code):
         return "ICD10"
@@ -88,7 +89,8 @@ def sex_of(raw: str) -> Sex:
 
 # HL7 table 0063 (NK1-3) and FHIR v3-RoleCode (RelatedPerson.relationship) → our vocabulary.
 _RELATIONSHIP = {
-    "MTH": "mother", "NMTH": "mother", "MOTHER": "mother", "MUM": "mother", "BIRTH MOTHER": "mother",
+    "MTH": "mother", "NMTH": "mother", "MOTHER": "mother", "MUM": "mother",
+    "BIRTH MOTHER": "mother",
     "FTH": "father", "NFTH": "father", "FATHER": "father", "DAD": "father",
     "BIRTH FATHER": "father",
     "PAR": "parent", "PRN": "parent", "NPRN": "parent", "PARENT": "parent",

@@ -119,7 +119,8 @@ def _person(row: _Row) -> Person:
 def _relationship(row: _Row) -> Relationship:
     kind = row.required("relationship").lower()
     if kind not in CONTRACT_RELATIONSHIPS:
-        raise row.fail("relationship", "expected one of " + ", ".join(sorted(CONTRACT_RELATIONSHIPS)))
+        raise row.fail("relationship",
+                       "expected one of " + ", ".join(sorted(CONTRACT_RELATIONSHIPS)))
     return Relationship(person_id=row.required("person_id"),
                         related_person_id=row.required("related_person_id"),
                         relationship=RelationshipType(kind), from_date=row.date("from_date"),

@@ -207,7 +207,8 @@ def load_register_fhir(path: str | Path) -> Register:
                 continue
         pid = e.res.get("id")
         if not pid:
-            raise e.fail("id", "every Patient (and RelatedPerson standing for a person) needs an id")
+            raise e.fail("id", "every Patient (and RelatedPerson standing for a person) "
+                               "needs an id")
         if pid in persons:
             raise e.fail("id", "duplicate person id")
         person, history = _person(e, pid)

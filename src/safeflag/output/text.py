@@ -31,7 +31,8 @@ def to_text(result: CheckResult, *, explain: bool = True) -> str:
         lines.append("  Flags:")
         for f in result.flags:
             when = f"since {f.start}" if f.status == "active" else f"{f.start} to {f.end}"
-            who = "this child" if f.subject == "self" else f"{f.relationship or f.subject} {f.person_id}"
+            who = ("this child" if f.subject == "self"
+                   else f"{f.relationship or f.subject} {f.person_id}")
             status = "ACTIVE" if f.status == "active" else "previous"
             la = f" — {f.local_authority}" if f.local_authority else ""
             contact = f", contact {f.contact}" if f.contact else ""

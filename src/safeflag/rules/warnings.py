@@ -233,8 +233,8 @@ def _recent_closure(ctx: RuleContext) -> Outcome:
         if plan.plan in _CONCERN_PLANS and plan.end_date is not None \
                 and start <= plan.end_date < ctx.arrival:
             gap = (ctx.arrival - plan.end_date).days
-            evidence.append(f"{who}: {_plan_line(plan, ctx.arrival)}, closed {gap} day(s) before arrival "
-                            f"(within {days})")
+            evidence.append(f"{who}: {_plan_line(plan, ctx.arrival)}, closed {gap} day(s) "
+                            f"before arrival (within {days})")
             subjects.append(subject)
             confirmed = confirmed and sure
     if not evidence:

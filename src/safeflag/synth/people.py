@@ -196,7 +196,8 @@ class PopulationBuilder:
             sexes = [rng.choice(("female", "male")) for _ in range(2 if twins else 1)]
             used = {c.given for c in fam.children}
             givens = []
-            for sex in sexes:        # twins' first names first: no twin's middle is the other's first
+            # twins' first names first: no twin's middle is the other's first
+            for sex in sexes:
                 givens.append(self.given(sex, used | _variants(used), near=givens))
                 used.add(givens[-1])
             first = None

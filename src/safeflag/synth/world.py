@@ -304,7 +304,8 @@ class _AttendanceMaker:
         roll = rng.random()
         if newborn and roll < 0.5:
             given = (f"TWIN {1 if child.twin_of and child.child_id < child.twin_of else 2}"
-                     if child.twin_of else rng.choice(("BABY", f"BABY {'GIRL' if child.sex == 'female' else 'BOY'}")))
+                     if child.twin_of else rng.choice(
+                         ("BABY", f"BABY {'GIRL' if child.sex == 'female' else 'BOY'}")))
             middle, family = "", mother.family if rng.random() < 0.5 else family
         elif roll < 0.06:
             given = noise.nickname(rng, given)
