@@ -57,7 +57,8 @@ class HistoryMirror:
         self.fresh_attendee_keys: dict[str, list[int]] = {}
         self.fresh_parent_keys: dict[str, list[int]] = {}
         self.fresh_keys_of_parent: dict[int, set[str]] = {}
-        self._strings: dict[str, str] = {}      # one copy of each findings/warnings/event text
+        # one copy of each findings, warnings, event and relationship text
+        self._strings: dict[str, str] = {}
         # attendee_parent rows: by attendee (parent id -> (relationship, attendance id)) and
         # by parent (attendee ids in the order the links were made, as the table's rowid)
         self.links: dict[int, dict[int, tuple[str, str]]] = {}
@@ -71,6 +72,7 @@ class HistoryMirror:
         """Everything the attendance side of the database holds, as of ``version``."""
         m = cls()
         m.version = version
+        one = m._strings.setdefault             # the same few texts repeat a million times
         for aid, person, text in db.execute(
                 "SELECT attendee_id, person_id, identity FROM attendee ORDER BY attendee_id"):
             m.attendee[aid] = text
@@ -86,11 +88,12 @@ class HistoryMirror:
         for aid, pid, rel, att in db.execute(
                 "SELECT attendee_id, parent_id, relationship, attendance_id "
                 "FROM attendee_parent ORDER BY rowid"):
-            m.links.setdefault(aid, {})[pid] = (rel, att)
+            m.links.setdefault(aid, {})[pid] = (one(rel, rel), att)
             m.children.setdefault(pid, []).append(aid)
         for row in db.execute("SELECT attendance_id, attendee_id, arrival, injury, findings, "
                               "event, warnings FROM attendance"):
-            m._put_attendance(row[0], (row[1], row[2], bool(row[3]), row[4], row[5], row[6]))
+            m._put_attendance(row[0], (row[1], row[2], bool(row[3]), one(row[4], row[4]),
+                                       one(row[5], row[5]), one(row[6], row[6])))
         return m
 
     # --- reads: the answers of SqliteStore's queries ---------------------------------------
