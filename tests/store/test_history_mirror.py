@@ -48,7 +48,7 @@ def _apply(store: SqliteStore, op: tuple, counts: dict[str, int]) -> None:
     elif kind == "parent":
         counts["parents"] += 1
         store.add_parent(Identity(ref="", families=(f"F{counts['parents']}",)), op[1], op[2])
-    elif kind == "update_parent" and op[1] <= counts["parents"]:
+    elif kind == "update_parent":
         store.update_parent(op[1], Identity(ref="", families=(f"U{op[1]}",)), op[2], op[3])
     elif kind == "link_parent":
         store.link_parent(ParentLink(op[1], op[2], op[3], op[4]))

@@ -144,3 +144,23 @@ def test_a_check_that_is_not_recorded_writes_no_history_and_no_attendee(tmp_path
             assert db.execute("SELECT COUNT(*) FROM attendee").fetchone()[0] == 1
             assert db.execute("SELECT COUNT(*) FROM attendance").fetchone()[0] == 1
         assert len(list(sf.store.audit_entries())) == 3
+
+
+@pytest.mark.parametrize("in_memory", [False, True], ids=["database", "batch mirror"])
+def test_updating_an_attendee_or_parent_with_no_row_leaves_no_keys_behind(store, in_memory):
+    """Keys written for an id with no row would attach to whichever attendee (or parent node)
+    is next given that id, linking two children who share nothing."""
+    from contextlib import nullcontext
+
+    from safeflag.algo.compare import Identity
+    with store.keep_history() if in_memory else nullcontext():
+        with store.transaction():
+            store.update_attendee(1, Identity(ref="", givens=("GHOST",)), {"k-ghost"})
+            store.update_parent(1, Identity(ref="", families=("GHOST",)), {"p-ghost"}, None)
+            first = store.add_attendee(Identity(ref="", givens=("AMY",)), {"k-amy"}, None)
+            parent = store.add_parent(Identity(ref="", families=("SMITH",)), {"p-smith"}, None)
+        with store.transaction():
+            assert (first, parent) == (1, 1)
+            assert store.attendee_candidates(["k-ghost"]) == []
+            assert store.parent_candidates(["p-ghost"]) == []
+            assert [i.givens for i in store.attendee_candidates(["k-amy"])] == [("AMY",)]

@@ -398,11 +398,14 @@ class SqliteStore:
         return attendee_id
 
     def update_attendee(self, attendee_id: int, ident: Identity, new_keys: set[str]) -> None:
-        """What is now known of an attendee (``ident``), and the blocking keys it adds."""
+        """What is now known of an attendee (``ident``), and the blocking keys it adds; nothing
+        for an attendee with no row (no keys left behind for a later attendee to inherit)."""
         stored = replace(ident, ref=f"A{attendee_id}").to_json()
         keys = sorted(new_keys)
         mirror = self._mirrored()
         if mirror is not None:
+            if attendee_id not in mirror.attendee:
+                return
             self._behind.append(("UPDATE attendee SET identity = ? WHERE attendee_id = ?",
                                  (stored, attendee_id)))
             self._behind.extend(("INSERT INTO attendee_key VALUES (?, ?)", (k, attendee_id))
@@ -410,8 +413,9 @@ class SqliteStore:
             mirror.update_attendee(attendee_id, stored, keys)
             return
         with self.transaction() as db:
-            db.execute("UPDATE attendee SET identity = ? WHERE attendee_id = ?",
-                       (stored, attendee_id))
+            if not db.execute("UPDATE attendee SET identity = ? WHERE attendee_id = ?",
+                              (stored, attendee_id)).rowcount:
+                return
             db.executemany("INSERT INTO attendee_key VALUES (?, ?)",
                            ((k, attendee_id) for k in keys))
             if self._mirror is not None:
@@ -481,8 +485,14 @@ class SqliteStore:
 
     def update_parent(self, parent_id: int, ident: Identity, keys: set[str],
                       person_id: str | None) -> None:
-        with self.transaction():
-            self._write_parent(parent_id, ident, keys, person_id)
+        """Nothing for a parent node with no row (as for attendees)."""
+        with self.transaction() as db:
+            mirror = self._mirrored()
+            exists = (parent_id in mirror.parent if mirror is not None else
+                      db.execute("SELECT 1 FROM parent WHERE parent_id = ?",
+                                 (parent_id,)).fetchone() is not None)
+            if exists:
+                self._write_parent(parent_id, ident, keys, person_id)
 
     def _write_parent(self, parent_id: int, ident: Identity, keys: set[str],
                       person_id: str | None) -> None:
