@@ -72,3 +72,21 @@ def test_answers_are_copies_the_caller_may_change(tmp_path):
     assert set(store.persons(["P1"])) == {"P1"}
     assert len(store.plans_of(["P1"])) == 1
     store.close()
+
+
+def test_kept_reads_are_bounded_and_the_least_recently_used_goes_first(tmp_path, monkeypatch):
+    import safeflag.store.sqlite as sqlite_store
+    monkeypatch.setattr(sqlite_store, "_REGISTER_READS_KEPT", 2)
+    store = SqliteStore(tmp_path / "s.db")
+    try:
+        reg = _register("Smith", "P1", "P2", "P3")
+        store.replace_register(reg, index_register(reg), source="r")
+        p1, p2 = store.persons(["P1"])["P1"], store.persons(["P2"])["P2"]
+        assert store.persons(["P1"])["P1"] is p1          # kept; P1 is now the most recent
+        store.persons(["P3"])                              # a third: P2, least recent, goes
+        assert store.persons(["P1"])["P1"] is p1
+        again = store.persons(["P2"])["P2"]
+        assert again == p2 and again is not p2             # read again from the database
+        assert len(store._reads["persons"]) == 2
+    finally:
+        store.close()

@@ -14,6 +14,7 @@ import logging
 import sqlite3
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -38,8 +39,9 @@ log = logging.getLogger("safeflag.store")
 
 _REGISTER_TABLES = ("person", "person_key", "relationship", "plan", "address")
 
-#: Register reads kept per kind of read (persons, plans, ...) before that kind starts afresh.
-_REGISTER_READS_KEPT = 50_000
+#: Register reads kept per kind of read (persons, plans, ...); past it, the least recently used
+#: goes. Each process of a batch keeps its own (see docs/performance.md for the measured sizes).
+_REGISTER_READS_KEPT = 20_000
 #: The history mirror is loaded again at most once per this many times its last load's duration.
 _RELOAD_SPACING = 20
 _UNREAD = object()
@@ -53,7 +55,7 @@ class SqliteStore:
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         self.path = str(path)
         # Register reads, kept for as long as the same register is loaded (see _register_reads)
-        self._reads: dict[str, dict[Hashable, object]] = {}
+        self._reads: dict[str, OrderedDict[Hashable, object]] = {}
         self._data_version: int | None = None
         self._register_checked = False
         # the attendance side kept in memory while a batch runs (see keep_history), and the
@@ -230,7 +232,7 @@ class SqliteStore:
         self._register_loaded: tuple[str | None, str | None] | None = None
         self._data_version = None
 
-    def _register_reads(self) -> dict[str, dict[Hashable, object]]:
+    def _register_reads(self) -> dict[str, OrderedDict[Hashable, object]]:
         if not (self._register_checked and self._db.in_transaction):
             version = self._query("PRAGMA data_version")[0][0]
             if version != self._data_version:
@@ -246,12 +248,16 @@ class SqliteStore:
 
     def _kept(self, kind: str, key: Hashable, read: Callable[[], T]) -> T:
         """``read()`` for register data, answered from memory while the register is the same."""
-        reads = self._register_reads().setdefault(kind, {})
+        reads = self._register_reads().get(kind)
+        if reads is None:
+            reads = self._reads[kind] = OrderedDict()
         found = reads.get(key, _UNREAD)
         if found is _UNREAD:
             if len(reads) >= _REGISTER_READS_KEPT:
-                reads.clear()
+                reads.popitem(last=False)
             found = reads[key] = read()
+        else:
+            reads.move_to_end(key)
         return found  # type: ignore[return-value]
 
     def get_meta(self, key: str) -> str | None:
