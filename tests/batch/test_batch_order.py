@@ -57,6 +57,22 @@ def test_batch_equals_one_at_a_time_replay(world, inputs, replay, tmp_path, work
     assert history_snapshot(db) == snapshot
 
 
+def test_batch_past_the_history_memory_bound_equals_the_replay(world, inputs, replay, tmp_path,
+                                                               monkeypatch, caplog):
+    """Past :data:`~safeflag.store.sqlite.MIRROR_MOST` attendances the batch reads its history
+    from the database instead of memory: the results and history are the same."""
+    import safeflag.store.sqlite as sqlite_store
+    monkeypatch.setattr(sqlite_store, "MIRROR_MOST", 100)
+    lines, snapshot = replay
+    db = new_db(tmp_path / "bounded.db", world)
+    out = tmp_path / "out.ndjson"
+    with Safeflag.open(db, user="batch") as sf, caplog.at_level("INFO", "safeflag"):
+        run_batch(sf, inputs, out, workers=2, commit_every=37, progress=False)
+    assert any("over 100 attendances" in r.getMessage() for r in caplog.records)
+    assert out.read_text(encoding="utf-8").splitlines() == lines
+    assert history_snapshot(db) == snapshot
+
+
 def test_merge_keeps_arrival_order_across_inputs(inputs):
     merged = [e.item for e in merge_by_arrival(read_batch_items(p) for p in inputs)]
     arrivals = [a.arrival for a in merged]

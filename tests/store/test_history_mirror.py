@@ -168,3 +168,42 @@ def test_frequent_writers_do_not_make_the_run_reload_each_time(two_connections, 
     with kept.keep_history(), kept.transaction():
         assert [i.ref for i in kept.attendee_candidates(["k1"])] == ["A1", "A2"]
         assert kept._mirror is not None
+
+
+def _attend(store: SqliteStore, number: int) -> None:
+    with store.transaction():
+        attendee = store.add_attendee(Identity(ref="", givens=(f"G{number}",)), {"k1"}, None)
+        store.record_attendance(HistoryEntry(f"V{number}", attendee,
+                                             START + timedelta(days=number), injury=True))
+
+
+def test_a_history_grown_past_its_bound_is_read_from_the_database(two_connections):
+    kept, plain = two_connections
+    with kept.keep_history(most=2):
+        for number in (1, 2):
+            _attend(kept, number)
+        with kept.transaction():
+            assert kept._mirrored() is not None              # two: kept in memory
+        _attend(kept, 3)
+        with kept.transaction():
+            assert kept._mirrored() is None                  # three: no longer
+            assert [h.attendance_id for h in kept.history([1, 2, 3], until=START + timedelta(
+                days=9), since=date(2000, 1, 1))] == ["V1", "V2", "V3"]
+        _attend(kept, 4)                                     # and it is not loaded again
+        with kept.transaction():
+            assert kept._mirrored() is None
+            assert len(kept.attendee_candidates(["k1"])) == 4
+    assert len(plain.attendee_candidates(["k1"])) == 4
+
+
+def test_a_history_already_past_the_bound_is_never_loaded(two_connections):
+    kept, other = two_connections
+    for number in (1, 2, 3):
+        _attend(other, number)
+    with kept.keep_history(most=2):
+        with kept.transaction():
+            assert kept._mirrored() is None
+            assert len(kept.attendee_candidates(["k1"])) == 3
+    with kept.keep_history(most=3):
+        with kept.transaction():
+            assert kept._mirrored() is not None

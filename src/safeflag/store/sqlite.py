@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import sqlite3
 import time
 import uuid
@@ -44,6 +45,10 @@ _REGISTER_TABLES = ("person", "person_key", "relationship", "plan", "address")
 _REGISTER_READS_KEPT = 20_000
 #: The history mirror is loaded again at most once per this many times its last load's duration.
 _RELOAD_SPACING = 20
+#: The most attendances the history mirror holds (about 0.6 KB each with their attendees and
+#: links): past it, reads go to the database for the rest of the run, so a batch over a long
+#: history stays within memory (docs/performance.md: 1,000,000 keeps a batch under 2 GB).
+MIRROR_MOST = 1_000_000
 _UNREAD = object()
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -66,6 +71,7 @@ class SqliteStore:
         self._mirror: HistoryMirror | None = None
         self._mirror_checked = False
         self._mirror_next_load = 0.0       # time.monotonic() before which it is not reloaded
+        self._mirror_most = MIRROR_MOST
         self._forget_register()
         try:
             if self.path != ":memory:":
@@ -178,12 +184,16 @@ class SqliteStore:
 
     # --- the attendance side in memory, for a batch ----------------------------------------
     @contextmanager
-    def keep_history(self) -> Iterator[None]:
+    def keep_history(self, most: int | None = None) -> Iterator[None]:
         """Answer attendee, parent and history reads from memory inside write transactions
         (:class:`~safeflag.store.mirror.HistoryMirror`); writes still go to the database first.
         For a long run of checks on one connection: the first read loads the attendance side
-        of the database, and it is loaded again only after another connection has written."""
+        of the database, and it is loaded again only after another connection has written.
+        A history of more than ``most`` attendances is not kept (or no longer kept, once it
+        grows past that; default :data:`MIRROR_MOST`): reads then go to the database, with the
+        same answers."""
         self._keep_history = True
+        self._mirror_most = MIRROR_MOST if most is None else most
         try:
             yield
         finally:
@@ -206,7 +216,14 @@ class SqliteStore:
             version = self._query("PRAGMA data_version")[0][0]
             if self._mirror is not None and self._mirror.version != version:
                 self._forget_mirror()
+            if self._mirror is not None and len(self._mirror.attendance) > self._mirror_most:
+                self._too_long_to_keep()
             if self._mirror is None and time.monotonic() >= self._mirror_next_load:
+                # MAX(rowid): at least the number of attendances, without counting them
+                held = self._query("SELECT MAX(rowid) FROM attendance")[0][0] or 0
+                if held > self._mirror_most:
+                    self._too_long_to_keep()
+                    return None
                 started = time.monotonic()
                 try:
                     self._mirror = HistoryMirror.load(self._db, version)
@@ -217,6 +234,12 @@ class SqliteStore:
                 log.debug("history kept in memory: %d attendances loaded in %.2fs",
                           len(self._mirror.attendance), took)
         return self._mirror
+
+    def _too_long_to_keep(self) -> None:
+        log.info("the history is over %d attendances: read from the database from now on",
+                 self._mirror_most)
+        self._forget_mirror()
+        self._mirror_next_load = math.inf
 
     # --- register reads, kept per register load -------------------------------------------
     # The register tables change only through replace_register, so their reads are kept for
