@@ -83,3 +83,29 @@ def test_an_attendee_learns_the_names_and_addresses_of_its_records():
     [learnt] = [c for c in store.attendee_candidates(new_keys) if c.ref == f"A{first}"]
     assert set(learnt.families) == {"STANSTEAD", "ALCLIFFE LEWIS"}
     assert set(learnt.postcodes) == {"QA16 9AD", "QB1 2CD"}
+
+
+def _child(given: str, birth: PartialDate, sex: str = "female"):
+    from safeflag.models import Address, Demographics, Name
+    return Demographics(names=(Name(given=given, family="Blackcliffe"),), birth_date=birth,
+                        sex=sex, addresses=(Address(postcode="QX11 8LG"),))
+
+
+def test_a_year_only_birth_date_that_agrees_links_the_same_child():
+    """An attendance keyed with the birth year only ("2016"), same names, sex and address, no
+    NHS number or parent: the same child, linked with certainty. The year agreeing counts for
+    the link (a shared birth year is about a 1 in 15 chance for two different children); it
+    used to count against it, which split the child's history in two."""
+    matcher = Matcher(SqliteStore(":memory:"), MatchSettings())
+    first, _ = matcher.attendee_for(_child("Ella", PartialDate(2016, 9, 24)), None)
+    assert matcher.attendee_for(_child("Ella", PartialDate(2016)), None)[0] == first
+
+
+def test_a_year_only_birth_date_does_not_link_a_sibling():
+    """The other side: a sister at the same address born the same year, or a brother, keyed
+    with the year only, is not taken for the child."""
+    matcher = Matcher(SqliteStore(":memory:"), MatchSettings())
+    first, _ = matcher.attendee_for(_child("Ella", PartialDate(2016, 9, 24)), None)
+    assert matcher.attendee_for(_child("Maisie", PartialDate(2016)), None)[0] != first
+    assert matcher.attendee_for(_child("Ellis", PartialDate(2016), sex="male"), None)[0] != first
+    assert matcher.attendee_for(_child("Ella", PartialDate(2014)), None)[0] != first

@@ -7,6 +7,7 @@ import random
 import pytest
 
 from safeflag.algo.compare import COMPARISONS, NO_DATA, OTHERWISE, Identity
+from safeflag.algo.dates import PartialDate
 from safeflag.errors import ConfigError
 from safeflag.match import register_identities
 from safeflag.match.weights import (DEFAULT_M, DEFAULT_U, MIN_PERSONS_TO_ESTIMATE, MatchModel,
@@ -106,3 +107,36 @@ def test_em_recovers_the_match_share_and_m_from_unlabelled_pairs():
 def test_em_on_nothing_changes_nothing():
     model, share = estimate_m([], MatchModel())
     assert share == 0.0 and model.m == MatchModel().m
+
+
+def test_a_partial_birth_date_that_agrees_counts_for_the_link(identities):
+    """A year-only (or year-month) date that agrees is evidence for the same child: its levels
+    are rated among pairs where one date is partial, so u is the chance that two different
+    people share a birth year (month), counted on the register."""
+    estimated = estimate_from_register(identities)
+    years = [str(i.birth.year) for i in identities if i.birth is not None]
+    shared = sum(years.count(y) ** 2 for y in set(years)) / len(years) ** 2
+    assert estimated.u["birth_date"]["same year (partial)"] == pytest.approx(shared)
+    for model in (MatchModel(), estimated):
+        w = model.weights["birth_date"]
+        assert 0 < w["same year (partial)"] < w["same year and month (partial)"] < w["exact"]
+        assert w["under 12 years apart"] < 0 < w["same year (partial)"]
+
+
+def test_a_year_only_record_of_the_child_is_certain_and_of_a_sister_is_not(identities):
+    """The record that used to split a child's history on the generated world: same names,
+    sex and address as the earlier record, birth year only, no NHS number, no parent."""
+    from safeflag.match import Matcher
+    from safeflag.settings import MatchSettings
+    from safeflag.store.sqlite import SqliteStore
+    matcher = Matcher(SqliteStore(":memory:"), MatchSettings())
+    matcher.reload(estimate_from_register(identities))
+    earlier = Identity(ref="A1", nhs="8304250926", givens=("ELLA HENRY",),
+                       families=("BLACKCLIFFE",), birth=PartialDate(2016), sex="female",
+                       postcodes=("QX11 8LG",), kin_names=(("AVA", "JENSEN"),))
+    same = Identity(ref="query", givens=("ELLA HENRY",), families=("BLACKCLIFFE",),
+                    birth=PartialDate(2016, 9, 24), sex="female", postcodes=("QX11 8LG",))
+    sister = Identity(ref="query", givens=("MAISIE",), families=("BLACKCLIFFE",),
+                      birth=PartialDate(2016, 2, 1), sex="female", postcodes=("QX11 8LG",))
+    assert matcher.score(same, earlier).band == "certain"
+    assert matcher.score(sister, earlier).band not in ("certain", "probable")

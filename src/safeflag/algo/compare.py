@@ -382,10 +382,12 @@ FIRST_NAME_AGREES = ("exact", "nickname", "one edit")
 #: Birth-date levels that count as agreeing ("under 12 years apart" does not).
 BIRTH_AGREES = ("exact", "day/month swapped", "one digit differs",
                 "same year and month (partial)", "same year (partial)")
+#: Personal evidence: a birth year alone is not the child's own (a brother or sister may share
+#: it), so a pair whose first names disagree is not rescued by a year-only date.
 _PERSONAL_AGREES = {
     "nhs_number": ("exact",),
     "given_name": FIRST_NAME_AGREES,
-    "birth_date": BIRTH_AGREES,
+    "birth_date": tuple(level for level in BIRTH_AGREES if level != "same year (partial)"),
 }
 
 

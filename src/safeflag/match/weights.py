@@ -36,8 +36,10 @@ DEFAULT_M: dict[str, dict[str, float]] = {
                    "jaro-winkler >= 0.9": 0.01, "otherwise": 0.03},
     "family_name": {"exact": 0.87, "shared part": 0.04, "one edit": 0.02,
                     "jaro-winkler >= 0.92": 0.01, "otherwise": 0.06},
+    # the partial levels are rated among pairs where one date is partial (only there can they
+    # occur): the same child's year (and month) almost always agree; see _partial_levels
     "birth_date": {"exact": 0.955, "day/month swapped": 0.012, "one digit differs": 0.016,
-                   "same year and month (partial)": 0.005, "same year (partial)": 0.003,
+                   "same year and month (partial)": 0.95, "same year (partial)": 0.95,
                    "under 12 years apart": 0.0085, "otherwise": 0.0005},
     "sex": {"exact": 0.995, "otherwise": 0.005},
     "postcode": {"unit": 0.83, "sector": 0.03, "district": 0.03, "otherwise": 0.11},
@@ -177,11 +179,21 @@ def _collision(values: Iterable[str]) -> float:
 
 
 def _exact_levels(people: Sequence[Identity], u: dict[str, dict[str, float]]) -> None:
-    """Exact-agreement u counted from value frequencies rather than sampled pairs: exact for
-    birth dates and postcodes, where random pairs seldom agree."""
+    """u counted from value frequencies rather than sampled pairs, where random pairs seldom
+    agree: exact birth dates and postcodes, and the partial birth-date levels (a shared birth
+    year, or year and month)."""
     born = _collision(i.birth_text for i in people if i.birth is not None and i.birth.is_full)
     if born:
         u["birth_date"]["exact"] = born
+    # partial levels: rated among pairs where one date is partial, so u is the chance that
+    # two different people share a birth year (and month), counted over every date known
+    year = _collision(str(i.birth.year) for i in people if i.birth is not None)
+    month = _collision(f"{i.birth.year}-{i.birth.month}" for i in people
+                       if i.birth is not None and i.birth.month is not None)
+    if year:
+        u["birth_date"]["same year (partial)"] = year
+    if month:
+        u["birth_date"]["same year and month (partial)"] = month
     unit = _collision(i.postcodes[0] for i in people if i.postcodes)
     sector = _collision(next(iter(i.sectors)) for i in people if i.sectors)
     district = _collision(next(iter(i.districts)) for i in people if i.districts)
