@@ -234,3 +234,23 @@ def test_more_agreement_never_lowers_the_match_weight(a, b, field_name):
 
 _FIELD_OF = {"nhs": "nhs_number", "givens": "given_name", "families": "family_name",
              "birth": "birth_date", "sex": "sex", "postcodes": "postcode", "kin": "parents"}
+
+
+@pytest.mark.parametrize("old, new, kept", [
+    ("2016", "2016-09-24", "2016-09-24"),          # a fuller date that agrees completes it
+    ("2016-09", "2016-09-24", "2016-09-24"),
+    ("2016", "2016-09", "2016-09"),
+    ("2016", "2015-09-24", "2016"),                # another year: the first kept
+    ("2016-08", "2016-09-24", "2016-08"),          # another month: the first kept
+    ("2016-09-24", "2016-09-25", "2016-09-24"),    # two full dates: the first kept
+    ("2016-09-24", "2016", "2016-09-24"),          # a vaguer date never replaces a fuller one
+    (None, "2016", "2016"),
+    ("2016", None, "2016"),
+])
+def test_merged_identity_keeps_the_fullest_agreeing_birth_date(old, new, kept):
+    from safeflag.algo.compare import merge_identities
+
+    def ident(birth: str | None) -> Identity:
+        return Identity(ref="A1", givens=("ELLA",), birth=PartialDate.parse(birth) if birth
+                        else None)
+    assert str(merge_identities(ident(old), ident(new)).birth) == kept

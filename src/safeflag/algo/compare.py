@@ -121,17 +121,31 @@ class Identity:
 
 def merge_identities(old: Identity, new: Identity) -> Identity:
     """Everything known of one person seen twice: names, postcodes and the parents named
-    accumulate; the NHS number, birth date and sex already known are kept (``old`` wins)."""
+    accumulate; the NHS number, birth date and sex already known are kept (``old`` wins),
+    except that a partial birth date is completed by a fuller one that agrees with it."""
     def both(a: tuple, b: tuple) -> tuple:
         return tuple(dict.fromkeys((*a, *b)))
     return Identity(ref=old.ref, nhs=old.nhs or new.nhs, givens=both(old.givens, new.givens),
-                    families=both(old.families, new.families), birth=old.birth or new.birth,
+                    families=both(old.families, new.families),
+                    birth=_fuller(old.birth, new.birth),
                     sex=old.sex if old.sex in ("female", "male") else new.sex,
                     postcodes=both(old.postcodes, new.postcodes),
                     kin_nhs=both(old.kin_nhs, new.kin_nhs),
                     kin_names=both(old.kin_names, new.kin_names),
                     twin_hint=old.twin_hint or new.twin_hint,
                     parent_of=old.parent_of if old.parent_of is not None else new.parent_of)
+
+
+def _fuller(old: PartialDate | None, new: PartialDate | None) -> PartialDate | None:
+    """``old``, or ``new`` where it says more and agrees with all that ``old`` says ("2016"
+    becomes 24 September 2016; 3 March never becomes another day)."""
+    if old is None or new is None:
+        return old or new
+    more = (new.month is not None and old.month is None) or (new.day is not None
+                                                              and old.day is None)
+    agrees = new.year == old.year and old.month in (None, new.month) \
+        and old.day in (None, new.day)
+    return new if more and agrees else old
 
 
 @lru_cache(maxsize=50_000)
