@@ -194,8 +194,8 @@ class Safeflag:
         """The child's identities and keys, and the parents named (matched to the register
         here unless ``parents_on_register`` already says who they are)."""
         query = demographics_identity(attendance.patient, kin=attendance.next_of_kin)
-        child = (replace(query, kin_nhs=(), kin_names=()) if query.kin_nhs or query.kin_names
-                 else query)
+        child = (replace(query, kin_nhs=(), kin_names=(), kin_roles=())
+                 if query.kin_nhs or query.kin_names or query.kin_roles else query)
         return _Identities(query=query, child=child, keys=frozenset(blocking_keys(query)),
                            lookup=frozenset(blocking_keys(query, query=True)),
                            parents=name_parents(self.store, self.matcher, attendance, child,

@@ -254,3 +254,35 @@ def test_merged_identity_keeps_the_fullest_agreeing_birth_date(old, new, kept):
         return Identity(ref="A1", givens=("ELLA",), birth=PartialDate.parse(birth) if birth
                         else None)
     assert str(merge_identities(ident(old), ident(new)).birth) == kept
+
+
+def _named(roles: tuple[str, ...], names: tuple[tuple[str, str], ...]) -> Identity:
+    return Identity(ref="A1", givens=("ELLA",), kin_names=names, kin_roles=roles)
+
+
+@pytest.mark.parametrize("a, b, level", [
+    # one names only the mother, the other only the father: says nothing either way
+    (_named(("mother",), (("AVA", "JENSEN"),)), _named(("father",), (("OMAR", "BLACK"),)),
+     "no data"),
+    # the same role named with another name: against
+    (_named(("mother",), (("AVA", "JENSEN"),)), _named(("mother",), (("ZOE", "KING"),)),
+     "otherwise"),
+    # both parents known on one side, the father named differently on the other: against
+    (_named(("mother", "father"), (("AVA", "JENSEN"), ("TOM", "JENSEN"))),
+     _named(("father",), (("OMAR", "BLACK"),)), "otherwise"),
+    # a carer is no parent of a known role: against, as before
+    (_named(("other",), (("AVA", "JENSEN"),)), _named(("father",), (("OMAR", "BLACK"),)),
+     "otherwise"),
+    # names agree whatever the roles say (a role keyed wrongly)
+    (_named(("mother",), (("AVA", "JENSEN"),)), _named(("father",), (("AVA", "JENSEN"),)),
+     "full name"),
+])
+def test_naming_the_other_parent_says_nothing(a, b, level):
+    assert dict(compare(a, b))["parents"] == level
+
+
+def test_kin_roles_are_stored_and_older_identities_still_read():
+    ident = _named(("mother",), (("AVA", "JENSEN"),))
+    assert Identity.from_json(ident.to_json()).kin_roles == ("mother",)
+    old = '{"ref":"A1","nhs":null,"g":["ELLA"],"f":[],"b":null,"s":"female","p":[]}'
+    assert Identity.from_json(old).kin_roles == ()

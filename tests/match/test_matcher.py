@@ -202,3 +202,19 @@ def test_birth_date_and_address_without_a_name_are_never_matched_outright(
     if band == "possible":
         # both twins fit birth date and address: both offered, for a person to confirm
         assert {c.person_id for c in result.candidates} == {"C1", "C2"}
+
+
+def _father(given="Omar", family="Black") -> tuple[NextOfKin, ...]:
+    return (NextOfKin(relationship="father", code="FTH",
+                      demographics=Demographics(names=(Name(given=given, family=family),))),)
+
+
+def test_a_father_named_where_the_register_knows_the_mother_weighs_nothing(family):
+    """The register records Olivia's mother only; her father brings her. Naming the other
+    parent says nothing against the match (it used to count as a wrong parent); another
+    mother named still counts against."""
+    father = family.match(demo(), _father())
+    assert {c.field: c.level for c in father.comparisons}["parents"] == "no data"
+    assert (father.person_id, father.band) == ("C1", "certain")
+    other_mother = family.match(demo(), mother(given="Zoe", family="King"))
+    assert {c.field: c.level for c in other_mother.comparisons}["parents"] == "otherwise"

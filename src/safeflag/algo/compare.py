@@ -62,6 +62,7 @@ class Identity:
     postcodes: tuple[str, ...] = ()           # normalised units, current and previous
     kin_nhs: tuple[str, ...] = ()
     kin_names: tuple[tuple[str, str], ...] = ()
+    kin_roles: tuple[str, ...] = ()           # "mother", "father" or "other", as named
     twin_hint: bool = False                   # a placeholder such as "TWIN 2" was sent
     parent_of: int | None = None
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
@@ -98,6 +99,8 @@ class Identity:
             data["kn"] = self.kin_nhs
         if self.kin_names:
             data["kg"] = self.kin_names
+        if self.kin_roles:
+            data["kr"] = self.kin_roles
         if self.twin_hint:
             data["tw"] = True
         if self.parent_of is not None:
@@ -116,6 +119,7 @@ class Identity:
                    birth=PartialDate.parse(d["b"]) if d["b"] else None, sex=d["s"],
                    postcodes=tuple(d["p"]), kin_nhs=tuple(d.get("kn", ())),
                    kin_names=tuple(tuple(n) for n in d.get("kg", ())),
+                   kin_roles=tuple(d.get("kr", ())),
                    twin_hint=d.get("tw", False), parent_of=d.get("po"))
 
 
@@ -132,6 +136,7 @@ def merge_identities(old: Identity, new: Identity) -> Identity:
                     postcodes=both(old.postcodes, new.postcodes),
                     kin_nhs=both(old.kin_nhs, new.kin_nhs),
                     kin_names=both(old.kin_names, new.kin_names),
+                    kin_roles=both(old.kin_roles, new.kin_roles),
                     twin_hint=old.twin_hint or new.twin_hint,
                     parent_of=old.parent_of if old.parent_of is not None else new.parent_of)
 
@@ -227,6 +232,8 @@ class Comparison:
     field: str
     missing: Callable[[Identity], bool]
     levels: tuple[tuple[str, Test], ...]
+    #: when no level agrees and this holds, the pair says nothing ("no data"), not "otherwise"
+    silent: Test | None = None
 
     @property
     def level_names(self) -> tuple[str, ...]:
@@ -238,7 +245,7 @@ class Comparison:
         for name, test in self.levels:
             if test(a, b):
                 return name
-        return OTHERWISE
+        return NO_DATA if self.silent is not None and self.silent(a, b) else OTHERWISE
 
 
 def _any_pair(test: Callable[[str, str], bool], get: Callable[[Identity], Iterable[str]]) -> Test:
@@ -296,6 +303,14 @@ def _kin_names(a: Identity, b: Identity, full: bool) -> bool:
     return False
 
 
+def _other_parent(a: Identity, b: Identity) -> bool:
+    """One names only the mother and the other only the father (or the other way round):
+    naming the other parent says nothing against the same child."""
+    roles_a, roles_b = set(a.kin_roles), set(b.kin_roles)
+    return (len(roles_a) == len(roles_b) == 1 and roles_a != roles_b
+            and not (roles_a | roles_b) - {"mother", "father"})
+
+
 def _older_parent(a: Identity, b: Identity) -> bool:
     """One is recorded as the parent of a child born before (or soon after) the other."""
     for x, y in ((a, b), (b, a)):
@@ -343,7 +358,7 @@ COMPARISONS: tuple[Comparison, ...] = (
         ("nhs number", lambda a, b: bool(set(a.kin_nhs) & set(b.kin_nhs))),
         ("full name", lambda a, b: _kin_names(a, b, True)),
         ("first name", lambda a, b: _kin_names(a, b, False)),
-    )),
+    ), silent=_other_parent),
     Comparison("age", lambda i: i.birth is None and i.parent_of is None, (
         # "otherwise" here: one is recorded as the parent of a child older than the other
         ("compatible", lambda a, b: not _older_parent(a, b)),

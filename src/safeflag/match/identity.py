@@ -44,7 +44,8 @@ def _kin_name(given: str, family: str) -> tuple[str, str] | None:
 
 
 def person_identity(person: Person, addresses: Sequence[AddressPeriod] = (), *,
-                    kin: Sequence[Person] = (), parent_of: int | None = None) -> Identity:
+                    kin: Sequence[Person] = (), kin_roles: Sequence[str] = (),
+                    parent_of: int | None = None) -> Identity:
     """A register person: aliases, address history and recorded parents/carers included."""
     names = [(person.given_name, person.family_name), *person.aliases]
     givens = tuple(dict.fromkeys(g for g in (_given(n[0]) for n in names) if g))
@@ -56,20 +57,30 @@ def person_identity(person: Person, addresses: Sequence[AddressPeriod] = (), *,
                     postcodes=_postcodes([person.postcode, *(a.postcode for a in addresses)]),
                     kin_nhs=tuple(dict.fromkeys(n for n in (_valid_nhs(p.nhs_number)
                                                             for p in kin) if n)),
-                    kin_names=tuple(dict.fromkeys(kin_names)), parent_of=parent_of)
+                    kin_names=tuple(dict.fromkeys(kin_names)),
+                    kin_roles=tuple(dict.fromkeys(_role(r) for r in kin_roles)),
+                    parent_of=parent_of)
 
 
-def _kin_of(kin: Iterable[NextOfKin]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
-    numbers, names = [], []
+def _role(relationship: object) -> str:
+    """The role a named parent or carer is matched by: mother, father, or other."""
+    role = str(getattr(relationship, "value", relationship))
+    return role if role in ("mother", "father") else "other"
+
+
+def _kin_of(kin: Iterable[NextOfKin]
+            ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...], tuple[str, ...]]:
+    numbers, names, roles = [], [], []
     for k in kin:
         if k.relationship not in _NK1_ROLES:
             continue
+        roles.append(_role(k.relationship))
         nhs = _valid_nhs(k.demographics.nhs_number)
         if nhs:
             numbers.append(nhs)
         names.extend(n for n in (_kin_name(x.given, x.family) for x in k.demographics.names)
                      if n)
-    return tuple(dict.fromkeys(numbers)), tuple(dict.fromkeys(names))
+    return tuple(dict.fromkeys(numbers)), tuple(dict.fromkeys(names)), tuple(dict.fromkeys(roles))
 
 
 def demographics_identity(demo: Demographics, ref: str = "query",
@@ -77,12 +88,12 @@ def demographics_identity(demo: Demographics, ref: str = "query",
     """An attending patient: every name and address sent, and the parents named (NK1)."""
     givens = [g for g in (_given(n.given, n.middle) for n in demo.names) if g]
     families = [f for f in (clean_family(n.family) for n in demo.names) if f]
-    kin_nhs, kin_names = _kin_of(kin)
+    kin_nhs, kin_names, kin_roles = _kin_of(kin)
     return Identity(ref=ref, nhs=_valid_nhs(demo.nhs_number),
                     givens=tuple(dict.fromkeys(givens)), families=tuple(dict.fromkeys(families)),
                     birth=demo.birth_date, sex=demo.sex.value,
                     postcodes=_postcodes(a.postcode for a in demo.addresses),
-                    kin_nhs=kin_nhs, kin_names=kin_names,
+                    kin_nhs=kin_nhs, kin_names=kin_names, kin_roles=kin_roles,
                     twin_hint=any(names_a_twin(n.given) for n in demo.names))
 
 
@@ -98,6 +109,7 @@ def register_identities(register: Register) -> list[Identity]:
         history.setdefault(period.person_id, []).append(period)
     persons = {p.person_id: p for p in register.persons}
     kin: dict[str, list[Person]] = {}
+    roles: dict[str, list[str]] = {}
     eldest: dict[str, int] = {}
     for rel in register.relationships:
         if rel.relationship not in KIN_ROLES:
@@ -106,9 +118,11 @@ def register_identities(register: Register) -> list[Identity]:
         if child is None or adult is None:
             continue
         kin.setdefault(child.person_id, []).append(adult)
+        roles.setdefault(child.person_id, []).append(rel.relationship)
         if child.birth_date is not None:
             year = child.birth_date.year
             eldest[adult.person_id] = min(eldest.get(adult.person_id, year), year)
     return [person_identity(p, history.get(p.person_id, ()), kin=kin.get(p.person_id, ()),
+                            kin_roles=roles.get(p.person_id, ()),
                             parent_of=eldest.get(p.person_id))
             for p in register.persons]
