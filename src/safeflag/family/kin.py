@@ -254,8 +254,8 @@ def may_be_self(child: Identity | None, other: Identity) -> bool:
     apart: a child goes by a middle name the register does not hold, or a name carries two
     keying slips, as often as a twin attends (a sibling link would list the child as its own
     sibling). A birth date one keying slip away (a digit, day and month swapped) or known only
-    in part: yes when the first names agree as the matcher sees it (same, nickname, one edit, middle
-    name). A child is never listed as their own sibling.
+    in part: yes when the first names agree as the matcher sees it (same, nickname, one edit,
+    middle name). A child is never listed as their own sibling.
     """
     if child is None:
         return False

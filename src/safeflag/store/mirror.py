@@ -72,7 +72,7 @@ class HistoryMirror:
         """Everything the attendance side of the database holds, as of ``version``."""
         m = cls()
         m.version = version
-        one = m._strings.setdefault             # the same few texts repeat a million times
+        one = m._one                            # the same few texts repeat a million times
         for aid, person, text in db.execute(
                 "SELECT attendee_id, person_id, identity FROM attendee ORDER BY attendee_id"):
             m.attendee[aid] = text
@@ -88,12 +88,12 @@ class HistoryMirror:
         for aid, pid, rel, att in db.execute(
                 "SELECT attendee_id, parent_id, relationship, attendance_id "
                 "FROM attendee_parent ORDER BY rowid"):
-            m.links.setdefault(aid, {})[pid] = (one(rel, rel), att)
+            m.links.setdefault(aid, {})[pid] = (one(rel), att)
             m.children.setdefault(pid, []).append(aid)
         for row in db.execute("SELECT attendance_id, attendee_id, arrival, injury, findings, "
                               "event, warnings FROM attendance"):
-            m._put_attendance(row[0], (row[1], row[2], bool(row[3]), one(row[4], row[4]),
-                                       one(row[5], row[5]), one(row[6], row[6])))
+            m._put_attendance(row[0], (row[1], row[2], bool(row[3]), one(row[4]), one(row[5]),
+                                       one(row[6])))
         return m
 
     # --- reads: the answers of SqliteStore's queries ---------------------------------------
@@ -213,11 +213,15 @@ class HistoryMirror:
 
     def record_attendance(self, entry: HistoryEntry, arrival: str, findings: str,
                           warnings: str) -> None:
-        one = self._strings.setdefault
+        one = self._one
         self._put_attendance(entry.attendance_id, (entry.attendee_id, arrival, entry.injury,
-                                                   one(findings, findings),
-                                                   one(entry.event, entry.event),
-                                                   one(warnings, warnings)))
+                                                   one(findings), one(entry.event),
+                                                   one(warnings)))
+
+    def _one(self, text: str) -> str:
+        """The one copy kept of ``text`` (findings, warnings, event and relationship texts
+        repeat across a million attendances)."""
+        return self._strings.setdefault(text, text)
 
     def _put_attendance(self, attendance_id: str, row: tuple[int, str, bool, str, str, str]
                         ) -> None:
