@@ -9,7 +9,9 @@ A world is generated with :func:`safeflag.synth.generate_world` and written once
 in a fresh process against a fresh copy of a database holding only the register, end to end:
 read, match, family, rules, history and audit writes, NDJSON output. Printed per run: records,
 seconds, attendances per second, and peak resident memory of the batch process and of its
-largest worker (``resource.getrusage``), CPU seconds (all processes, and the batch process
+largest worker (``resource.getrusage``), the peak of the run's total proportional set size
+(PSS, sampled each half second: each shared page counted once across the processes; needs
+``psutil``, ``pip install -e '.[bench]'``), CPU seconds (all processes, and the batch process
 alone) and the rate the run would reach with the CPUs to itself (the machine may be shared: the
 batch process is the serial part, so records / max(its CPU time, total CPU / CPUs)). Then the
 p50/p99 latency of ``Safeflag.check`` in
@@ -27,6 +29,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -88,18 +91,66 @@ def _child(path: str, db: str, out: str, workers: int) -> None:
                       "bands": dict(summary.bands), "warnings": sum(summary.warnings.values())}))
 
 
+class PeakMemory(threading.Thread):
+    """Samples the proportional set size (PSS) of a process and all its descendants every
+    ``every`` seconds while it runs, and keeps the peak of their sum: the memory the run holds,
+    each shared page (libraries, pages a forked worker has not written) counted once. The sum
+    of each process's own peak RSS counts shared pages in every process and adds peaks that
+    may not coincide, so it is an upper bound. ``peak_mib`` is None without ``psutil`` or
+    where it cannot read PSS (Linux has it)."""
+
+    def __init__(self, pid: int, every: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every = pid, every
+        self.peak_mib: float | None = None
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            import psutil
+        except ImportError:
+            return
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self._done.wait(self.every):
+            total = 0
+            try:
+                processes = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                return                              # the run has ended
+            for process in processes:
+                try:
+                    total += process.memory_full_info().pss
+                except (psutil.Error, AttributeError):
+                    continue                        # a worker ended between the two calls
+            self.peak_mib = max(self.peak_mib or 0.0, total / 2**20)
+
+    def stop(self) -> float | None:
+        self._done.set()
+        self.join()
+        return self.peak_mib
+
+
 def run_one(folder: Path, fmt: str, workers: int) -> dict:
     db = folder / f"run-{fmt}-{workers}.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
     shutil.copy(folder / "register.db", db)
     out = folder / f"out-{fmt}-{workers}.ndjson"
-    proc = subprocess.run([sys.executable, __file__, "--child", str(folder / FILES[fmt]), str(db),
-                           str(out), str(workers)], capture_output=True, text=True, check=False)
+    proc = subprocess.Popen([sys.executable, __file__, "--child", str(folder / FILES[fmt]),
+                             str(db), str(out), str(workers)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler = PeakMemory(proc.pid)
+    sampler.start()
+    stdout, stderr = proc.communicate()
+    peak_pss = sampler.stop()
     if proc.returncode != 0:
-        raise SystemExit(f"batch run failed ({fmt}, {workers} workers):\n{proc.stderr}")
-    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"batch run failed ({fmt}, {workers} workers):\n{stderr}")
+    figures = json.loads(stdout.strip().splitlines()[-1])
     figures["db"] = str(db)
+    figures["peak_pss_mib"] = peak_pss
     return figures
 
 
@@ -118,6 +169,10 @@ def latency(folder: Path, db: str, n: int) -> tuple[float, float, float]:
     times.sort()
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
     return statistics.median(times), p99, max(times)
+
+
+def _mib(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
 
 
 def _cpus() -> int:
@@ -164,8 +219,8 @@ def main() -> None:
     print(f"world: {made['persons']:,} register persons, {made['attendances']:,} attendances "
           f"(seed {args.seed}; generated and written in {made['seconds']}s, cached in {folder})")
     print(f"{'input':<8}{'workers':>8}{'records':>10}{'errors':>8}{'seconds':>9}"
-          f"{'att/s':>9}{'peak MB':>9}{'worker MB':>10}{'CPU s':>8}{'batch CPU s':>12}"
-          f"{'att/s if uncontended':>22}")
+          f"{'att/s':>9}{'peak MiB':>9}{'worker MiB':>11}{'CPU s':>8}{'batch CPU s':>12}"
+          f"{'att/s if uncontended':>22}{'run PSS MiB':>13}")
     hl7_db = None
     for fmt in args.formats.split(","):
         for workers in (int(w) for w in args.workers.split(",")):
@@ -176,8 +231,9 @@ def main() -> None:
             # least its own CPU time, and at least the total CPU time over the CPUs used
             bound = f["records"] / max(f["cpu_parent"], cpu / max(1, min(workers + 1, _cpus())))
             print(f"{fmt:<8}{workers:>8}{f['records']:>10,}{f['errors']:>8}{f['seconds']:>9.1f}"
-                  f"{rate:>9,.0f}{f['maxrss_kb'] / 1024:>9.0f}{f['worker_maxrss_kb'] / 1024:>10.0f}"
-                  f"{cpu:>8.0f}{f['cpu_parent']:>12.0f}{bound:>22,.0f}", flush=True)
+                  f"{rate:>9,.0f}{f['maxrss_kb'] / 1024:>9.0f}{f['worker_maxrss_kb'] / 1024:>11.0f}"
+                  f"{cpu:>8.0f}{f['cpu_parent']:>12.0f}{bound:>22,.0f}"
+                  f"{_mib(f['peak_pss_mib']):>13}", flush=True)
             if fmt == "hl7":
                 hl7_db = f["db"]
     if hl7_db and args.latency:
