@@ -121,3 +121,34 @@ def test_injury_timing_on_both_sides_of_a_day() -> None:
             seen["same day"] += 1
             assert t.complaint == complaint
     assert all(seen.values()), seen
+
+
+def test_an_adult_gives_the_family_home_only_while_living_there(world: World) -> None:
+    """A partner attending before the partnership gives a home of their own; the mother, and
+    the partner from moving in, the family's home that day (or no address: 5% leave it out).
+    Otherwise the address would say the partner lives with children the truth says he
+    does not."""
+    seen = {"before": 0, "after": 0}
+    for a in world.attendances:
+        key = world.adult_of.get(a.attendance_id)
+        if key is None or not a.patient.addresses:
+            continue
+        adult, fam = world.adults[key]
+        given = a.patient.addresses[0]
+        family_home = fam.home_on(a.arrival_date)
+        at_home = (given.line, given.postcode) == (family_home.line, family_home.postcode)
+        lives_here = fam.lives_here(adult, a.arrival_date)
+        assert at_home is lives_here, a.attendance_id
+        if adult is fam.partner:
+            seen["after" if lives_here else "before"] += 1
+    assert seen["before"] and seen["after"]
+
+
+def test_a_partners_own_home_is_the_same_on_every_visit(world: World) -> None:
+    partners = [f for a, f in world.adults.values() if a is f.partner and f.partner_from]
+    fam = partners[0]
+    before = fam.partner_from - timedelta(days=1)
+    own = fam.home_of(fam.partner, before)
+    assert own == fam.home_of(fam.partner, before - timedelta(days=400))
+    assert own.town == fam.homes[0].town and own.postcode != fam.home_on(before).postcode
+    assert fam.home_of(fam.partner, fam.partner_from) == fam.home_on(fam.partner_from)

@@ -63,6 +63,18 @@ class Home:
     from_date: date
 
 
+def make_home(rng: random.Random, from_date: date, town_index: int | None = None) -> Home:
+    """A home in a town of the pools (a random one unless ``town_index`` says which)."""
+    town, area = pools.TOWNS[rng.randrange(len(pools.TOWNS)) if town_index is None
+                             else town_index]
+    district = rng.randint(1, 24)
+    sector = rng.randint(0, 9)
+    unit = rng.choice(pools.UNIT_LETTERS) + rng.choice(pools.UNIT_LETTERS)
+    street = f"{rng.choice(pools.STREETS)} {rng.choice(pools.STREET_KINDS)}"
+    return Home(line=f"{rng.randint(1, 180)} {street}", town=town,
+                postcode=f"{area}{district} {sector}{unit}", from_date=from_date)
+
+
 @dataclass
 class TrueFamily:
     family_id: int
@@ -81,6 +93,23 @@ class TrueFamily:
             if home.from_date <= day:
                 current = home
         return current
+
+    def lives_here(self, adult: TrueAdult, day: date) -> bool:
+        """Does ``adult`` live in the family's home on ``day``? The mother always; her partner
+        from the day the partnership began."""
+        return adult is not self.partner or (self.partner_from is not None
+                                             and day >= self.partner_from)
+
+    def home_of(self, adult: TrueAdult, day: date) -> Home:
+        """Where ``adult`` lives on ``day``: the family's home, or (a partner before the
+        partnership) a home of their own in the same town, the same every time (drawn from
+        its own random source, so the rest of the world is unchanged)."""
+        if self.lives_here(adult, day):
+            return self.home_on(day)
+        towns = [town for town, _ in pools.TOWNS]
+        town = self.homes[0].town
+        rng = random.Random(f"own home of {adult.key} near {self.homes[0].postcode}")
+        return make_home(rng, PERIOD_START, towns.index(town) if town in towns else None)
 
     def home_before(self, day: date) -> Home | None:
         """The home before the one lived in on ``day`` (an out-of-date address)."""
@@ -151,15 +180,7 @@ class PopulationBuilder:
         return start + timedelta(days=self.rng.randint(0, max(span, 0)))
 
     def home(self, from_date: date, town_index: int | None = None) -> Home:
-        rng = self.rng
-        town, area = pools.TOWNS[rng.randrange(len(pools.TOWNS)) if town_index is None
-                                 else town_index]
-        district = rng.randint(1, 24)
-        sector = rng.randint(0, 9)
-        unit = rng.choice(pools.UNIT_LETTERS) + rng.choice(pools.UNIT_LETTERS)
-        street = f"{rng.choice(pools.STREETS)} {rng.choice(pools.STREET_KINDS)}"
-        return Home(line=f"{rng.randint(1, 180)} {street}", town=town,
-                    postcode=f"{area}{district} {sector}{unit}", from_date=from_date)
+        return make_home(self.rng, from_date, town_index)
 
     def adult(self, sex: str, born_after: date, born_before: date, family: str) -> TrueAdult:
         self._adults += 1

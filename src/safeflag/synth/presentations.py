@@ -117,7 +117,7 @@ class AdultMaker:
         birth: PartialDate | None = PartialDate.of(adult.birth)
         if rng.random() < 0.02:
             birth = noise.one_digit_date(rng, adult.birth)
-        home = fam.home_on(day)
+        home = fam.home_of(adult, day)
         address = () if rng.random() < 0.05 else (
             {"line": home.line, "city": home.town, "postcode": home.postcode},)
         patient = {"nhs_number": adult.nhs if rng.random() < 0.7 else None,

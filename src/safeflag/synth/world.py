@@ -54,7 +54,7 @@ class World:
         from the day the partnership began; born by then and not yet in the month they turn
         18 (the rules' own age test decides that month)."""
         adult, fam = self.adults[adult_key]
-        if adult is fam.partner and (fam.partner_from is None or day < fam.partner_from):
+        if not fam.lives_here(adult, day):
             return []
         return [c for c in fam.children
                 if c.birth <= day < date(c.birth.year + 18, c.birth.month, 1)]
