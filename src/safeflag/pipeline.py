@@ -185,8 +185,10 @@ class Safeflag:
             rivals=self.matcher.register_rivals(ids.lookup, person_id) if person_id else (),
             parents_on_register=tuple(p.on_register for p in ids.parents),
             birth_date=person.birth_date if person is not None else None,
-            register_family=(family_of(self.store, person_id, attendance.arrival_date)
-                             if person_id else Family("")),
+            register_family=family_of(
+                self.store, person_id, attendance.arrival_date,
+                address=attendance.patient.addresses[0] if attendance.patient.addresses else None,
+                most=self.settings.rules.address_household_most),
             identities=ids)
 
     def _identities(self, attendance: Attendance, person_id: str | None,
@@ -250,7 +252,7 @@ class Safeflag:
                           own_plans=tuple(p for p in plans if p.person_id == person_id),
                           own_history=tuple(own_history), relatives=relatives)
         warnings = evaluate(ctx)
-        notes = [*attendance.notes, *birth_notes, *ctx.notes]
+        notes = [*attendance.notes, *birth_notes, *family.notes, *ctx.notes]
 
         if previous is not None and previous.warnings and attendance.event == "A08":
             repeated = [w.code for w in warnings if w.code in previous.warnings]

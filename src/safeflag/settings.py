@@ -53,6 +53,10 @@ class RuleSettings(_Frozen):
     family_history_days: int = Field(1095, ge=1,
                                      description="FAMILY_INJURY_HISTORY: look-back (days) for "
                                                  "siblings' older injury attendances")
+    address_household_most: int = Field(
+        10, ge=1, description="household from the address given at an attendance: an address "
+                              "where the register places more persons than this on the day is "
+                              "taken as communal and links nobody")
     think_family_adult_years: int = Field(18, ge=1,
                                           description="THINK_FAMILY: the attendee is an adult "
                                                       "from this age (years)")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from safeflag.algo.dates import PartialDate
-from safeflag.models import Address, Demographics, Name, NextOfKin, Sex
+from safeflag.models import Address, AddressPeriod, Demographics, Name, NextOfKin, Sex
 
 from ..conftest import attendance, load, person, plan, rel
 
@@ -247,3 +247,23 @@ def test_a_register_child_finds_a_baby_whose_attendance_named_their_register_mot
     assert result.match.person_id == "C1"
     w = sibling_warning(result)
     assert w is not None and w.confirmed is False and any("V1" in e for e in w.evidence)
+
+
+@pytest.mark.parametrize("named_mother, subject", [(True, "sibling"), (False, "household")])
+def test_a_sibling_through_the_mother_named_outranks_the_same_child_at_the_address(
+        sf, named_mother, subject):
+    """A register child found both through the mother named and at the address given is
+    shown as the sibling; at the address alone, as a co-resident of the household."""
+    load(sf, [person("C1", "Amy", "Ward", "2018-01-15", postcode="DN33 1HG"),
+              person("ML", "Leanne", "Ward", "1990-07-19", postcode="DN33 1HG")],
+         [rel("C1", "ML", "mother")], [plan("C1", "CP", "2021-01-01")],
+         addresses=[AddressPeriod(person_id="C1", address_line="27 Birch Road",
+                                  postcode="DN33 1HG", from_date=None)])
+    kins = (kin("mother", "Leanne", "Ward", postcode="DN33 1HG"),) if named_mother else ()
+    baby = visit("V1", "2021-05-01", "Rio", "Ward", "2021-03-03", *kins, postcode="DN33 1HG",
+                 dx=("S00.0",))
+    home = Address(line="27 Birch Road", city="Grimsby", postcode="DN33 1HG")
+    result = sf.check(baby.model_copy(update={
+        "patient": baby.patient.model_copy(update={"addresses": (home,)})}))
+    flags = [f for f in result.flags if f.person_id == "C1"]
+    assert [(f.code, f.subject, f.confirmed) for f in flags] == [("CP", subject, False)]

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from safeflag.family import Family, family_of, same_place
-from safeflag.models import AddressPeriod
+from safeflag.family import Family, family_of, residents_at, same_place
+from safeflag.models import Address, AddressPeriod
 
 from ..conftest import attendance, load, person, plan, rel
 
@@ -161,3 +161,62 @@ def test_one_wrong_link_adds_one_person_never_a_second_family(sf, bad_link):
                                  birth="2019-01-01"))
     assert result.match.person_id == "A1"
     assert {f.person_id for f in result.flags}.isdisjoint({"B2", "MB"})
+
+
+# --- co-residents at the address given at an attendance ----------------------------------------
+HOME = [addr("C1", "14 Fern Close, Grimsby", "DN32 7QX", "2021-03-01"),
+        addr("S3", "14 Fern Close, Grimsby", "DN32 7QX", "2021-03-01", "2021-08-31")]
+
+
+@pytest.mark.parametrize("given, day, found", [
+    (Address(line="14 Fern Close", city="Grimsby", postcode="dn32 7qx"), DAY, {"C1", "S3"}),
+    (Address(line="14 Fern Close, Grimsby", postcode="DN32 7QX"), DAY, {"C1", "S3"}),
+    (Address(line="14 Fern Close", city="Grimsby", postcode="DN32 7QX"), date(2021, 9, 1),
+     {"C1"}),                                          # S3 moved out the day before
+    (Address(line="14 Fern Close", city="Grimsby", postcode="DN32 7QX"), date(2021, 2, 28),
+     set()),                                           # before either moved in
+    (Address(line="Flat 2, 14 Fern Close", city="Grimsby", postcode="DN32 7QX"), DAY, set()),
+    (Address(line="16 Fern Close", city="Grimsby", postcode="DN32 7QX"), DAY, set()),
+    (Address(line="14 Fern Close", city="Grimsby", postcode="DN32 7QY"), DAY, set()),
+    (Address(line="14 Fern Close", city="Grimsby"), DAY, set()),        # no postcode
+    (Address(postcode="DN32 7QX"), DAY, set()),                          # no address line
+    (None, DAY, set()),
+])
+def test_residents_at_the_address_given_need_postcode_line_and_dates(sf, given, day, found):
+    load(sf, PEOPLE, [], addresses=HOME)
+    residents, note = residents_at(sf.store, given, day, most=10)
+    assert set(residents) == found and note is None
+
+
+@pytest.mark.parametrize("most, linked", [(2, True), (1, False)])
+def test_an_address_shared_by_more_than_most_persons_is_communal(sf, most, linked):
+    load(sf, PEOPLE, [], addresses=HOME)
+    given = Address(line="14 Fern Close", city="Grimsby", postcode="DN32 7QX")
+    residents, note = residents_at(sf.store, given, DAY, most=most)
+    assert (set(residents) == {"C1", "S3"}) is linked
+    assert (note is None) is linked
+    if not linked:
+        assert residents == {} and "2 persons" in note and "communal" in note
+        family = family_of(sf.store, None, DAY, address=given, most=most)
+        assert family.at_address == () and family.notes == (note,)
+
+
+def test_an_attendee_not_on_the_register_finds_the_households_register_persons(sf):
+    load(sf, PEOPLE, [], addresses=HOME)
+    given = Address(line="14 Fern Close", city="Grimsby", postcode="DN32 7QX")
+    family = family_of(sf.store, None, DAY, address=given)
+    assert family.relatives == ()
+    got = {r.person_id: (r.subject, r.relationship, r.confirmed) for r in family.at_address}
+    assert got == {"C1": ("household", "co-resident", False),
+                   "S3": ("household", "co-resident", False)}
+    assert all("address given at this attendance on 2021-05-01 since 2021-03-01" in r.evidence
+               for r in family.at_address)
+
+
+def test_address_given_adds_nobody_the_register_already_links_nor_the_child(sf):
+    load(sf, PEOPLE, [rel("C1", "S3", "sibling")], addresses=HOME)
+    given = Address(line="14 Fern Close", city="Grimsby", postcode="DN32 7QX")
+    family = family_of(sf.store, "C1", DAY, address=given)
+    assert kinds(family)["S3"] == ("sibling", "sibling", True)
+    assert family.at_address == ()                 # S3 is known; C1 is the child itself
+    assert family_of(sf.store, "S1", DAY, address=given).at_address != ()

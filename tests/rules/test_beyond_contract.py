@@ -9,6 +9,7 @@ import pytest
 
 from safeflag import RuleSettings, Safeflag, Settings
 from safeflag.errors import ConfigError
+from safeflag.models import Address, AddressPeriod
 from safeflag.rules.config import default_rule_values
 from safeflag.store.sqlite import SqliteStore
 
@@ -197,6 +198,31 @@ def test_think_family_attendee_is_an_adult(sf, mother_birth, fires):
 def test_think_family_needs_the_child_living_with_the_adult_now(sf, link_to, fires):
     result = mother_attends(sf, link_to=link_to)
     assert ("THINK_FAMILY" in codes(result)) is fires
+
+
+@pytest.mark.parametrize("line, fires", [
+    ("14 Fern Close", True),            # where the register's address history places the child
+    ("Flat 2, 14 Fern Close", False),   # another household at the same number
+])
+def test_think_family_for_an_adult_the_register_does_not_hold(sf, line, fires):
+    """The adult is not on the register and named on no child's attendance: the register's
+    address history, at the address the adult gave, is what places the child with them."""
+    load(sf, [person("C1", "Amy", "Smith", BIRTH)], [], [plan("C1", "CP", "2021-01-01")],
+         addresses=[AddressPeriod(person_id="C1", address_line="14 Fern Close, Grimsby",
+                                  postcode="DN32 7QX", from_date=date(2020, 1, 15))])
+    adult = attendance("A1", ARRIVAL, given="Dan", family="Cole", birth="1988-03-03",
+                       sex="male", dx=("T43.2",))
+    home = Address(line=line, city="Grimsby", postcode="DN32 7QX")
+    result = sf.check(adult.model_copy(update={
+        "patient": adult.patient.model_copy(update={"addresses": (home,)})}))
+    assert result.match.person_id is None
+    assert ("THINK_FAMILY" in codes(result)) is fires
+    assert any(f.code == "CP" and f.subject == "household" and not f.confirmed
+               for f in result.flags) is fires
+    if fires:
+        w = warning(result, "THINK_FAMILY")
+        assert any("co-resident C1" in e and "address given at this attendance" in e
+                   and "CP" in e for e in w.evidence)
 
 
 # --- FAMILY_INJURY_HISTORY ---------------------------------------------------------------------

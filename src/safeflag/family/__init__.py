@@ -3,7 +3,8 @@
 Two sources, one hop each (see :mod:`.graph` for the guard against merging families):
 
 - the register (:func:`family_of`): declared links, siblings through shared parents,
-  step-siblings, household links current on the day, co-residents from address history;
+  step-siblings, household links current on the day, co-residents from address history
+  (at the child's register address, and at the address given at the attendance);
 - the attendances (:mod:`.kin`): children whose attendances name the same mother or father
   (same NHS number, or name with birth date/address matched with certainty). These are
   marked ``confirmed=False``, and the register's own link wins wherever both know a person.
@@ -15,19 +16,21 @@ from datetime import date
 
 from ..algo.compare import Identity
 from ..store import Store
-from .graph import INVERSE, Family, Relative, co_residents, family_of, same_place
+from .graph import INVERSE, Family, Relative, co_residents, family_of, residents_at, same_place
 from .kin import (PARENT_ROLES, NamedParent, ResolvedParent, attendance_relatives,
                   may_be_self, name_parents, resolve_parents)
 
 __all__ = ["Relative", "Family", "family_of", "build_family", "INVERSE", "PARENT_ROLES",
            "ResolvedParent", "NamedParent", "name_parents", "resolve_parents",
-           "attendance_relatives", "co_residents", "same_place", "may_be_self"]
+           "attendance_relatives", "co_residents", "residents_at", "same_place", "may_be_self"]
 
 
 def build_family(store: Store, person_id: str | None, attendee_ids: list[int], on: date,
                  parents: list[ResolvedParent] = (), child: Identity | None = None,
                  register: Family | None = None) -> Family:
-    """The register family of ``person_id`` (if matched) plus attendance-derived siblings.
+    """The register family of ``person_id`` (if matched) plus attendance-derived siblings,
+    then the register's residents at the address given (``register.at_address``) whom
+    neither names.
 
     ``child`` (the attending child's identity) keeps an unlinked record of the same child
     from being listed as its sibling. ``register`` is ``family_of(store, person_id, on)``
@@ -43,4 +46,7 @@ def build_family(store: Store, person_id: str | None, attendee_ids: list[int], o
     derived = [r for r in attendance_relatives(store, attendee_ids, person_id,
                                                [*parents, *named], child)
                if r.person_id not in known]
-    return Family(person_id or "", (*register.relatives, *derived))
+    known |= {r.person_id for r in derived}
+    at_address = [r for r in register.at_address if r.person_id not in known]
+    return Family(person_id or "", (*register.relatives, *derived, *at_address),
+                  register.notes)

@@ -14,6 +14,13 @@ see :data:`INVERSE`). From the child's *own* links:
   father, parent, step-parent, carer, partner-of-parent, household-member), and anyone the
   register's address history places at the child's own address on that day (``co-resident``;
   an inference, so ``confirmed=False``).
+- at the address given: anyone the register's address history places at the address given at
+  this attendance on that day (:func:`residents_at`; ``co-resident``, ``confirmed=False``),
+  kept apart in :attr:`Family.at_address` because they come last: any other link to the same
+  person says more. This is how an attendee the register does not hold (an adult, a child
+  social care has not met) finds the register's children at home. An address more than
+  ``most`` register persons share on the day is taken as communal (a hostel, a children's
+  home, flats recorded without their numbers) and links nobody.
 
 Guard against merging families: every derived relative is found *one hop* from a link the
 child itself holds (the child's parent, step-parent or partner of a parent). Nothing is ever
@@ -27,10 +34,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from ..models import AddressPeriod, Relationship, RelationshipType as R
+from ..models import Address, AddressPeriod, Relationship, RelationshipType as R
 from ..store import Store
 
-__all__ = ["Relative", "Family", "family_of", "INVERSE", "same_place", "co_residents"]
+__all__ = ["Relative", "Family", "family_of", "INVERSE", "same_place", "co_residents",
+           "residents_at"]
 
 INVERSE: dict[R, R] = {
     R.mother: R.child, R.father: R.child, R.parent: R.child,
@@ -65,6 +73,9 @@ class Family:
     person_id: str
     relatives: tuple[Relative, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)
+    #: co-residents at the address given at the attendance, not among ``relatives``: joined
+    #: after every other link (:func:`~safeflag.family.build_family`)
+    at_address: tuple[Relative, ...] = ()
 
     def of(self, subject: str) -> tuple[Relative, ...]:
         return tuple(r for r in self.relatives if r.subject == subject)
@@ -113,13 +124,47 @@ def co_residents(store: Store, person_id: str, on: date) -> dict[str, AddressPer
     return found
 
 
+def _given_lines(address: Address) -> set[str]:
+    """The address line as given, alone and followed by the town (registers often hold both
+    in one line)."""
+    line = _line_key(address.line)
+    return {line, _line_key(f"{address.line} {address.city}")} if line else set()
+
+
+def residents_at(store: Store, address: Address | None, on: date, *, most: int
+                 ) -> tuple[dict[str, AddressPeriod], str | None]:
+    """Register persons whose address history puts them at ``address`` (one given at an
+    attendance) on ``on``: the same postcode and the same address line word for word, with or
+    without the town. Returns (person id → their period there, a note). More than ``most``
+    persons there on the day: a communal address, so nobody, and the note says so."""
+    lines = _given_lines(address) if address is not None else set()
+    postcode = "".join(address.postcode.split()).upper() if address is not None else ""
+    if not (lines and postcode):
+        return {}, None
+    found: dict[str, AddressPeriod] = {}
+    for other in store.addresses_at([postcode]):
+        if ("".join(other.postcode.split()).upper() == postcode and _current(other, on)
+                and _line_key(other.address_line) in lines):
+            found.setdefault(other.person_id, other)
+    if len(found) > most:
+        return {}, (f"the address given is where the register places {len(found)} persons on "
+                    f"{on}: taken as communal, so no household is linked by it")
+    return found, None
+
+
 # --- the graph ----------------------------------------------------------------------------------
 def _since(period: AddressPeriod) -> str:
     return f" since {period.from_date}" if period.from_date else ""
 
 
-def family_of(store: Store, person_id: str, on: date) -> Family:
-    """Siblings and household of ``person_id`` on ``on`` from the register alone."""
+def family_of(store: Store, person_id: str | None, on: date, *,
+              address: Address | None = None, most: int = 10) -> Family:
+    """Siblings and household of ``person_id`` on ``on`` from the register alone, and (in
+    :attr:`Family.at_address`) the register persons at ``address``, the address given at the
+    attendance, that day (at most ``most`` of them; see :func:`residents_at`). Without a
+    ``person_id`` (the attendee is not on the register) only the latter."""
+    if person_id is None:
+        return _at_address(store, Family(""), address, on, most)
     links: list[tuple[str, R, Relationship]] = []
     for rel in store.relationships_touching([person_id]):
         other = from_child(rel, person_id)
@@ -181,4 +226,16 @@ def family_of(store: Store, person_id: str, on: date) -> Family:
         elif known.subject == "household":
             relatives[pid] = Relative(pid, known.subject, known.relationship,
                                       f"{known.evidence}; {where}", known.confirmed)
-    return Family(person_id, tuple(relatives.values()))
+    return _at_address(store, Family(person_id, tuple(relatives.values())), address, on, most)
+
+
+def _at_address(store: Store, family: Family, address: Address | None, on: date,
+                most: int) -> Family:
+    found, note = residents_at(store, address, on, most=most)
+    known = {family.person_id, *(r.person_id for r in family.relatives)}
+    at = tuple(Relative(pid, "household", "co-resident",
+                        f"address history: at the address given at this attendance on "
+                        f"{on}{_since(period)}", confirmed=False)
+               for pid, period in sorted(found.items()) if pid not in known)
+    return Family(family.person_id, family.relatives, (*family.notes, *([note] if note else [])),
+                  at_address=at)
