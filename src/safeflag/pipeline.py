@@ -243,7 +243,10 @@ class Safeflag:
         family = build_family(self.store, person_id, attendee_ids, arrival, parents, child,
                               register=prepared.register_family)
         rel_ids = [r.person_id for r in family.relatives]
-        plans = self.store.plans_of([*([person_id] if person_id else []), *rel_ids])
+        # the plans on record by the arrival date: a look-back over old attendances against
+        # today's register must not show a plan that began later
+        plans = [p for p in self.store.plans_of([*([person_id] if person_id else []), *rel_ids])
+                 if p.start_date <= arrival]
         relatives = self._relative_views(family, plans, attendance)
         flags = flags_for(person_id or "", family, plans, arrival)
 

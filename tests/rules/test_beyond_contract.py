@@ -200,6 +200,20 @@ def test_think_family_needs_the_child_living_with_the_adult_now(sf, link_to, fir
     assert ("THINK_FAMILY" in codes(result)) is fires
 
 
+@pytest.mark.parametrize("start, shown", [("2021-05-01", True), ("2021-05-02", False)])
+def test_evidence_shows_only_plans_begun_by_the_arrival_date(sf, start, shown):
+    """A look-back over old attendances against today's register: a plan that began after the
+    arrival was not on record then, and the evidence must not call it open on that day."""
+    load(sf, [person("C1", "Amy", "Smith", BIRTH), person("ML", "Leanne", "Ward", "1990-07-19")],
+         [rel("C1", "ML", "mother")], [plan("C1", "CIN", "2021-01-01"), plan("C1", "CP", start)])
+    result = sf.check(attendance("A1", ARRIVAL, given="Leanne", family="Ward",
+                                 birth="1990-07-19", dx=("T43.2",)))
+    evidence = " ".join(warning(result, "THINK_FAMILY").evidence)
+    assert "plan CIN from 2021-01-01" in evidence
+    assert (f"plan CP from {start}" in evidence) is shown
+    assert any(f.code == "CP" for f in result.flags) is shown
+
+
 @pytest.mark.parametrize("line, fires", [
     ("14 Fern Close", True),            # where the register's address history places the child
     ("Flat 2, 14 Fern Close", False),   # another household at the same number
