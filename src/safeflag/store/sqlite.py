@@ -42,7 +42,7 @@ _REGISTER_TABLES = ("person", "person_key", "relationship", "plan", "address")
 
 #: Register reads kept per kind of read (persons, plans, ...); past it, the least recently used
 #: goes. Each process of a batch keeps its own (see docs/performance.md for the measured sizes).
-_REGISTER_READS_KEPT = 20_000
+_REGISTER_READS_KEPT = 10_000
 #: The history mirror is loaded again at most once per this many times its last load's duration.
 _RELOAD_SPACING = 20
 #: The most attendances the history mirror holds (about 0.6 KB each with their attendees and
