@@ -239,6 +239,28 @@ def test_think_family_for_an_adult_the_register_does_not_hold(sf, line, fires):
                    and "CP" in e for e in w.evidence)
 
 
+@pytest.mark.parametrize("residents, linked", [(10, True), (11, False)])
+def test_a_communal_address_links_nobody_and_the_result_says_so(sf, residents, linked):
+    """More register persons at the address given than ``address_household_most`` (10): a
+    hostel or a children's home, not a household."""
+    people = [person(f"C{i}", "Amy", f"Name{i}", BIRTH) for i in range(residents)]
+    load(sf, people, [], [plan("C0", "CP", "2021-01-01")], addresses=[
+        AddressPeriod(person_id=f"C{i}", address_line="1 Hostel Road, Grimsby",
+                      postcode="DN32 7QX", from_date=date(2020, 1, 15))
+        for i in range(residents)])
+    adult = attendance("A1", ARRIVAL, given="Dan", family="Cole", birth="1988-03-03",
+                       sex="male", dx=("T43.2",))
+    home = Address(line="1 Hostel Road", city="Grimsby", postcode="DN32 7QX")
+    result = sf.check(adult.model_copy(update={
+        "patient": adult.patient.model_copy(update={"addresses": (home,)})}))
+    assert ("THINK_FAMILY" in codes(result)) is linked
+    assert any(f.person_id == "C0" for f in result.flags) is linked
+    communal = [n for n in result.notes if "communal" in n]
+    assert (communal == []) is linked
+    if not linked:
+        assert f"{residents} persons" in communal[0]
+
+
 # --- FAMILY_INJURY_HISTORY ---------------------------------------------------------------------
 def sibling_then_child(sf, sibling_days_before: int, *, dx=("S52.5",), settings=None):
     if settings is not None:
