@@ -507,7 +507,7 @@ class _GroupSize:
     """Records per commit: at most ``largest``, and few enough that the write lock is held for
     about ``seconds`` at the measured rate, so triage ``check`` processes never wait long."""
 
-    def __init__(self, largest: int, seconds: float = 0.25) -> None:
+    def __init__(self, largest: int, seconds: float = 0.1) -> None:
         self.largest, self.seconds = largest, seconds
         self.size = min(largest, 50)
         self._started = 0.0
@@ -597,7 +597,8 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
         sizer = _GroupSize(max(1, commit_every))
         register, trust = sf.store.register_info(), True
         # attendee, parent and history reads from memory; every write still goes to the database
-        with sf.store.keep_history(), _collector_for_a_long_run():
+        # triage checks against the same database go before each next group
+        with sf.store.keep_history(), sf.store.give_way(), _collector_for_a_long_run():
             for group in sizer.groups(entries):
                 with sf.store.transaction():      # one commit per group; a savepoint per check
                     sizer.start()

@@ -120,6 +120,8 @@ class Store(Protocol):
     def transaction(self) -> AbstractContextManager: ...   # nestable; one commit at the end
     def keep_history(self) -> AbstractContextManager: ...  # a long run of checks: may keep
     #                                                          the attendance side in memory
+    def give_way(self) -> AbstractContextManager: ...      # a long run of writes: other
+    #                                                          writers go first, between groups
     def close(self) -> None: ...
 
 

@@ -3,7 +3,8 @@
 Writes happen in transactions; a register reload replaces every register table inside one
 transaction, so a failed load leaves the old register in place. History writes are idempotent
 on attendance id (an A08 update replaces its A01/A04). WAL mode and a busy timeout let several
-processes read and write the same file.
+processes read and write the same file; triage writes go before a batch's next group
+(:mod:`.priority`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -32,6 +33,7 @@ from . import AuditEntry, HistoryEntry, ParentLink, RegisterInfo
 from ._rows import (HISTORY_SELECT, PARENT_SELECT, SCHEMA, chunks, history_entry,
                     postcode_key, utc_text, wall_text)
 from .mirror import HistoryMirror
+from .priority import WritePriority
 
 __all__ = ["SqliteStore", "SCHEMA_VERSION"]
 
@@ -72,6 +74,8 @@ class SqliteStore:
         self._mirror_checked = False
         self._mirror_next_load = 0.0       # time.monotonic() before which it is not reloaded
         self._mirror_most = MIRROR_MOST
+        self._giving_way = False           # a batch: wait for other writers before each group
+        self._priority = WritePriority(self.path)
         self._forget_register()
         try:
             if self.path != ":memory:":
@@ -81,9 +85,11 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            self._db.executescript(SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                             (str(SCHEMA_VERSION),))
+            self._db.executescript(SCHEMA)     # IF NOT EXISTS throughout: no write when present
+            if not self._db.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchall():
+                with self._priority.first():   # a write: do not queue behind a batch
+                    self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                                     (str(SCHEMA_VERSION),))
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the database at {self.path}: {exc}. Check the path "
                              "(--db or SAFEFLAG_DB) and that the folder is writable.") from exc
@@ -96,25 +102,43 @@ class SqliteStore:
         if self._db.in_transaction:
             yield from self._savepoint()
             return
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot start a write to {self.path}: {exc}") from exc
-        self._register_checked = False
-        self._mirror_checked = False
-        try:
-            yield self._db
-            self._flush()
-        except BaseException:
-            self._behind.clear()
-            self._db.execute("ROLLBACK")
-            self._forget_register()        # the rollback may have undone a register load
-            raise
+        turn: AbstractContextManager[None]
+        if self._giving_way:
+            self._priority.wait_for_others()
+            turn = nullcontext()
         else:
+            turn = self._priority.first()
+        with turn:
             try:
-                self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot commit to {self.path}: {exc}") from exc
+                raise StoreError(f"cannot start a write to {self.path}: {exc}") from exc
+            self._register_checked = False
+            self._mirror_checked = False
+            try:
+                yield self._db
+                self._flush()
+            except BaseException:
+                self._behind.clear()
+                self._db.execute("ROLLBACK")
+                self._forget_register()        # the rollback may have undone a register load
+                raise
+            else:
+                try:
+                    self._db.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    raise StoreError(f"cannot commit to {self.path}: {exc}") from exc
+
+    @contextmanager
+    def give_way(self) -> Iterator[None]:
+        """For a long run of write transactions (a batch): before each, wait while any other
+        connection's writer is waiting for the write lock or holding it, so that triage checks
+        do not queue behind the run (:mod:`.priority`)."""
+        self._giving_way = True
+        try:
+            yield
+        finally:
+            self._giving_way = False
 
     def _savepoint(self) -> Iterator[sqlite3.Connection]:
         held = len(self._behind)
@@ -181,6 +205,7 @@ class SqliteStore:
 
     def close(self) -> None:
         self._db.close()
+        self._priority.close()
 
     # --- the attendance side in memory, for a batch ----------------------------------------
     @contextmanager
