@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -134,7 +135,11 @@ def batch(inputs: list[str] = typer.Argument(..., help="Attendance files, each i
                                            "resource (fhir.resources); those that fail are "
                                            "quarantined. Much slower: for a new interface."),
           summary_json: Optional[Path] = typer.Option(None, "--summary-json",
-                                                      help="Also write the summary as JSON.")
+                                                      help="Also write the summary as JSON."),
+          nice: int = typer.Option(10, "--nice", min=0, max=19,
+                                   help="Run at this much lower CPU priority (its workers too), "
+                                        "so that triage checks on the same machine answer "
+                                        "first; 0 keeps the normal priority.")
           ) -> None:
     """Check every attendance in INPUTS and write one JSON line each to OUT.
 
@@ -142,6 +147,8 @@ def batch(inputs: list[str] = typer.Argument(..., help="Attendance files, each i
     2 could not run. A run that is stopped can simply be run again: nothing is recorded twice.
     """
     from .batch import default_workers, run_batch
+    if nice and hasattr(os, "nice"):          # POSIX; workers inherit it
+        os.nice(nice)
     try:
         with _open(db, config, user, channel="batch") as sf:
             summary = run_batch(sf, inputs, out, fmt=input_format,

@@ -93,3 +93,21 @@ def test_not_arrivals_get_a_line_but_leave_the_status_at_0(world, db, tmp_path):
     lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 2 and lines[1]["errors"] and not lines[0]["errors"]
     assert "1 not arrivals" in result.output
+
+
+@pytest.mark.parametrize("args, expected", [((), [10]), (("--nice", "3"), [3]),
+                                            (("--nice", "0"), [])])
+def test_batch_runs_at_a_lower_cpu_priority_unless_told(world, db, tmp_path, nice_calls,
+                                                        args, expected):
+    """Triage checks on the same machine answer first (bench/bench_concurrent.py)."""
+    src = tmp_path / "day.hl7"
+    src.write_text("".join(hl7_message(a) for a in world.attendances[:3]), encoding="utf-8")
+    result = _batch(str(src), "--db", str(db), "--out", str(tmp_path / "out.ndjson"),
+                    "--workers", "1", *args)
+    assert result.exit_code == EXIT_OK, result.output
+    assert nice_calls == expected
+
+
+def test_batch_priority_out_of_range_cannot_run(db, tmp_path):
+    result = _batch("x.hl7", "--db", str(db), "--out", str(tmp_path / "o"), "--nice", "20")
+    assert result.exit_code == 2 and "--nice" in result.output
