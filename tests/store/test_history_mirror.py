@@ -170,6 +170,37 @@ def test_frequent_writers_do_not_make_the_run_reload_each_time(two_connections, 
         assert kept._mirror is not None
 
 
+def test_the_history_is_loaded_without_holding_the_write_lock(two_connections, monkeypatch):
+    """A load takes about a second per 100,000 attendances: a triage check must be able to
+    write meanwhile. If it does, the run reads from the database for that group instead."""
+    import sqlite3
+
+    from safeflag.store import mirror as mirror_module
+    kept, other = two_connections
+    other.add_attendee(Identity(ref="", givens=("AMY",)), {"k1"}, "P1")
+    real_load = mirror_module.HistoryMirror.load.__func__
+    during = []
+
+    def load(cls, db, version):
+        loaded = real_load(cls, db, version)
+        writer = sqlite3.connect(kept.path, timeout=0, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")      # fails at once if the load held the lock
+        writer.execute("INSERT INTO meta VALUES ('written during the load', '1')")
+        writer.execute("COMMIT")
+        writer.close()
+        during.append(True)
+        return loaded
+    monkeypatch.setattr(mirror_module.HistoryMirror, "load", classmethod(load))
+    with kept.keep_history(), kept.transaction():
+        assert during == [True]
+        assert kept._mirrored() is None         # written since the load: not used ...
+        assert [i.ref for i in kept.attendee_candidates(["k1"])] == ["A1"]   # ... still right
+    monkeypatch.setattr(mirror_module.HistoryMirror, "load", classmethod(real_load))
+    with kept.keep_history(), kept.transaction():
+        assert kept._mirrored() is not None     # nobody wrote since: kept in memory
+        assert [i.ref for i in kept.attendee_candidates(["k1"])] == ["A1"]
+
+
 def _attend(store: SqliteStore, number: int) -> None:
     with store.transaction():
         attendee = store.add_attendee(Identity(ref="", givens=(f"G{number}",)), {"k1"}, None)

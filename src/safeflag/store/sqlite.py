@@ -102,6 +102,8 @@ class SqliteStore:
         if self._db.in_transaction:
             yield from self._savepoint()
             return
+        if self._keep_history:
+            self._refresh_mirror()             # before the write lock: nobody waits on a load
         turn: AbstractContextManager[None]
         if self._giving_way:
             self._priority.wait_for_others()
@@ -228,37 +230,57 @@ class SqliteStore:
 
     def _mirrored(self) -> HistoryMirror | None:
         """The mirror, when reads may come from it: kept, inside a write transaction (nobody
-        else can write), and loaded since the last commit of another connection.
-
-        Checked once per transaction. When another connection has written (triage checks
-        during a batch), the mirror is loaded again, but at most once per
-        :data:`_RELOAD_SPACING` times the last load's duration; until then reads go to the
-        database, so frequent writers cannot make a batch spend its time reloading."""
+        else can write), and loaded since the last commit of another connection. Checked once
+        per transaction; it is loaded only before a write transaction begins
+        (:meth:`_refresh_mirror`), never while this connection holds the write lock."""
         if not (self._keep_history and self._db.in_transaction):
             return None
         if not self._mirror_checked:
             self._mirror_checked = True
             version = self._query("PRAGMA data_version")[0][0]
             if self._mirror is not None and self._mirror.version != version:
-                self._forget_mirror()
+                self._forget_mirror()          # written since it was loaded: reads go to SQLite
             if self._mirror is not None and len(self._mirror.attendance) > self._mirror_most:
                 self._too_long_to_keep()
-            if self._mirror is None and time.monotonic() >= self._mirror_next_load:
+        return self._mirror
+
+    def _refresh_mirror(self) -> None:
+        """Load the mirror, or load it again after another connection has written, before a
+        write transaction begins: in a read transaction of its own, so the write lock is not
+        held while loading (at 100,000 attendances a load takes about a second, and a triage
+        check would wait for it). If someone writes between the load and the write
+        transaction, :meth:`_mirrored` sees it and the reads go to the database instead.
+
+        After another connection's write the mirror is loaded again at most once per
+        :data:`_RELOAD_SPACING` times the last load's duration; until then reads go to the
+        database, so frequent writers cannot make a batch spend its time reloading."""
+        if self._db.in_transaction:
+            return
+        if self._mirror is not None:
+            if self._mirror.version == self._query("PRAGMA data_version")[0][0]:
+                return
+            self._forget_mirror()
+        if time.monotonic() < self._mirror_next_load:
+            return
+        started = time.monotonic()
+        try:
+            self._db.execute("BEGIN")          # one snapshot for the count, version and load
+            try:
                 # MAX(rowid): at least the number of attendances, without counting them
-                held = self._query("SELECT MAX(rowid) FROM attendance")[0][0] or 0
+                held = self._db.execute("SELECT MAX(rowid) FROM attendance").fetchone()[0] or 0
                 if held > self._mirror_most:
                     self._too_long_to_keep()
-                    return None
-                started = time.monotonic()
-                try:
-                    self._mirror = HistoryMirror.load(self._db, version)
-                except sqlite3.Error as exc:
-                    raise StoreError(f"cannot read the database at {self.path}: {exc}") from exc
-                took = time.monotonic() - started
-                self._mirror_next_load = started + took * _RELOAD_SPACING
-                log.debug("history kept in memory: %d attendances loaded in %.2fs",
-                          len(self._mirror.attendance), took)
-        return self._mirror
+                    return
+                version = self._db.execute("PRAGMA data_version").fetchone()[0]
+                self._mirror = HistoryMirror.load(self._db, version)
+            finally:
+                self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the database at {self.path}: {exc}") from exc
+        took = time.monotonic() - started
+        self._mirror_next_load = started + took * _RELOAD_SPACING
+        log.debug("history kept in memory: %d attendances loaded in %.2fs",
+                  len(self._mirror.attendance), took)
 
     def _too_long_to_keep(self) -> None:
         log.info("the history is over %d attendances: read from the database from now on",
