@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..models import Address, AddressPeriod, Relationship, RelationshipType as R
+from ..settings import RuleSettings
 from ..store import Store
 
 __all__ = ["Relative", "Family", "family_of", "INVERSE", "same_place", "co_residents",
@@ -98,9 +99,14 @@ def _line_key(line: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", line.lower()))
 
 
+def _unit(postcode: str) -> str:
+    """A postcode with case and spaces ignored."""
+    return "".join(postcode.split()).upper()
+
+
 def same_place(a: AddressPeriod, b: AddressPeriod) -> bool:
     """Same postcode (case and spaces ignored) and the same address line, word for word."""
-    pa, pb = "".join(a.postcode.split()).upper(), "".join(b.postcode.split()).upper()
+    pa, pb = _unit(a.postcode), _unit(b.postcode)
     la, lb = _line_key(a.address_line), _line_key(b.address_line)
     return bool(pa) and pa == pb and bool(la) and la == lb
 
@@ -138,12 +144,12 @@ def residents_at(store: Store, address: Address | None, on: date, *, most: int
     without the town. Returns (person id → their period there, a note). More than ``most``
     persons there on the day: a communal address, so nobody, and the note says so."""
     lines = _given_lines(address) if address is not None else set()
-    postcode = "".join(address.postcode.split()).upper() if address is not None else ""
+    postcode = _unit(address.postcode) if address is not None else ""
     if not (lines and postcode):
         return {}, None
     found: dict[str, AddressPeriod] = {}
     for other in store.addresses_at([postcode]):
-        if ("".join(other.postcode.split()).upper() == postcode and _current(other, on)
+        if (_unit(other.postcode) == postcode and _current(other, on)
                 and _line_key(other.address_line) in lines):
             found.setdefault(other.person_id, other)
     if len(found) > most:
@@ -152,13 +158,17 @@ def residents_at(store: Store, address: Address | None, on: date, *, most: int
     return found, None
 
 
+#: ``address_household_most``'s default, for callers without settings
+_MOST: int = RuleSettings.model_fields["address_household_most"].default
+
+
 # --- the graph ----------------------------------------------------------------------------------
 def _since(period: AddressPeriod) -> str:
     return f" since {period.from_date}" if period.from_date else ""
 
 
 def family_of(store: Store, person_id: str | None, on: date, *,
-              address: Address | None = None, most: int = 10) -> Family:
+              address: Address | None = None, most: int = _MOST) -> Family:
     """Siblings and household of ``person_id`` on ``on`` from the register alone, and (in
     :attr:`Family.at_address`) the register persons at ``address``, the address given at the
     attendance, that day (at most ``most`` of them; see :func:`residents_at`). Without a
