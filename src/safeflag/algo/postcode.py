@@ -6,7 +6,12 @@ import re
 from functools import lru_cache
 from dataclasses import dataclass
 
-__all__ = ["Postcode", "parse_postcode"]
+__all__ = ["Postcode", "parse_postcode", "postcode_key"]
+
+
+def postcode_key(postcode: str) -> str:
+    """Postcodes compare without case or spaces ("dn32 7qx" = "DN327QX"), valid or not."""
+    return "".join(postcode.split()).upper()
 
 # Outward code: area (1-2 letters) + district (digit + optional digit/letter);
 # inward: digit + 2 letters.

@@ -34,6 +34,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from ..algo.postcode import postcode_key
 from ..models import Address, AddressPeriod, Relationship, RelationshipType as R
 from ..settings import RuleSettings
 from ..store import Store
@@ -99,14 +100,9 @@ def _line_key(line: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", line.lower()))
 
 
-def _unit(postcode: str) -> str:
-    """A postcode with case and spaces ignored."""
-    return "".join(postcode.split()).upper()
-
-
 def same_place(a: AddressPeriod, b: AddressPeriod) -> bool:
     """Same postcode (case and spaces ignored) and the same address line, word for word."""
-    pa, pb = _unit(a.postcode), _unit(b.postcode)
+    pa, pb = postcode_key(a.postcode), postcode_key(b.postcode)
     la, lb = _line_key(a.address_line), _line_key(b.address_line)
     return bool(pa) and pa == pb and bool(la) and la == lb
 
@@ -144,13 +140,12 @@ def residents_at(store: Store, address: Address | None, on: date, *, most: int
     without the town. Returns (person id → their period there, a note). More than ``most``
     persons there on the day: a communal address, so nobody, and the note says so."""
     lines = _given_lines(address) if address is not None else set()
-    postcode = _unit(address.postcode) if address is not None else ""
+    postcode = postcode_key(address.postcode) if address is not None else ""
     if not (lines and postcode):
         return {}, None
     found: dict[str, AddressPeriod] = {}
-    for other in store.addresses_at([postcode]):
-        if (_unit(other.postcode) == postcode and _current(other, on)
-                and _line_key(other.address_line) in lines):
+    for other in store.addresses_at([postcode]):       # the same postcode_key, by the store
+        if _current(other, on) and _line_key(other.address_line) in lines:
             found.setdefault(other.person_id, other)
     if len(found) > most:
         return {}, (f"the address given is where the register places {len(found)} persons on "

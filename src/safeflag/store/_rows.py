@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 
+from ..algo.postcode import postcode_key
 from . import HistoryEntry
 
 __all__ = ["SCHEMA", "PARENT_SELECT", "HISTORY_SELECT", "postcode_key", "wall_text", "utc_text",
@@ -59,11 +60,6 @@ CREATE TABLE IF NOT EXISTS audit (
     attendance_id TEXT NOT NULL, person_ids TEXT NOT NULL, channel TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
 """
-
-
-def postcode_key(postcode: str) -> str:
-    """Postcodes compare without case or spaces ("dn32 7qx" = "DN327QX")."""
-    return "".join(postcode.split()).upper()
 
 
 PARENT_SELECT = (
