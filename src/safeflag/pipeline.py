@@ -224,7 +224,8 @@ class Safeflag:
                 attendance.patient, person_id, attendance.next_of_kin, query=query,
                 keys=ids.keys, lookup=ids.lookup, rivals=prepared.rivals, record=record)
         parents = resolve_parents(self.store, self.matcher, attendee_id, attendance,
-                                  person_id=person_id, record=record, named=ids.parents)
+                                  person_id=person_id, record=record, child=child,
+                                  named=ids.parents)
 
         registered = prepared.birth_date
         birth = attendance.patient.birth_date

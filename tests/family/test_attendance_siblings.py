@@ -267,3 +267,81 @@ def test_a_sibling_through_the_mother_named_outranks_the_same_child_at_the_addre
         "patient": baby.patient.model_copy(update={"addresses": (home,)})}))
     flags = [f for f in result.flags if f.person_id == "C1"]
     assert [(f.code, f.subject, f.confirmed) for f in flags] == [("CP", subject, False)]
+
+
+@pytest.mark.parametrize("second_mum, second_child, second_home, linked", [
+    # the Child L pattern: the mother married; her children keep their surname
+    (kin("mother", "Evelyn", "Hill"), ("Jacqueline", "Thornmere"), "QA8 5XG", True),
+    # a nickname of her first name is still her (found through her birth date: first-name
+    # keys are phonetic, and Evie is not Evelyn's sound)
+    (kin("mother", "Evie", "Hill", birth="1990-03-03"), ("Jacqueline", "Thornmere"), "QA8 5XG",
+     True),
+    # another first name: another woman
+    (kin("mother", "Evangeline", "Hill"), ("Jacqueline", "Thornmere"), "QA8 5XG", False),
+    # the child has another family name: nothing ties the two women but a first name
+    (kin("mother", "Evelyn", "Hill"), ("Jacqueline", "Hill"), "QA8 5XG", False),
+    # another postcode unit (the family moved): a first name and a surname of a child only
+    (kin("mother", "Evelyn", "Hill"), ("Jacqueline", "Thornmere"), "QA8 5XH", False),
+    # a birth date that disagrees: two women
+    (kin("mother", "Evelyn", "Hill", birth="1979-02-02"), ("Jacqueline", "Thornmere"),
+     "QA8 5XG", False),
+    # named as father, where the first child named her as mother
+    (kin("father", "Evelyn", "Hill"), ("Jacqueline", "Thornmere"), "QA8 5XG", False),
+])
+def test_a_mother_named_under_a_new_surname(sf, second_mum, second_child, second_home, linked):
+    """Child L's mother married and changed her name mid-timeline. A mother named by name
+    and address is the known mother under her new surname only when her first name and
+    postcode unit agree, nothing disagrees, and she was named for a child of this child's
+    family name at this address."""
+    sf.check(visit("V1", "2020-03-08", "Kieran", "Thornmere", "2018-05-07",
+                   kin("mother", "Evelyn", "Jones", birth="1990-03-03"), postcode="QA8 5XG",
+                   dx=("S93.4",)))
+    given, family = second_child
+    result = sf.check(visit("V2", "2020-05-13", given, family, "2020-01-11", second_mum,
+                            postcode=second_home))
+    w = sibling_warning(result)
+    assert (w is not None) is linked
+    if linked:
+        assert w.confirmed is False and any("V1" in e for e in w.evidence)
+        # the node now carries both names: a third child named with the new name finds it
+        third = sf.check(visit("V3", "2020-06-01", "Ava", "Thornmere", "2019-02-02",
+                               kin("mother", "Evelyn", "Hill"), postcode="QA8 5XG"))
+        assert {"V1", "V2"} <= {a for e in sibling_warning(third).evidence
+                                for a in ("V1", "V2") if a in e}
+
+
+def test_a_renamed_mother_is_not_merged_when_two_nodes_could_be_her(sf):
+    """Two women of the same first name at one address, each named for a child of the same
+    family name: a new surname cannot say which, so neither is linked."""
+    for aid, mum in (("V1", kin("mother", "Evelyn", "Jones", birth="1990-03-03")),
+                     ("V2", kin("mother", "Evelyn", "Price", birth="1985-07-07"))):
+        sf.check(visit(aid, "2020-03-08", "Kieran" if aid == "V1" else "Noah", "Thornmere",
+                       "2018-05-07" if aid == "V1" else "2016-09-09", mum, postcode="QA8 5XG"))
+    result = sf.check(visit("V3", "2020-05-13", "Jacqueline", "Thornmere", "2020-01-11",
+                            kin("mother", "Evelyn", "Hill"), postcode="QA8 5XG"))
+    assert sibling_warning(result) is None
+
+
+@pytest.mark.parametrize("given, expected", [("exact", True), ("nickname", True),
+                                             ("one edit", False), ("otherwise", False)])
+def test_renamed_needs_the_first_name(given, expected):
+    from safeflag.family.kin import renamed
+    from safeflag.models import FieldComparison
+    levels = {"given_name": given, "family_name": "otherwise", "postcode": "unit",
+              "birth_date": "no data", "sex": "exact"}
+    assert renamed([FieldComparison(field=f, level=lv, weight=0.0)
+                    for f, lv in levels.items()]) is expected
+
+
+@pytest.mark.parametrize("field, level, expected", [
+    ("postcode", "sector", False), ("postcode", "no data", False),
+    ("birth_date", "exact", True), ("birth_date", "otherwise", False),
+    ("nhs_number", "exact", True), ("nhs_number", "otherwise", False),
+    ("sex", "otherwise", False)])
+def test_renamed_asks_the_address_and_nothing_against(field, level, expected):
+    from safeflag.family.kin import renamed
+    from safeflag.models import FieldComparison
+    levels = {"given_name": "exact", "family_name": "otherwise", "postcode": "unit",
+              "sex": "exact", field: level}
+    assert renamed([FieldComparison(field=f, level=lv, weight=0.0)
+                    for f, lv in levels.items()]) is expected

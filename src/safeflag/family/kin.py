@@ -7,7 +7,11 @@ Each parent named on an attendance is resolved to one node of the parent index:
 2. otherwise the Fellegi–Sunter scorer of :mod:`safeflag.match` (name with birth date and/or
    address; a name alone never reaches *certain*) finds a unique *certain* node, led by the
    configured ambiguity margin;
-3. otherwise a new node.
+3. otherwise, a parent named under another family name (marriage, separation): the one node
+   of the same role with the same first name at the same postcode unit, nothing against it
+   (NHS number, birth date, sex), that was named as that role for an earlier attendee of
+   this child's family name at this child's postcode unit (:func:`renamed`);
+4. otherwise a new node.
 
 The parent is also matched (same scorer, same bar) to a register person, so a mother social
 care knows under another surname or address joins her register children. Surname changes and
@@ -24,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from ..algo.compare import (PRIOR_LOG2_ODDS, Identity, blocking_keys, compare,
+from ..algo.compare import (NO_DATA, PRIOR_LOG2_ODDS, Identity, blocking_keys, compare,
                             is_twin_pattern, merge_identities, probability)
 from ..match import Matcher, demographics_identity, person_identity
 from ..models import Attendance, FieldComparison, NextOfKin, RelationshipType as R, Sex
@@ -43,7 +47,7 @@ class ResolvedParent:
     parent_id: int | None        # None when not recorded (a dry run found no known node)
     relationship: str
     person_id: str | None        # the register person this parent was matched to
-    how: str                     # "nhs number", "demographics", "register", "new"
+    how: str   # "nhs number", "demographics", "register", "renamed", "earlier check", "new"
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,50 @@ def _unique_certain(matcher: Matcher, query: Identity,
     return scored[0][1]
 
 
+#: What a parent named under another family name must agree on with the known node (the
+#: scorer's levels; the family name may say anything). A field with no data on either side
+#: says nothing against it; any other level does.
+RENAMED_AGREES = {"given_name": ("exact", "nickname"), "postcode": ("unit",)}
+RENAMED_NOT_AGAINST = {"nhs_number": ("exact",),
+                       "birth_date": ("exact", "day/month swapped", "one digit differs"),
+                       "sex": ("exact",)}
+
+
+def renamed(comparisons: Iterable[FieldComparison]) -> bool:
+    """True when a parent and a known node agree as :data:`RENAMED_AGREES` asks and nothing
+    in :data:`RENAMED_NOT_AGAINST` disagrees: the node may be the same parent under another
+    family name. Never enough alone — :func:`_renamed_node` also asks for a child."""
+    levels = {c.field: c.level for c in comparisons}
+    return (all(levels.get(f) in ok for f, ok in RENAMED_AGREES.items())
+            and all(levels.get(f, NO_DATA) in (*ok, NO_DATA)
+                    for f, ok in RENAMED_NOT_AGAINST.items()))
+
+
+def _renamed_node(store: Store, matcher: Matcher, ident: Identity, role: str,
+                  child: Identity | None, candidates: list[Identity]) -> Identity | None:
+    """The one node that is ``ident`` under another family name, or ``None``.
+
+    A mother who marries or separates is named under a new surname while her children keep
+    theirs. The node must pass :func:`renamed` and have been named as ``role`` for an earlier
+    attendee with this child's family name at this child's postcode unit: a first name and an
+    address alone would link two women of the same first name in one street.
+    """
+    if child is None or not child.families or not child.postcodes:
+        return None
+    hits = [c for c in candidates if renamed(matcher.score(ident, c).comparisons)]
+    if not hits:
+        return None
+    same_family_here = {
+        int(c.ref[1:]) for c in store.attendee_candidates(blocking_keys(child, query=True))
+        if set(c.families) & set(child.families) and set(c.postcodes) & set(child.postcodes)}
+    if not same_family_here:
+        return None
+    found = [node for node in hits
+             if any(link.relationship == role and link.attendee_id in same_family_here
+                    for link in store.children_of_parents([int(node.ref[1:])]))]
+    return found[0] if len(found) == 1 else None
+
+
 def _register_parent(store: Store, matcher: Matcher, ident: Identity,
                      exclude: str | None, lookup: Iterable[str] | None = None) -> str | None:
     """The register person ``ident`` certainly is; ``lookup`` is its query blocking keys."""
@@ -173,13 +221,20 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
     linked_before: dict[str, int] | None = None
     for kin in named:
         ident, keys, on_register = kin.ident, kin.keys, kin.on_register
-        node = _unique_certain(matcher, ident, store.parent_candidates(keys | kin.lookup))
+        candidates = store.parent_candidates(keys | kin.lookup)
+        node = _unique_certain(matcher, ident, candidates)
         how = "nhs number" if node is not None and ident.nhs and node.nhs == ident.nhs \
             else "demographics" if node is not None else "new"
         parent_id = int(node.ref[1:]) if node is not None else None
         if parent_id is None and on_register is not None:
             parent_id = store.parent_of_person(on_register)
             how = "register" if parent_id is not None else how
+        if parent_id is None and candidates:
+            if child is None:
+                child = demographics_identity(attendance.patient)
+            node = _renamed_node(store, matcher, ident, kin.relationship, child, candidates)
+            parent_id = int(node.ref[1:]) if node is not None else None
+            how = "renamed" if node is not None else how
         if parent_id is None:
             if linked_before is None:
                 linked_before = {link.relationship: link.parent_id
