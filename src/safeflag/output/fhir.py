@@ -33,8 +33,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fhir.resources.R4B.bundle import Bundle
-
 from ..models import CheckResult, Flag, Warning
 
 __all__ = ["to_fhir_bundle", "SNOMED", "LOCAL_SYSTEM", "WARNING_SYSTEM", "CONFIRMED_URL",
@@ -137,6 +135,9 @@ def _issue(result: CheckResult, warning: Warning, index: int) -> dict[str, Any]:
 
 def to_fhir_bundle(result: CheckResult) -> dict[str, Any]:
     """A validated FHIR Bundle (as JSON-ready dict) for one result."""
+    # imported here: fhir.resources takes about 50 ms to import, and a triage check that
+    # prints JSON or text should not pay for it
+    from fhir.resources.R4B.bundle import Bundle
     entries = [_flag(result, f, i) for i, f in enumerate(result.flags)]
     entries += [_issue(result, w, i) for i, w in enumerate(result.warnings)]
     bundle = {"resourceType": "Bundle", "type": "collection",
