@@ -345,3 +345,18 @@ def test_renamed_asks_the_address_and_nothing_against(field, level, expected):
               "sex": "exact", field: level}
     assert renamed([FieldComparison(field=f, level=lv, weight=0.0)
                     for f, lv in levels.items()]) is expected
+
+
+@pytest.mark.parametrize("birth, sibling", [("2021-03-03", False), ("2019-08-08", True)])
+def test_a_record_that_may_be_the_child_is_never_its_sibling_whatever_its_keys(sf, birth,
+                                                                               sibling):
+    """The same mother (by NHS number) named for a record with the child's own birth date
+    is not listed as a sibling even when the two records share no blocking key (another
+    first name, family name and district): it may be the child itself. Another birth date:
+    a sibling."""
+    mum = kin("mother", "Leanne", "Ward", nhs=NHS_MUM)
+    sf.check(visit("V1", "2021-04-20", "Rio", "Ward", birth, mum, postcode="DN33 1HG",
+                   dx=("S00.0",)))
+    result = sf.check(visit("V2", "2021-05-01", "Amelia", "Turner", "2021-03-03", mum,
+                            postcode="HU1 2AA"))
+    assert (sibling_warning(result) is not None) is sibling

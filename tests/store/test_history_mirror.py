@@ -62,6 +62,7 @@ def _reads(store: SqliteStore) -> dict[str, object]:
     every = list(range(1, 10))
     return {
         "attendee_candidates": sorted(i.to_json() for i in store.attendee_candidates(KEYS[:4])),
+        "attendees": [i.to_json() for i in store.attendees([*every, 3, 42])],
         "attendees_of_persons": store.attendees_of_persons(PERSONS),
         "parent_candidates": sorted(i.to_json() for i in store.parent_candidates(KEYS[2:])),
         "parent_of_person": [store.parent_of_person(p) for p in PERSONS],

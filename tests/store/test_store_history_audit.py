@@ -164,3 +164,15 @@ def test_updating_an_attendee_or_parent_with_no_row_leaves_no_keys_behind(store,
             assert store.attendee_candidates(["k-ghost"]) == []
             assert store.parent_candidates(["p-ghost"]) == []
             assert [i.givens for i in store.attendee_candidates(["k-amy"])] == [("AMY",)]
+
+
+def test_attendees_by_id_in_id_order_unknown_ids_left_out(tmp_path):
+    from safeflag.algo.compare import Identity
+    from safeflag.store.sqlite import SqliteStore
+    store = SqliteStore(tmp_path / "s.db")
+    first = store.add_attendee(Identity(ref="", givens=("AMY",)), {"k1"}, None)
+    second = store.add_attendee(Identity(ref="", givens=("BEN",)), {"k2"}, None)
+    assert [(i.ref, i.givens) for i in store.attendees([second, 99, first, second])] == [
+        (f"A{first}", ("AMY",)), (f"A{second}", ("BEN",))]
+    assert store.attendees([]) == []
+    store.close()

@@ -257,12 +257,12 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
     return resolved
 
 
-def _look_alikes(store: Store, child: Identity | None) -> set[int]:
-    """Attendee ids that :func:`may_be_self` says could be the attending child."""
+def _look_alikes(store: Store, child: Identity | None, ids: Iterable[int]) -> set[int]:
+    """Those of the attendees ``ids`` that :func:`may_be_self` says could be the attending
+    child (none when the child's birth date is unknown)."""
     if child is None or child.birth is None:
         return set()
-    return {int(c.ref[1:]) for c in store.attendee_candidates(blocking_keys(child, query=True))
-            if may_be_self(child, c)}
+    return {int(c.ref[1:]) for c in store.attendees(ids) if may_be_self(child, c)}
 
 
 def _kind(mine: dict[int, str], theirs: dict[int, str]) -> str:
@@ -362,7 +362,8 @@ def attendance_relatives(store: Store, attendee_ids: list[int], person_id: str |
         if key in attendees:
             theirs[key][link.parent_id] = link.relationship
 
-    look_alikes = _look_alikes(store, child) if attendees else set()
+    look_alikes = (_look_alikes(store, child, {a for ids in attendees.values() for a in ids})
+                   if attendees else set())
     relatives: dict[str, Relative] = {}
     for key in sorted(attendees):
         if attendees[key] & look_alikes:

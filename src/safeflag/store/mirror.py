@@ -102,6 +102,9 @@ class HistoryMirror:
         found = {*stored, *(a for k in keys for a in self.fresh_attendee_keys.get(k, ()))}
         return [_identity(self.attendee[a]) for a in sorted(found) if a in self.attendee]
 
+    def attendees(self, ids: Iterable[int]) -> list[Identity]:
+        return [_identity(self.attendee[a]) for a in sorted(set(ids)) if a in self.attendee]
+
     def attendees_of_persons(self, ids: Iterable[str]) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {}
         for pid in sorted(set(ids)):

@@ -440,6 +440,13 @@ class SqliteStore:
                         "ON a.attendee_id = k.attendee_id WHERE k.key IN ({marks})", keys)
         return [Identity.from_json(r[0]) for r in rows]
 
+    def attendees(self, ids: Iterable[int]) -> list[Identity]:
+        if (mirror := self._mirrored()) is not None:
+            return mirror.attendees(ids)
+        rows = self._in("SELECT identity FROM attendee WHERE attendee_id IN ({marks}) "
+                        "ORDER BY attendee_id", sorted(set(ids)))
+        return [Identity.from_json(r[0]) for r in rows]
+
     def attendees_of_persons(self, ids: Iterable[str]) -> dict[str, list[int]]:
         if (mirror := self._mirrored()) is not None:
             return mirror.attendees_of_persons(ids)
