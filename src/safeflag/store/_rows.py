@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 
 from ..algo.postcode import postcode_key
 from . import HistoryEntry
 
-__all__ = ["SCHEMA", "PARENT_SELECT", "HISTORY_SELECT", "postcode_key", "wall_text", "utc_text",
+__all__ = ["SCHEMA", "KEY_TABLES", "key_tables_to_rebuild", "rebuild_key_table",
+           "PARENT_SELECT", "HISTORY_SELECT", "postcode_key", "wall_text", "utc_text",
            "history_entry", "chunks"]
 
-#: Blocking keys are read through covering indexes (key, id): a candidate search never visits
-#: the key tables themselves. Older databases have their single-column indexes replaced when
-#: opened (once; it takes a moment on a large history).
+#: Blocking keys live in tables keyed by (key, id) without a rowid: a candidate search reads
+#: one B-tree, and each key written is one B-tree insert, not two (a table and its covering
+#: index). Older databases have their key tables rebuilt when opened (:data:`KEY_TABLES`;
+#: once, in one transaction; it takes a moment on a large history).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS person (
@@ -35,10 +38,10 @@ CREATE INDEX IF NOT EXISTS address_postcode ON address(postcode);
 CREATE TABLE IF NOT EXISTS parent (
     parent_id INTEGER PRIMARY KEY, person_id TEXT, identity TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS parent_person ON parent(person_id);
-CREATE TABLE IF NOT EXISTS parent_key (key TEXT NOT NULL, parent_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS parent_key (key TEXT NOT NULL, parent_id INTEGER NOT NULL,
+    PRIMARY KEY (key, parent_id)) WITHOUT ROWID;
 DROP INDEX IF EXISTS parent_key_key;
 DROP INDEX IF EXISTS parent_key_parent;
-CREATE INDEX IF NOT EXISTS parent_key_cover ON parent_key(key, parent_id);
 CREATE INDEX IF NOT EXISTS parent_key_of ON parent_key(parent_id, key);
 CREATE TABLE IF NOT EXISTS attendee_parent (
     attendee_id INTEGER NOT NULL, parent_id INTEGER NOT NULL, relationship TEXT NOT NULL,
@@ -47,9 +50,9 @@ CREATE INDEX IF NOT EXISTS attendee_parent_parent ON attendee_parent(parent_id);
 CREATE TABLE IF NOT EXISTS attendee (
     attendee_id INTEGER PRIMARY KEY, person_id TEXT, identity TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS attendee_person ON attendee(person_id);
-CREATE TABLE IF NOT EXISTS attendee_key (key TEXT NOT NULL, attendee_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS attendee_key (key TEXT NOT NULL, attendee_id INTEGER NOT NULL,
+    PRIMARY KEY (key, attendee_id)) WITHOUT ROWID;
 DROP INDEX IF EXISTS attendee_key_key;
-CREATE INDEX IF NOT EXISTS attendee_key_cover ON attendee_key(key, attendee_id);
 CREATE TABLE IF NOT EXISTS attendance (
     attendance_id TEXT PRIMARY KEY, attendee_id INTEGER NOT NULL, arrival TEXT NOT NULL,
     injury INTEGER NOT NULL, findings TEXT NOT NULL, event TEXT NOT NULL,
@@ -60,6 +63,36 @@ CREATE TABLE IF NOT EXISTS audit (
     attendance_id TEXT NOT NULL, person_ids TEXT NOT NULL, channel TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
 """
+
+#: The key tables an older database holds with a rowid, and what rebuilding each without one
+#: takes: (id column, indexes to create again afterwards).
+KEY_TABLES = {
+    "attendee_key": ("attendee_id", ()),
+    "parent_key": ("parent_id",
+                   ("CREATE INDEX IF NOT EXISTS parent_key_of ON parent_key(parent_id, key)",)),
+}
+
+
+def key_tables_to_rebuild(db: sqlite3.Connection) -> list[str]:
+    """The key tables of ``db`` still stored with a rowid (a database made before
+    ``SCHEMA_VERSION`` 2)."""
+    found = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' "
+                            "AND name IN ('attendee_key', 'parent_key')").fetchall())
+    return [t for t in KEY_TABLES if t in found and "WITHOUT ROWID" not in found[t].upper()]
+
+
+def rebuild_key_table(db: sqlite3.Connection, table: str) -> None:
+    """Inside a write transaction: ``table`` again, without a rowid, with the same rows (a
+    repeated row, which the old table allowed, is kept once)."""
+    column, indexes = KEY_TABLES[table]
+    db.execute(f"CREATE TABLE {table}_rebuilt (key TEXT NOT NULL, {column} INTEGER NOT NULL, "
+               f"PRIMARY KEY (key, {column})) WITHOUT ROWID")
+    db.execute(f"INSERT OR IGNORE INTO {table}_rebuilt SELECT key, {column} FROM {table} "
+               f"ORDER BY key, {column}")   # in key order: the new B-tree fills page by page
+    db.execute(f"DROP TABLE {table}")
+    db.execute(f"ALTER TABLE {table}_rebuilt RENAME TO {table}")
+    for sql in indexes:
+        db.execute(sql)
 
 
 PARENT_SELECT = (

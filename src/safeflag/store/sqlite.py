@@ -31,13 +31,14 @@ from ..errors import StoreError
 from ..models import AddressPeriod, Person, Plan, Register, Relationship
 from . import AuditEntry, HistoryEntry, ParentLink, RegisterInfo
 from ._rows import (HISTORY_SELECT, PARENT_SELECT, SCHEMA, chunks, history_entry,
-                    postcode_key, utc_text, wall_text)
+                    key_tables_to_rebuild, postcode_key, rebuild_key_table, utc_text, wall_text)
 from .mirror import HistoryMirror
 from .priority import WritePriority
 
 __all__ = ["SqliteStore", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 1
+#: 2: the blocking-key tables are stored without a rowid (``_rows.KEY_TABLES``).
+SCHEMA_VERSION = 2
 log = logging.getLogger("safeflag.store")
 
 _REGISTER_TABLES = ("person", "person_key", "relationship", "plan", "address")
@@ -52,6 +53,9 @@ _RELOAD_SPACING = 20
 #: history stays within memory (docs/performance.md: 1,000,000 keeps a batch under 2 GB).
 MIRROR_MOST = 1_000_000
 _UNREAD = object()
+# (a key already held is not an error: the key tables are keyed by (key, id))
+_ADD_ATTENDEE_KEY = "INSERT OR IGNORE INTO attendee_key VALUES (?, ?)"
+_ADD_PARENT_KEY = "INSERT OR IGNORE INTO parent_key VALUES (?, ?)"
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
@@ -86,13 +90,23 @@ class SqliteStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             self._db.executescript(SCHEMA)     # IF NOT EXISTS throughout: no write when present
-            if not self._db.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchall():
-                with self._priority.first():   # a write: do not queue behind a batch
-                    self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                                     (str(SCHEMA_VERSION),))
+            version = self._db.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if version is None or version[0] != str(SCHEMA_VERSION):
+                self._upgrade()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the database at {self.path}: {exc}. Check the path "
                              "(--db or SAFEFLAG_DB) and that the folder is writable.") from exc
+
+    def _upgrade(self) -> None:
+        """Bring a new or older database to :data:`SCHEMA_VERSION`, in one transaction (a
+        database already there is not written to)."""
+        with self.transaction() as db:
+            for table in key_tables_to_rebuild(db):
+                log.info("rebuilding %s of %s without a rowid (once)", table, self.path)
+                rebuild_key_table(db, table)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                       (str(SCHEMA_VERSION),))
 
     # --- plumbing -------------------------------------------------------------------------
     @contextmanager
@@ -463,7 +477,7 @@ class SqliteStore:
             stored = replace(ident, ref=f"A{attendee_id}").to_json()
             self._behind.append(("INSERT INTO attendee (attendee_id, person_id, identity) "
                                  "VALUES (?, ?, ?)", (attendee_id, person_id, stored)))
-            self._behind.extend(("INSERT INTO attendee_key VALUES (?, ?)", (k, attendee_id))
+            self._behind.extend((_ADD_ATTENDEE_KEY, (k, attendee_id))
                                 for k in keys)
             mirror.add_attendee(attendee_id, stored, keys, person_id)
             return attendee_id
@@ -474,7 +488,7 @@ class SqliteStore:
             stored = replace(ident, ref=f"A{attendee_id}").to_json()
             db.execute("UPDATE attendee SET identity = ? WHERE attendee_id = ?",
                        (stored, attendee_id))
-            db.executemany("INSERT INTO attendee_key VALUES (?, ?)",
+            db.executemany(_ADD_ATTENDEE_KEY,
                            ((k, attendee_id) for k in keys))
             if self._mirror is not None:
                 self._mirror.add_attendee(attendee_id, stored, keys, person_id)
@@ -491,7 +505,7 @@ class SqliteStore:
                 return
             self._behind.append(("UPDATE attendee SET identity = ? WHERE attendee_id = ?",
                                  (stored, attendee_id)))
-            self._behind.extend(("INSERT INTO attendee_key VALUES (?, ?)", (k, attendee_id))
+            self._behind.extend((_ADD_ATTENDEE_KEY, (k, attendee_id))
                                 for k in keys)
             mirror.update_attendee(attendee_id, stored, keys)
             return
@@ -499,7 +513,7 @@ class SqliteStore:
             if not db.execute("UPDATE attendee SET identity = ? WHERE attendee_id = ?",
                               (stored, attendee_id)).rowcount:
                 return
-            db.executemany("INSERT INTO attendee_key VALUES (?, ?)",
+            db.executemany(_ADD_ATTENDEE_KEY,
                            ((k, attendee_id) for k in keys))
             if self._mirror is not None:
                 self._mirror.update_attendee(attendee_id, stored, keys)
@@ -590,14 +604,14 @@ class SqliteStore:
                                               (parent_id,))}
             new = sorted(keys - known - mirror.fresh_parent_key_set(parent_id))
             self._behind.append(update)
-            self._behind.extend(("INSERT INTO parent_key VALUES (?, ?)", (k, parent_id))
+            self._behind.extend((_ADD_PARENT_KEY, (k, parent_id))
                                 for k in new)
         else:
             db.execute(*update)
             known = {r[0] for r in db.execute("SELECT key FROM parent_key WHERE parent_id = ?",
                                               (parent_id,))}
             new = sorted(keys - known)
-            db.executemany("INSERT INTO parent_key VALUES (?, ?)", ((k, parent_id) for k in new))
+            db.executemany(_ADD_PARENT_KEY, ((k, parent_id) for k in new))
         if self._mirror is not None:
             self._mirror.put_parent(parent_id, stored, new, person_id)
 
