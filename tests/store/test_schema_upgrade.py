@@ -7,19 +7,33 @@ from __future__ import annotations
 import sqlite3
 
 from safeflag.algo.compare import Identity
+from safeflag.store._rows import SCHEMA
 from safeflag.store.sqlite import SCHEMA_VERSION, SqliteStore
 
-# The key tables and meta row as schema version 1 made them.
-VERSION_1 = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+# A whole database as schema version 1 made it: today's schema with the key tables as they
+# were then (a rowid table and a covering index), and a few keys (one repeated, as the old
+# table allowed).
+_V2_KEY_TABLES = {
+    "attendee_key": ("CREATE TABLE IF NOT EXISTS attendee_key (key TEXT NOT NULL, "
+                     "attendee_id INTEGER NOT NULL,\n    PRIMARY KEY (key, attendee_id)) "
+                     "WITHOUT ROWID;"),
+    "parent_key": ("CREATE TABLE IF NOT EXISTS parent_key (key TEXT NOT NULL, "
+                   "parent_id INTEGER NOT NULL,\n    PRIMARY KEY (key, parent_id)) "
+                   "WITHOUT ROWID;"),
+}
+_V1_KEY_TABLES = {
+    "attendee_key": ("CREATE TABLE attendee_key (key TEXT NOT NULL, attendee_id INTEGER NOT "
+                     "NULL);\nCREATE INDEX attendee_key_cover ON attendee_key(key, "
+                     "attendee_id);"),
+    "parent_key": ("CREATE TABLE parent_key (key TEXT NOT NULL, parent_id INTEGER NOT NULL);"
+                   "\nCREATE INDEX parent_key_cover ON parent_key(key, parent_id);"),
+}
+VERSION_1 = SCHEMA
+for _table, _v2 in _V2_KEY_TABLES.items():
+    assert _v2 in VERSION_1, f"the {_table} definition moved: update this test's copy"
+    VERSION_1 = VERSION_1.replace(_v2, _V1_KEY_TABLES[_table])
+VERSION_1 += """
 INSERT INTO meta VALUES ('schema_version', '1');
-CREATE TABLE attendee (attendee_id INTEGER PRIMARY KEY, person_id TEXT, identity TEXT NOT NULL);
-CREATE TABLE attendee_key (key TEXT NOT NULL, attendee_id INTEGER NOT NULL);
-CREATE INDEX attendee_key_cover ON attendee_key(key, attendee_id);
-CREATE TABLE parent (parent_id INTEGER PRIMARY KEY, person_id TEXT, identity TEXT NOT NULL);
-CREATE TABLE parent_key (key TEXT NOT NULL, parent_id INTEGER NOT NULL);
-CREATE INDEX parent_key_cover ON parent_key(key, parent_id);
-CREATE INDEX parent_key_of ON parent_key(parent_id, key);
 INSERT INTO attendee_key VALUES ('k1', 1), ('k2', 1), ('k1', 2), ('k1', 2);
 INSERT INTO parent_key VALUES ('p1', 1), ('p2', 1);
 """
@@ -73,3 +87,39 @@ def test_a_current_database_is_opened_without_a_write(tmp_path):
     assert db.execute("PRAGMA data_version").fetchone()[0] == changes   # nobody else wrote
     db.close()
     assert _tables(path) == before
+
+
+def test_a_process_opening_during_an_upgrade_waits_and_finds_it_done(tmp_path):
+    """Another process upgrading (here: a connection holding the write lock while it rebuilds
+    the key tables): an opening store waits for the lock, then finds nothing left to do."""
+    import threading
+
+    from safeflag.store._rows import rebuild_key_table
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript(VERSION_1)
+    old.execute("PRAGMA journal_mode=WAL")
+    old.execute("BEGIN IMMEDIATE")
+    opened: list[SqliteStore] = []
+    thread = threading.Thread(target=lambda: opened.append(SqliteStore(path, timeout=10)))
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive(), "the opening store did not wait for the write lock"
+    for table in ("attendee_key", "parent_key"):
+        rebuild_key_table(old, table)
+    old.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    old.execute("COMMIT")
+    old.close()
+    thread.join(10)
+    assert opened, "the store did not open once the lock was free"
+    store = opened[0]
+    try:
+        assert store.get_meta("schema_version") == "2"
+        assert [i for i in store.attendee_candidates(["k1"])] == []   # no attendee rows here
+    finally:
+        store.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM attendee_key").fetchone()[0] == 3
+    db.close()
+    assert not any(name.endswith("_rebuilt") for name in _tables(path))
