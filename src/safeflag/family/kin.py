@@ -186,9 +186,10 @@ def _renamed_node(store: Store, matcher: Matcher, ident: Identity, role: str,
         if set(c.families) & set(child.families) and set(c.postcodes) & set(child.postcodes)}
     if not same_family_here:
         return None
-    found = [node for node in hits
-             if any(link.relationship == role and link.attendee_id in same_family_here
-                    for link in store.children_of_parents([int(node.ref[1:])]))]
+    named_for = {link.parent_id for link in store.children_of_parents(
+                 int(node.ref[1:]) for node in hits)
+                 if link.relationship == role and link.attendee_id in same_family_here}
+    found = [node for node in hits if int(node.ref[1:]) in named_for]
     return found[0] if len(found) == 1 else None
 
 

@@ -76,8 +76,7 @@ KEY_TABLES = {
 def key_tables_to_rebuild(db: sqlite3.Connection) -> list[str]:
     """The key tables of ``db`` still stored with a rowid (a database made before
     ``SCHEMA_VERSION`` 2)."""
-    found = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' "
-                            "AND name IN ('attendee_key', 'parent_key')").fetchall())
+    found = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
     return [t for t in KEY_TABLES if t in found and "WITHOUT ROWID" not in found[t].upper()]
 
 
