@@ -360,3 +360,24 @@ def test_a_record_that_may_be_the_child_is_never_its_sibling_whatever_its_keys(s
     result = sf.check(visit("V2", "2021-05-01", "Amelia", "Turner", "2021-03-03", mum,
                             postcode="HU1 2AA"))
     assert (sibling_warning(result) is not None) is sibling
+
+
+@pytest.mark.parametrize("named_nhs, shown", [
+    (NHS_MUM, True),      # the mother named is the register's MUM: her pre-birth plan shows
+    (NHS_OTHER, False),   # another woman of the same name: nothing of MUM's
+])
+def test_a_register_mother_named_on_the_attendance_is_household(sf, named_nhs, shown):
+    """A newborn the register does not hold yet: the pre-birth plan sits on the mother, and
+    the only link to her is the mother named on the attendance (NK1 / RelatedPerson)."""
+    load(sf, [person("MUM", "Kerry", "Lowe", "1992-04-04", nhs=NHS_MUM, postcode="ZZ1 1ZZ")],
+         plans=[plan("MUM", "CP-UNBORN", "2021-01-10")])
+    result = sf.check(visit("V1", "2021-04-01", "Baby", "Lowe", "2021-03-20",
+                            kin("mother", "Kerry", "Lowe", nhs=named_nhs), postcode=HOME,
+                            dx=("R50.9",)))
+    assert result.match.band == "none"
+    unborn = [f for f in result.flags if f.code == "CP-UNBORN"]
+    assert bool(unborn) is shown
+    if shown:
+        (flag,) = unborn
+        assert (flag.person_id, flag.subject, flag.status, flag.confirmed) == (
+            "MUM", "household", "active", False)

@@ -344,8 +344,9 @@ def attendance_relatives(store: Store, attendee_ids: list[int], person_id: str |
         if p.parent_id is not None:
             mine.setdefault(p.parent_id, p.relationship)
             parent_persons[p.parent_id] = parent_persons.get(p.parent_id) or p.person_id
+    parents = _register_parents(own, extra, person_id)
     if not mine:
-        return []
+        return parents
 
     theirs: dict[str, dict[int, str]] = defaultdict(dict)
     attendees: dict[str, set[int]] = defaultdict(set)
@@ -389,4 +390,26 @@ def attendance_relatives(store: Store, attendee_ids: list[int], person_id: str |
                 other[0], "sibling", "sibling",
                 f"attendances: the parent named on this child's attendance matches register "
                 f"person {parent_person}, recorded as parent of {other[0]}", confirmed=False)
-    return list(relatives.values())
+    return [*relatives.values(), *(p for p in parents if p.person_id not in relatives)]
+
+
+def _register_parents(own: list[ParentLink], extra: Iterable[ResolvedParent],
+                      person_id: str | None) -> list[Relative]:
+    """The register persons that parents named on the child's attendances were matched to:
+    household (the contract's "mother, father, parent"), ``confirmed=False``. This is how a
+    pre-birth plan (CP-UNBORN, held on the mother) reaches a newborn the register does not
+    hold yet."""
+    named_on: dict[str, set[str]] = defaultdict(set)
+    role: dict[str, str] = {}
+    for link in own:
+        if link.parent_person_id:
+            named_on[link.parent_person_id].add(link.attendance_id)
+            role.setdefault(link.parent_person_id, link.relationship)
+    for p in extra:
+        if p.person_id and p.person_id not in named_on:   # not recorded yet (a dry run)
+            named_on[p.person_id].add("this attendance")
+            role.setdefault(p.person_id, p.relationship)
+    return [Relative(pid, "household", role[pid],
+                     f"attendances: the {role[pid]} named on {', '.join(sorted(named_on[pid]))} "
+                     f"matches register person {pid}", confirmed=False)
+            for pid in sorted(named_on) if pid != person_id]
