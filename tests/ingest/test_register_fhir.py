@@ -49,7 +49,8 @@ def bundle_of(reg) -> dict:
     for i, plan in enumerate(reg.plans):
         period = {k: str(v) for k, v in (("start", plan.start_date), ("end", plan.end_date)) if v}
         if plan.plan.value == "CIN":
-            entries.append({"resourceType": "EpisodeOfCare", "id": f"eoc{i}", "status": "finished",
+            entries.append({"resourceType": "EpisodeOfCare", "id": f"eoc{i}",
+                            "status": "finished" if plan.end_date else "active",
                             "type": [{"coding": [{"system": PLAN_SYSTEM, "code": "CIN"}],
                                       "text": plan.category}],
                             "patient": {"reference": f"Patient/{plan.person_id}"},
@@ -110,7 +111,10 @@ def test_bundle_register_gives_the_same_results_as_the_csv_register(tmp_path, cs
 
 @pytest.mark.parametrize("mutate, where", [
     (lambda b: b["entry"][0]["resource"].update(birthDate="14/03/2012"), "entry[0].resource.birthDate"),
-    (lambda b: b["entry"][0]["resource"].pop("id"), "entry[0].resource.id"),
+    (lambda b: (b["entry"][0]["resource"].pop("id"), b["entry"][0].pop("fullUrl")),
+     "entry[0].resource.id"),
+    (lambda b: next(e for e in b["entry"] if e["resource"]["resourceType"] == "Flag")["resource"]
+     .update(subject={"reference": "urn:uuid:not-in-this-bundle"}), "subject.reference"),
     (lambda b: next(e for e in b["entry"] if e["resource"]["resourceType"] == "Flag")["resource"]
      ["period"].pop("start"), "period.start"),
     (lambda b: next(e for e in b["entry"] if e["resource"]["resourceType"] == "RelatedPerson")
@@ -136,3 +140,84 @@ def test_not_a_bundle(tmp_path):
         load_register(path)
     with pytest.raises(RegisterError, match="no such folder or file"):
         load_register(tmp_path / "missing")
+
+
+def _refs_as_full_urls(node):
+    """Every ``Patient/ID`` reference rewritten to the entry's ``urn:uuid`` fullUrl."""
+    if isinstance(node, dict):
+        return {k: ("urn:uuid:" + v.split("/", 1)[1] if k == "reference" else _refs_as_full_urls(v))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_refs_as_full_urls(v) for v in node]
+    return node
+
+
+def test_references_by_full_url_give_the_same_register(tmp_path, csv_register):
+    """R4 Bundles refer to their own entries by ``fullUrl`` (``urn:uuid:...``); a Patient
+    without an ``id`` takes its fullUrl's uuid."""
+    bundle = _refs_as_full_urls(bundle_of(csv_register))
+    assert "Patient/" not in json.dumps(bundle)
+    first = bundle["entry"][0]["resource"]
+    first_id = first.pop("id")
+    path = tmp_path / "register.json"
+    path.write_text(json.dumps(bundle))
+    reg = load_register(path)
+    assert {p.person_id for p in reg.persons} == {p.person_id for p in csv_register.persons}
+    assert first_id in {p.person_id for p in reg.persons}
+    assert set(reg.relationships) == set(csv_register.relationships)
+    assert {(p.person_id, p.plan, p.start_date, p.end_date) for p in reg.plans} == {
+        (p.person_id, p.plan, p.start_date, p.end_date) for p in csv_register.plans}
+
+
+def _one_plan_bundle(kind: str, status: str, end: str | None) -> dict:
+    period = {"start": "2021-01-01", **({"end": end} if end else {})}
+    plan = ({"resourceType": "Flag", "id": "f1", "status": status,
+             "code": {"coding": [{"system": "http://snomed.info/sct", "code": _SNOMED["CP"]}]},
+             "subject": {"reference": "Patient/C1"}, "period": period}
+            if kind == "Flag" else
+            {"resourceType": "EpisodeOfCare", "id": "e1", "status": status,
+             "type": [{"coding": [{"system": PLAN_SYSTEM, "code": "CIN"}]}],
+             "patient": {"reference": "Patient/C1"}, "period": period})
+    child = {"resourceType": "Patient", "id": "C1", "birthDate": "2019-05-05",
+             "name": [{"given": ["Lily"], "family": "Doe"}]}
+    return {"resourceType": "Bundle", "type": "collection",
+            "entry": [{"resource": child}, {"resource": plan}]}
+
+
+@pytest.mark.parametrize("kind, status, end, loaded", [
+    ("Flag", "active", None, True),
+    ("Flag", "inactive", "2022-01-01", True),
+    ("Flag", "entered-in-error", None, False),
+    ("EpisodeOfCare", "active", None, True),
+    ("EpisodeOfCare", "onhold", None, True),
+    ("EpisodeOfCare", "finished", "2022-01-01", True),
+    ("EpisodeOfCare", "entered-in-error", None, False),
+    ("EpisodeOfCare", "cancelled", "2022-01-01", False),
+    ("EpisodeOfCare", "planned", None, False),
+    ("EpisodeOfCare", "waitlist", None, False),
+])
+def test_plan_status_decides_whether_it_is_a_plan(tmp_path, caplog, kind, status, end, loaded):
+    path = tmp_path / "register.json"
+    path.write_text(json.dumps(_one_plan_bundle(kind, status, end)))
+    with caplog.at_level("WARNING", logger="safeflag"):
+        reg = load_register(path)
+    assert [(p.person_id, str(p.end_date) if p.end_date else None) for p in reg.plans] == (
+        [("C1", end)] if loaded else [])
+    logged = [r.getMessage() for r in caplog.records]
+    if loaded:
+        assert not logged
+    else:   # left out, but never unseen: the file, the FHIR path and the status, no names
+        (line,) = logged
+        assert "register.json" in line and "Bundle.entry[1].resource" in line and status in line
+        assert "Lily" not in line and "Doe" not in line
+
+
+@pytest.mark.parametrize("kind, status", [("Flag", "inactive"), ("EpisodeOfCare", "finished")])
+def test_an_ended_plan_without_an_end_date_is_refused(tmp_path, kind, status):
+    """Shown as open, an ended plan would say "active"; the load fails and names the field."""
+    path = tmp_path / "register.json"
+    path.write_text(json.dumps(_one_plan_bundle(kind, status, None)))
+    with pytest.raises(RegisterError) as err:
+        load_register(path)
+    assert "Bundle.entry[1].resource.period.end" in str(err.value)
+    assert status in str(err.value)

@@ -20,6 +20,12 @@ Mapping (documented in ``docs/formats.md``):
 - ``Flag`` → a plan of ``Flag.subject`` from its SNOMED CT code (342191000000101 CP,
   764841000000100 LAC, 818901000000100 CP-UNBORN) or the plan code system; ``period``;
   ``author.display`` is the local authority.
+- ``status`` of a plan: ``entered-in-error`` and ``cancelled`` (and an EpisodeOfCare still
+  ``planned`` or on the ``waitlist``) are not plans: left out, each logged with its FHIR path.
+  A plan that has ended (Flag ``inactive``, EpisodeOfCare ``finished``) must say when, in
+  ``period.end``; without it the load fails rather than show an ended plan as open.
+- References are ``Patient/ID`` (relative or absolute) or an entry's ``fullUrl`` (such as
+  ``urn:uuid:…``); a Patient without an ``id`` takes the ``urn:uuid`` of its ``fullUrl``.
 
 The whole Bundle is validated before anything is stored; a bad entry raises
 :class:`~safeflag.errors.RegisterError` naming the file and the FHIR path.
@@ -28,6 +34,7 @@ The whole Bundle is validated before anything is stored; a bad entry raises
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -55,23 +62,43 @@ _ROLE_CODES = {
     "ROOM": "household-member",
 }
 _GENDER = {"female": Sex.female, "male": Sex.male}
+#: Plan statuses that are not plans in effect (EpisodeOfCare and Flag value sets).
+_NOT_PLANS = frozenset({"entered-in-error", "cancelled", "planned", "waitlist"})
+#: Plan statuses that say the plan has ended, so ``period.end`` must say when.
+_ENDED = frozenset({"inactive", "finished"})
+
+_log = logging.getLogger(__name__)
 
 
 class _Entry:
     """One Bundle entry's resource with its FHIR path, for located errors."""
 
-    def __init__(self, file: str, index: int, resource: dict[str, Any]) -> None:
-        self.file, self.index, self.res = file, index, resource
+    def __init__(self, file: str, index: int, resource: dict[str, Any], full_url: str,
+                 ids: dict[str, str]) -> None:
+        self.file, self.index, self.res, self.full_url = file, index, resource, full_url
+        self.ids = ids            # fullUrl -> person_id, shared by the Bundle's entries
         self.path = f"Bundle.entry[{index}].resource"
 
     def fail(self, field: str, reason: str) -> RegisterError:
         return RegisterError(reason, file=self.file, path=f"{self.path}.{field}")
 
+    def own_id(self) -> str:
+        """The resource's id; else the ``urn:uuid`` of its ``fullUrl``; else ""."""
+        if self.res.get("id"):
+            return str(self.res["id"])
+        return self.full_url[len("urn:uuid:"):] if self.full_url.startswith("urn:uuid:") else ""
+
     def ref(self, field: str) -> str:
-        """The id in a ``{"reference": "Patient/ID"}`` field."""
+        """The person id a ``{"reference": ...}`` field names: ``Patient/ID`` (relative or
+        absolute), or the ``fullUrl`` of an entry of this Bundle (``urn:uuid:...``)."""
         value = (self.res.get(field) or {}).get("reference", "")
+        if value in self.ids:
+            return self.ids[value]
+        if value.startswith(("urn:uuid:", "urn:oid:")):
+            raise self.fail(f"{field}.reference", "names no entry's fullUrl in this Bundle")
         if not value or "/" not in value:
-            raise self.fail(f"{field}.reference", "expected a reference such as Patient/ID")
+            raise self.fail(f"{field}.reference", "expected a reference such as Patient/ID "
+                                                  "or an entry's fullUrl")
         return value.rsplit("/", 1)[1]
 
     def period(self, field: str = "period", *, start_required: bool = False
@@ -118,7 +145,7 @@ def _person(e: _Entry, pid: str) -> tuple[Person, list[AddressPeriod]]:
     for i, addr in enumerate(res.get("address", [])):
         line = ", ".join([*addr.get("line", []), addr.get("city", "")]).strip(", ")
         postcode = addr.get("postalCode", "")
-        sub = _Entry(e.file, e.index, addr)
+        sub = _Entry(e.file, e.index, addr, "", e.ids)
         sub.path = f"{e.path}.address[{i}]"
         start, end = sub.period()
         if end is None and current == ("", ""):
@@ -177,8 +204,21 @@ def _plan(e: _Entry) -> Plan:
     start, end = e.period(start_required=True)
     if start and end and end < start:
         raise e.fail("period.end", "the plan ends before it starts")
+    if end is None and e.res.get("status") in _ENDED:
+        raise e.fail("period.end", f"the plan's status is {e.res['status']} but it has no "
+                                   "end date: give the date it ended")
     return Plan(person_id=person_id, plan=kind, start_date=start, end_date=end,
                 category=category, local_authority=authority, contact=contact)
+
+
+def _not_a_plan(e: _Entry) -> bool:
+    """A plan resource withdrawn, recorded in error or not yet begun: left out, and logged
+    (file, FHIR path and status only), so nothing is dropped unseen."""
+    status = e.res.get("status")
+    if status not in _NOT_PLANS:
+        return False
+    _log.warning("%s: %s is %s, so it is not loaded as a plan", e.file, e.path, status)
+    return True
 
 
 def load_register_fhir(path: str | Path) -> Register:
@@ -190,7 +230,9 @@ def load_register_fhir(path: str | Path) -> Register:
         raise RegisterError(f"not a readable JSON file ({type(exc).__name__})", file=file) from exc
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise RegisterError("expected a FHIR Bundle", file=file, path="resourceType")
-    entries = [_Entry(file, i, (ent or {}).get("resource") or {})
+    ids: dict[str, str] = {}
+    entries = [_Entry(file, i, (ent or {}).get("resource") or {},
+                      str((ent or {}).get("fullUrl") or ""), ids)
                for i, ent in enumerate(bundle.get("entry") or [])]
     persons: dict[str, Person] = {}
     addresses: list[AddressPeriod] = []
@@ -202,17 +244,21 @@ def load_register_fhir(path: str | Path) -> Register:
         own_ref = next((i.get("value") for i in e.res.get("identifier", [])
                         if i.get("system") == PERSON_ID_SYSTEM), None)
         if kind == "RelatedPerson":
-            related.append((e, own_ref or e.res.get("id", "")))
+            related.append((e, own_ref or e.own_id()))
             if own_ref:
+                if e.full_url:
+                    ids[e.full_url] = own_ref
                 continue
-        pid = e.res.get("id")
+        pid = e.own_id()
         if not pid:
             raise e.fail("id", "every Patient (and RelatedPerson standing for a person) "
-                               "needs an id")
+                               "needs an id or a urn:uuid fullUrl")
         if pid in persons:
             raise e.fail("id", "duplicate person id")
         person, history = _person(e, pid)
         persons[pid] = person
+        if e.full_url:
+            ids[e.full_url] = pid
         addresses.extend(history)
     relationships = []
     for e, other in related:
@@ -224,9 +270,10 @@ def load_register_fhir(path: str | Path) -> Register:
         relationships.append(Relationship(person_id=child, related_person_id=other,
                                           relationship=_relationship_kind(e),
                                           from_date=start, to_date=end))
-    plans = [_plan(e) for e in entries if e.res.get("resourceType") in ("EpisodeOfCare", "Flag")]
-    for plan, e in zip(plans, (e for e in entries
-                               if e.res.get("resourceType") in ("EpisodeOfCare", "Flag"))):
+    plan_entries = [e for e in entries if e.res.get("resourceType") in ("EpisodeOfCare", "Flag")
+                    and not _not_a_plan(e)]
+    plans = [_plan(e) for e in plan_entries]
+    for plan, e in zip(plans, plan_entries):
         if plan.person_id not in persons:
             raise e.fail("patient" if e.res["resourceType"] == "EpisodeOfCare" else "subject",
                          "names no Patient of this Bundle")
