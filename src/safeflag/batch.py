@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO, TypeVar
 
 from .errors import InputError, MessageError, NotAnArrival, StoreError
-from .ingest import IngestItem, detect_format, read_attendances
+from .ingest import IngestItem, blank_input, check_inputs, detect_format, read_attendances
 from .models import Attendance, CheckResult
 from .output import to_json_line
 from .pipeline import Prepared, Safeflag
@@ -251,6 +251,8 @@ def read_batch_items(path: str, *, fmt: str | None = None, pool: "_Pool | None" 
                                      source=source))
         return
     try:
+        if source != "-" and blank_input(_peek(fp)) and os.fstat(fp.fileno()).st_size < _HEAD:
+            return        # a file with no record in it: zero records, not an unreadable one
         try:
             kind = fmt or detect_format(_peek(fp), name=source)
         except MessageError as exc:
@@ -450,19 +452,15 @@ def _check(sf: Safeflag, entry: BatchItem, user: str | None, trust_match: bool) 
                            errors=(error.describe(),), message_id=item.message_id)
 
 
-def _check_inputs(inputs: list[str]) -> None:
-    """Refuse the run before it starts when an input cannot be opened at all."""
-    if not inputs:
-        raise InputError("no inputs given; name one or more attendance files (or - for stdin)")
-    for path in inputs:
-        if path == "-":
-            continue
-        try:
-            with open(path, "rb"):
-                pass
-        except OSError as exc:
-            raise InputError(f"{path}: cannot open the input ({exc.strerror or type(exc).__name__})"
-                             "; nothing was checked") from exc
+def _check_output(out: Path, quarantine: Path) -> None:
+    """Refuse the run before it starts when its output or quarantine file cannot be made
+    where asked (a folder of that name, no such folder)."""
+    for path, option in ((out, "--out"), (quarantine, "--quarantine")):
+        if path.is_dir():
+            raise InputError(f"{option} {path} is a folder; name a file; nothing was checked")
+        if not path.parent.is_dir():
+            raise InputError(f"{option} {path}: the folder {path.parent} does not exist; "
+                             "nothing was checked")
 
 
 class _Checkpoint:
@@ -576,8 +574,9 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
     checked), :class:`~safeflag.errors.StoreError` when the database fails and ``OSError`` when
     the output cannot be written; the run's committed history is kept either way.
     """
-    _check_inputs(inputs)
+    check_inputs(inputs)
     out = Path(out)
+    _check_output(out, Path(quarantine or quarantine_path(out)))
     summary = BatchSummary(workers=max(1, workers))
     bad = Quarantine(quarantine or quarantine_path(out))
     summary.quarantine = str(bad.path)

@@ -28,8 +28,8 @@ from typing import Optional
 
 import typer
 
-from .errors import NotAnArrival, SafeflagError
-from .ingest import read_attendances
+from .errors import InputError, NotAnArrival, SafeflagError
+from .ingest import check_inputs, read_attendances
 from .models import CheckResult
 from .output import to_fhir_bundle, to_json_line, to_text
 from .pipeline import Safeflag
@@ -102,14 +102,19 @@ def check(file: str = typer.Argument("-", help="Attendance file (HL7 v2, FHIR JS
     """Check one attendance (or each in FILE) and print its flags and prompts."""
     if fmt not in ("json", "text", "fhir"):
         raise _fail(ValueError("--format must be json, text or fhir"))
-    failed = False
+    failed, seen = False, 0
     try:
+        check_inputs([file])
         with _open(db, config, user, channel="check") as sf:
-            for item in read_attendances(file, fmt=input_format, strict=strict):
+            for seen, item in enumerate(read_attendances(file, fmt=input_format,
+                                                         strict=strict), start=1):
                 result = sf.check_item(item)
                 # a readable message that is not an arrival (A03, ORU) is reported, not failed
                 failed = failed or (bool(result.errors) and not isinstance(item, NotAnArrival))
                 typer.echo(_emit(result, fmt))
+        if not seen:
+            raise InputError(f"{'standard input' if file == '-' else file} holds no record; "
+                             "nothing was checked")
     except SafeflagError as exc:
         raise _fail(exc) from exc
     raise typer.Exit(EXIT_RECORD_ERRORS if failed else EXIT_OK)

@@ -56,16 +56,35 @@ def test_some_records_unreadable_exits_1_and_quarantines_them(world, db, tmp_pat
     assert "quarantined: 1" in result.output
 
 
-@pytest.mark.parametrize("problem", ["missing input", "bad database", "no inputs"])
+@pytest.mark.parametrize("problem", ["missing input", "bad database", "no inputs",
+                                     "output is a folder", "output folder missing"])
 def test_could_not_run_exits_2(db, tmp_path, problem):
     src = tmp_path / "day.hl7"
     src.write_text(GARBAGE, encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    out = {"output is a folder": tmp_path / "folder",
+           "output folder missing": tmp_path / "nowhere" / "out.ndjson"}.get(
+        problem, tmp_path / "out.ndjson")
     args = {"missing input": [str(tmp_path / "nope.hl7"), "--db", str(db)],
             "bad database": [str(src), "--db", str(src.parent / "day.hl7" / "x.db")],
-            "no inputs": ["--db", str(db)]}[problem]
-    result = _batch(*args, "--out", str(tmp_path / "out.ndjson"))
+            "no inputs": ["--db", str(db)]}.get(problem, [str(src), "--db", str(db)])
+    result = _batch(*args, "--out", str(out))
     assert result.exit_code == EXIT_CANNOT_RUN, result.output
     assert not (tmp_path / "out.ndjson").exists()
+    assert not list(tmp_path.rglob("*.partial"))     # refused before anything was checked
+
+
+@pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf\r\n", b"\x0b\x1c\r"])
+@pytest.mark.parametrize("name", ["day.hl7", "day.csv", "day.json", "day.txt"])
+def test_an_input_with_no_record_is_zero_records(db, tmp_path, name, content):
+    """A day with no attendances: zero records, exit 0, whatever the file's name."""
+    src = tmp_path / name
+    src.write_bytes(content)
+    out = tmp_path / "out.ndjson"
+    result = _batch(str(src), "--db", str(db), "--out", str(out), "--workers", "1")
+    assert result.exit_code == EXIT_OK, result.output
+    assert out.read_text(encoding="utf-8") == ""
+    assert "0 records" in result.output
 
 
 def test_standard_input_is_read_as_a_stream(world, db, tmp_path):

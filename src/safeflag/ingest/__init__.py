@@ -19,14 +19,14 @@ import sys
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from ..errors import MessageError
+from ..errors import InputError, MessageError
 from ..models import Attendance
 from ._common import MAX_MESSAGE_CHARS
 
 IngestItem = Attendance | MessageError
 
-__all__ = ["IngestItem", "FORMATS", "detect_format", "read_attendances", "read_text",
-           "text_lines"]
+__all__ = ["IngestItem", "FORMATS", "blank_input", "check_inputs", "detect_format",
+           "read_attendances", "read_text", "text_lines"]
 
 #: The format names :func:`detect_format` returns and ``fmt=`` accepts.
 FORMATS = ("hl7", "fhir", "ndjson", "csv")
@@ -93,6 +93,30 @@ def _is_json_object(line: str) -> bool:
         return False
 
 
+def blank_input(head: bytes) -> bool:
+    """Is this the whole of an input with no record in it: nothing, or only a byte-order mark,
+    white space and MLLP framing? Such an input holds zero records, whatever its format (a
+    day's extract with no attendances), rather than one unreadable one."""
+    return len(head) < _HEAD_BYTES and not head.removeprefix(b"\xef\xbb\xbf").strip(
+        b" \t\r\n\x0b\x1c")
+
+
+def check_inputs(inputs: list[str]) -> None:
+    """Refuse a run before it starts when an input cannot be opened at all (raise
+    :class:`~safeflag.errors.InputError`); ``"-"`` is standard input."""
+    if not inputs:
+        raise InputError("no inputs given; name one or more attendance files (or - for stdin)")
+    for path in inputs:
+        if path == "-":
+            continue
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            raise InputError(f"{path}: cannot open the input ({exc.strerror or type(exc).__name__})"
+                             "; nothing was checked") from exc
+
+
 def read_attendances(path: str | Path, *, fmt: str | None = None,
                      column_map: dict[str, str] | None = None,
                      strict: bool = False) -> Iterator[IngestItem]:
@@ -112,6 +136,8 @@ def read_attendances(path: str | Path, *, fmt: str | None = None,
         return
     try:
         head = fp.read(_HEAD_BYTES)
+        if blank_input(head):
+            return
         stream = _Rejoined(head, fp)
         try:
             kind = fmt or _detect(_head_text(head), source)
