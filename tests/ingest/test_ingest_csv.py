@@ -102,3 +102,35 @@ def test_injury_time_column(value, expected, noted):
     assert bool(att.notes) is noted
     if noted:
         assert att.notes[0].startswith("column injury_time:") and value not in att.notes[0]
+
+
+_HEADER = "attendance_id,arrival,given_name,family_name,birth_date,postcode\n"
+
+
+def _row(aid: str, given: str = "Ann") -> str:
+    return f"{aid},2014-01-03T10:15:00,{given},Lee,2012-03-15,DN32 7QX\n"
+
+
+def test_a_quote_never_closed_is_an_error_naming_the_lines_it_swallowed():
+    """Without this the rows after the open quote vanish into one field, unseen."""
+    text = _HEADER + _row("A1") + _row("A2", '"Ann') + _row("A3") + _row("A4")
+    items = list(read_text(text, fmt="csv", source="day.csv"))
+    first, bad = items
+    assert isinstance(first, Attendance) and first.attendance_id == "A1"
+    assert isinstance(bad, MessageError) and "line 3" in str(bad)
+    assert "never closed" in str(bad) and "lines 3 to 5" in str(bad)
+    assert "Ann" not in str(bad)
+
+
+@pytest.mark.parametrize("given, readable", [
+    ('"Ann, Marie"', True),      # quoted as CSV quotes: one field with a comma in it
+    ('"Ann"Marie', False),       # text after the closing quote: refused, not guessed
+])
+def test_quoting_both_sides(given, readable):
+    items = list(read_text(_HEADER + _row("A1", given) + _row("A2"), fmt="csv",
+                           source="day.csv"))
+    assert [isinstance(i, Attendance) for i in items] == [readable, True]
+    if readable:
+        assert items[0].patient.names[0].given == "Ann, Marie"
+    else:
+        assert "line 2" in str(items[0])

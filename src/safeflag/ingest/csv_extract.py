@@ -116,7 +116,9 @@ def iter_csv_rows(lines: Iterable[str], source: str = "", *,
                            "rename with a column map", message="line 1",
                            location=f"column {missing[0]}", source=source)
         return
-    reader = csv.reader(lines, delimiter=delim)
+    # strict: a quote never closed is an error at the end of the file, not one last field
+    # that silently holds every row after it
+    reader = csv.reader(lines, delimiter=delim, strict=True)
     previous = 0
     while True:
         start = previous + 1
@@ -124,8 +126,9 @@ def iter_csv_rows(lines: Iterable[str], source: str = "", *,
             fields = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:          # e.g. a field over the csv module's size limit
-            yield MessageError(f"unreadable CSV row ({exc}); check quoting and length",
+        except csv.Error as exc:          # bad quoting, a field over the csv module's limit
+            yield MessageError(_unreadable_row(exc, start + header_line,
+                                               reader.line_num + header_line),
                                message=f"line {start + header_line}", source=source)
             if reader.line_num == previous:
                 return
@@ -134,6 +137,14 @@ def iter_csv_rows(lines: Iterable[str], source: str = "", *,
         previous = reader.line_num
         if any(f.strip() for f in fields):
             yield _row_item(names, fields, source, start + header_line)
+
+
+def _unreadable_row(exc: csv.Error, first: int, last: int) -> str:
+    if "unexpected end of data" in str(exc):
+        return (f"a quote opened on this row is never closed, so lines {first} to {last} "
+                "read as one row and none of them was checked; close the quote and send "
+                "them again")
+    return f"unreadable CSV row ({exc}); check quoting and length"
 
 
 def _row_item(names: list[str], fields: list[str], source: str, line: int
