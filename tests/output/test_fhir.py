@@ -12,7 +12,7 @@ from fhir.resources.R4B.flag import Flag as FhirFlag
 
 from safeflag.demo import run_demo
 from safeflag.models import CheckResult, Flag, MatchResult, Warning
-from safeflag.output.fhir import (CONFIRMED_URL, FAMILY_MEMBER_CP, LOCAL_SYSTEM, SNOMED,
+from safeflag.output.fhir import (ATTENDANCE_SYSTEM, CONFIRMED_URL, FAMILY_MEMBER_CP, LOCAL_SYSTEM, SNOMED,
                                   SNOMED_CODES, to_fhir_bundle)
 
 ARRIVAL = datetime(2014, 1, 27, 20, 20)
@@ -135,3 +135,20 @@ def test_bundle_validation_looks_inside_each_entry():
         Bundle.model_validate(bad)
     del bad["entry"][0]["resource"]["not_a_flag_field"]
     Bundle.model_validate(bad)
+
+
+@pytest.mark.parametrize("errors", [(), ("feed.hl7, message BAD1 (#2), PID-7: not a date",)])
+def test_the_bundle_names_its_attendance_and_carries_errors(errors):
+    """A Bundle with nothing found and one for a record that could not be read must differ,
+    and both must say which attendance they answer."""
+    r = CheckResult(attendance_id="BAD1" if errors else "V1", errors=errors)
+    bundle = to_fhir_bundle(r)
+    Bundle.model_validate(bundle)
+    assert bundle["identifier"] == {"system": ATTENDANCE_SYSTEM, "value": r.attendance_id}
+    outcomes = resources(bundle, "OperationOutcome")
+    if errors:
+        (outcome,) = outcomes
+        assert [(i["severity"], i["diagnostics"]) for i in outcome["issue"]] == [
+            ("error", errors[0])]
+    else:
+        assert outcomes == [] and bundle["entry"] == []

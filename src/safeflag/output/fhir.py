@@ -22,6 +22,11 @@ consider → moderate, info → low), ``detail`` the prompt and its source, ``ev
 per evidence line, ``identifiedDateTime`` the arrival. Resource ids are name-based UUIDs of
 the attendance and position, so the same result always gives the same Bundle.
 
+The Bundle's ``identifier`` is the attendance id (system ``…/Id/attendance``), so even a
+Bundle with no entry says which attendance it answers. A record that could not be read (or
+is not an arrival) gives an OperationOutcome with one ``error`` issue per reason, its
+``diagnostics`` the same located text as the JSON output's ``errors``.
+
 Resources are built as JSON and validated with fhir.resources (R4B models, which share R4's
 Flag, DetectedIssue and Bundle structure); the Bundle model validates each entry by its
 resource type. fhir.resources checks structure, types and cardinality, not code values (a
@@ -36,12 +41,13 @@ from typing import Any
 from ..models import CheckResult, Flag, Warning
 
 __all__ = ["to_fhir_bundle", "SNOMED", "LOCAL_SYSTEM", "WARNING_SYSTEM", "CONFIRMED_URL",
-           "SNOMED_CODES", "FAMILY_MEMBER_CP"]
+           "ATTENDANCE_SYSTEM", "SNOMED_CODES", "FAMILY_MEMBER_CP"]
 
 SNOMED = "http://snomed.info/sct"
 LOCAL_SYSTEM = "https://safeflag.example/CodeSystem/plan"
 WARNING_SYSTEM = "https://safeflag.example/CodeSystem/warning"
 CONFIRMED_URL = "https://safeflag.example/StructureDefinition/link-confirmed"
+ATTENDANCE_SYSTEM = "https://safeflag.example/Id/attendance"
 FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 SNOMED_CODES = {
     "CP": ("342191000000101", "Child is subject of child protection plan"),
@@ -133,14 +139,23 @@ def _issue(result: CheckResult, warning: Warning, index: int) -> dict[str, Any]:
     return res
 
 
+def _outcome(result: CheckResult) -> dict[str, Any]:
+    return {"resourceType": "OperationOutcome", "id": _id(result, "outcome", 0),
+            "issue": [{"severity": "error", "code": "processing", "diagnostics": error}
+                      for error in result.errors]}
+
+
 def to_fhir_bundle(result: CheckResult) -> dict[str, Any]:
     """A validated FHIR Bundle (as JSON-ready dict) for one result."""
     # imported here: fhir.resources takes about 50 ms to import, and a triage check that
     # prints JSON or text should not pay for it
     from fhir.resources.R4B.bundle import Bundle
-    entries = [_flag(result, f, i) for i, f in enumerate(result.flags)]
+    entries = [_outcome(result)] if result.errors else []
+    entries += [_flag(result, f, i) for i, f in enumerate(result.flags)]
     entries += [_issue(result, w, i) for i, w in enumerate(result.warnings)]
-    bundle = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"fullUrl": f"urn:uuid:{e['id']}", "resource": e} for e in entries]}
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection"}
+    if result.attendance_id:
+        bundle["identifier"] = {"system": ATTENDANCE_SYSTEM, "value": result.attendance_id}
+    bundle["entry"] = [{"fullUrl": f"urn:uuid:{e['id']}", "resource": e} for e in entries]
     Bundle.model_validate(bundle)
     return bundle
