@@ -252,3 +252,19 @@ def test_a_partial_or_malformed_acc_1_is_not_used_and_noted_naming_the_field(acc
     [note] = item.notes
     assert note.startswith("ACC-1:") and "not used" in note
     assert "Doe" not in note and "Jane" not in note and acc_1 not in note
+
+
+@pytest.mark.parametrize("dg1_3, expected", [
+    ("S52.5^Fracture of radius^I10", ("S52.5", "ICD10", "Fracture of radius")),
+    # a local code first, ICD-10 as the alternate: the alternate is the one rules can read
+    ("L123^Wrist fracture^99LOCAL^S52.5^^I10", ("S52.5", "ICD10", "Wrist fracture")),
+    ("L123^Wrist fracture^99LOCAL^125667009^Contusion^SCT", ("125667009", "SNOMED", "Contusion")),
+    # the first already ICD-10: the alternate is not needed
+    ("S00.5^Lip injury^I10^L9^Local^99LOCAL", ("S00.5", "ICD10", "Lip injury")),
+    # no known system in either: the first is kept as sent
+    ("L123^Wrist fracture^99LOCAL^L9^^99OTHER", ("L123", "99LOCAL", "Wrist fracture")),
+])
+def test_diagnosis_alternate_code(dg1_3, expected):
+    a = one(msg(MSH, PID, PV1, f"DG1|1||{dg1_3}"))
+    (d,) = a.diagnoses
+    assert (d.code, d.system, d.text) == expected

@@ -219,12 +219,24 @@ def _next_of_kin(msg: _Msg, nk1: list[str]) -> NextOfKin | None:
                      demographics=demo)
 
 
+_KNOWN_SYSTEMS = ("ICD10", "SNOMED")
+
+
 def _ce(msg: _Msg, fields: list[str] | None, n: int) -> Coded | None:
     reps = msg.reps(fields, n)
     if not reps:
         return None
     rep = reps[0]
-    return coded(msg.comp(rep, 1), msg.comp(rep, 2), msg.comp(rep, 3))
+    first = coded(msg.comp(rep, 1), msg.comp(rep, 2), msg.comp(rep, 3))
+    if first is not None and first.system in _KNOWN_SYSTEMS:
+        return first
+    # CE/CWE 4-6: the alternate code, where a feed sends its local code first and the
+    # ICD-10 or SNOMED CT code second
+    alternate = coded(msg.comp(rep, 4), msg.comp(rep, 5), msg.comp(rep, 6))
+    if alternate is not None and alternate.code and alternate.system in _KNOWN_SYSTEMS:
+        return alternate if alternate.text or first is None else alternate.model_copy(
+            update={"text": first.text})
+    return first or alternate
 
 
 def _diagnoses(msg: _Msg) -> tuple[Coded, ...]:
