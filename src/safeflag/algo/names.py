@@ -39,7 +39,8 @@ def normalise_name(text: str | None) -> str:
     """
     if not text:
         return ""
-    decomposed = unicodedata.normalize("NFKD", text)
+    # case-folded first: the capital sharp s (ẞ) has no upper-case ASCII form of its own
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
     ascii_text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     upper = ascii_text.upper().replace("-", " ").replace("'", "").replace("\u2019", "")
     upper = upper.replace(".", " ").replace("/", " ")
@@ -53,7 +54,7 @@ def name_parts(text: str | None) -> tuple[str, ...]:
 
 def _tokens(text: str | None) -> list[str]:
     """Upper-case words with digits kept (``"Twin-2"`` → ``["TWIN", "2"]``)."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
+    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).upper()
     return re.sub(r"[^A-Z0-9]+", " ", plain).split()
 
