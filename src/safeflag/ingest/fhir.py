@@ -9,6 +9,7 @@ object per line. :func:`validate_fhir_strict` checks a resource with ``fhir.reso
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any, Iterable, Iterator
@@ -28,6 +29,8 @@ NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 #: An NDJSON line (one Bundle) longer than this is refused.
 MAX_LINE_CHARS = 64 * 1024 * 1024
 _CLASS = {"EMER": "E", "IMP": "I", "ACUTE": "I", "AMB": "O", "OBSENC": "O", "SS": "O"}
+#: A lone surrogate: a byte that was not UTF-8, kept by the line reader (surrogateescape).
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 
 class _Ctx:
@@ -381,27 +384,43 @@ def _parse(obj: Any, ctx: _Ctx) -> list[Attendance]:
 
 def parse_fhir_text(text: str, ref: str = "#1", source: str = "", *,
                     strict: bool = False) -> list[Attendance]:
-    """Parse FHIR JSON text (one Bundle/resource/array); XML is refused with a clear error.
+    """Parse FHIR JSON text (one Bundle/resource/array); XML, text that is not UTF-8 or not
+    JSON (or nested too deeply to read) is refused with a clear error.
     With ``strict``, a resource fhir.resources finds invalid is refused."""
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("<"):
         raise MessageError("FHIR XML is not supported; send FHIR JSON (application/fhir+json)",
                            message=ref, location="Bundle", source=source)
+    obj = _load_json(stripped, ref, source)
+    if strict:
+        _validate_strict(obj, ref, source)
+    return parse_fhir(obj, ref, source)
+
+
+def _load_json(text: str, ref: str, source: str) -> Any:
+    bad = _NOT_UTF8.search(text)
+    if bad:
+        raise MessageError(f"bytes that are not UTF-8 (at character {bad.start() + 1}); FHIR "
+                           "JSON must be UTF-8", message=ref, location="Bundle", source=source)
     try:
-        obj = json.loads(stripped)
+        return json.loads(text)
+    except RecursionError as exc:
+        raise MessageError("JSON nested too deeply to read; check the file", message=ref,
+                           location="Bundle", source=source) from exc
     except ValueError as exc:
         line = getattr(exc, "lineno", None)
         where = f"JSON line {line}" if line else "JSON"
         raise MessageError(f"not valid JSON ({type(exc).__name__} at {where}); check the file",
                            message=ref, location="Bundle", source=source) from exc
-    if strict:
-        for item in obj if isinstance(obj, list) else [obj]:
-            problems = validate_fhir_strict(item)
-            if problems:
-                raise MessageError(f"fails strict FHIR R4 validation ({problems[0]}); fix the "
-                                   "sending system, or run without --strict",
-                                   message=ref, location="Bundle", source=source)
-    return parse_fhir(obj, ref, source)
+
+
+def _validate_strict(obj: Any, ref: str, source: str) -> None:
+    for item in obj if isinstance(obj, list) else [obj]:
+        problems = validate_fhir_strict(item)
+        if problems:
+            raise MessageError(f"fails strict FHIR R4 validation ({problems[0]}); fix the "
+                               "sending system, or run without --strict",
+                               message=ref, location="Bundle", source=source)
 
 
 def iter_ndjson_lines(lines: Iterable[str], source: str = "", *,

@@ -1,0 +1,80 @@
+"""FHIR reader faults: input that is malformed in ways the happy-path tests do not cover.
+
+Each test gives the bad record and a good one beside it: the bad one is a located
+:class:`MessageError`, the good one is still read.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from safeflag.batch import parse_units, read_batch_items
+from safeflag.errors import MessageError
+from safeflag.ingest import detect_format, read_attendances, read_text
+from safeflag.models import Attendance
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "fhir"
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def _bundle() -> dict:
+    return json.loads((FIXTURES / "encounter_bundle.json").read_text())
+
+
+def _line(bundle: dict, attendance: str) -> str:
+    bundle = copy.deepcopy(bundle)
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Encounter":
+            entry["resource"]["identifier"][0]["value"] = attendance
+    return json.dumps(bundle)
+
+
+def _kinds(items: list) -> list[str]:
+    return [i.attendance_id if isinstance(i, Attendance) else f"error {i.message_ref}"
+            for i in items]
+
+
+# --- JSON nested too deeply to read ---------------------------------------------------------
+def test_a_deeply_nested_document_is_an_error_for_the_document(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text(DEEP)
+    [err] = list(read_attendances(path))
+    assert isinstance(err, MessageError) and err.message_ref == "#1"
+    assert "nested too deeply" in err.reason
+    [att] = list(read_text(_line(_bundle(), "V00123"), fmt="fhir"))
+    assert isinstance(att, Attendance)
+
+
+def test_a_deeply_nested_ndjson_line_is_an_error_and_the_next_line_is_read(tmp_path):
+    lines = [_line(_bundle(), "V00001"), DEEP, _line(_bundle(), "V00003")]
+    path = tmp_path / "deep.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    assert _kinds(list(read_attendances(path))) == ["V00001", "error #2", "V00003"]
+    batch = parse_units("ndjson", "deep.ndjson", list(enumerate(lines, start=1)))
+    assert _kinds([b.item for b in batch]) == ["V00001", "error #2", "V00003"]
+    assert batch[1].raw == DEEP
+
+
+def test_a_deeply_nested_first_line_does_not_stop_format_detection():
+    head = '{"a": ' + "[" * 50_000 + "\n" + '{"b": 1}\n'
+    assert detect_format(head.encode()) == "fhir"
+
+
+# --- NDJSON bytes that are not UTF-8 ----------------------------------------------------------
+def test_an_ndjson_line_with_bytes_that_are_not_utf8_is_an_error_for_that_line(tmp_path):
+    spoilt = _line(_bundle(), "V00002").replace("Lily", "L\x00ily").encode().replace(b"\x00",
+                                                                                  b"\xff")
+    path = tmp_path / "bytes.ndjson"
+    path.write_bytes(_line(_bundle(), "V00001").encode() + b"\n" + spoilt + b"\n"
+                     + _line(_bundle(), "V00003").encode() + b"\n")
+    items = list(read_attendances(path))
+    assert _kinds(items) == ["V00001", "error #2", "V00003"]
+    assert "not UTF-8" in items[1].reason and "Lily" not in str(items[1])
+    batch = list(read_batch_items(str(path)))
+    assert _kinds([b.item for b in batch]) == ["V00001", "error #2", "V00003"]
+    assert batch[1].raw.encode("utf-8", "surrogateescape") == spoilt + b"\n"
