@@ -65,6 +65,24 @@ def test_a_deeply_nested_first_line_does_not_stop_format_detection():
     assert detect_format(head.encode()) == "fhir"
 
 
+# --- arrivals out of range --------------------------------------------------------------------
+@pytest.mark.parametrize("start", [
+    "0001-01-01",
+    "0001-01-01T00:00:00+01:00",       # cannot be converted to UK time
+    "1899-12-31T23:59:59",
+    "9999-12-31T23:30:00-05:00",       # past the last date after conversion
+])
+def test_an_arrival_out_of_range_is_an_error_naming_the_field(start):
+    bad = _bundle()
+    bad["entry"][1]["resource"]["period"]["start"] = start
+    good = _bundle()
+    good["entry"][1]["resource"]["period"]["start"] = "1900-01-01T00:00:00"
+    err, att = read_text(json.dumps(bad) + "\n" + json.dumps(good) + "\n", fmt="ndjson")
+    assert isinstance(err, MessageError) and err.location == "Encounter.period.start"
+    assert "#1" in err.message_ref and start not in str(err)
+    assert isinstance(att, Attendance) and att.arrival == datetime(1900, 1, 1)
+
+
 # --- NDJSON bytes that are not UTF-8 ----------------------------------------------------------
 def test_an_ndjson_line_with_bytes_that_are_not_utf8_is_an_error_for_that_line(tmp_path):
     spoilt = _line(_bundle(), "V00002").replace("Lily", "L\x00ily").encode().replace(b"\x00",

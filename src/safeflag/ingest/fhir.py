@@ -19,7 +19,7 @@ from ..algo.injury import classify
 from ..algo.nhs import normalise_nhs_number
 from ..errors import MessageError
 from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
-from ._common import coded, local_wall_time, optional, relationship_of, sex_of
+from ._common import checked_arrival, coded, local_wall_time, optional, relationship_of, sex_of
 
 __all__ = ["NHS_NUMBER_SYSTEM", "parse_fhir", "parse_fhir_text", "iter_ndjson_lines",
            "parse_ndjson_line",
@@ -184,12 +184,14 @@ def _concept(cc: Any) -> Coded | None:
 # --- the attendance ------------------------------------------------------------------------------
 def _arrival(enc: dict, ctx: _Ctx) -> datetime:
     for key in ("period", "actualPeriod"):
+        where = f"Encounter.{key}.start"
         start = _str((enc.get(key) or {}).get("start")) if isinstance(enc.get(key), dict) else ""
         if start:
             try:
-                return local_wall_time(parse_iso_datetime(start))
+                parsed = parse_iso_datetime(start)
             except ValueError as exc:
-                raise ctx.error("not a FHIR dateTime", f"Encounter.{key}.start") from exc
+                raise ctx.error("not a FHIR dateTime", where) from exc
+            return checked_arrival(parsed, where, ctx.error)
     raise ctx.error("the Encounter has no period.start (arrival time); send it",
                     "Encounter.period.start")
 
@@ -304,7 +306,7 @@ def _onset(res: dict, ctx: _Ctx) -> datetime | date | None:
             if len(raw) == 10:
                 return date.fromisoformat(raw)
             return local_wall_time(parse_iso_datetime(raw))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ctx.error("not a FHIR dateTime with at least a full date (YYYY-MM-DD or "
                             "YYYY-MM-DDThh:mm:ss+zz:zz)", where) from exc
     return None
