@@ -83,6 +83,39 @@ def test_an_arrival_out_of_range_is_an_error_naming_the_field(start):
     assert isinstance(att, Attendance) and att.arrival == datetime(1900, 1, 1)
 
 
+# --- record names never carry an NHS number ---------------------------------------------------
+def test_a_patient_whose_id_is_the_nhs_number_is_named_by_its_position_only():
+    pds = {"resourceType": "Patient", "id": "9434765919",
+           "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number",
+                           "value": "9434765919"}]}
+    [err] = list(read_text(json.dumps(pds), fmt="fhir"))
+    assert isinstance(err, MessageError) and err.message_ref == "#1"
+    assert "9434765919" not in str(err)
+
+
+def test_a_bundle_id_names_the_record_unless_it_is_an_nhs_number():
+    b = _bundle()
+    b["entry"][0]["resource"]["birthDate"] = "01/03/2013"
+    [err] = list(read_text(json.dumps(b), fmt="fhir"))
+    assert err.message_ref.startswith("bundle-001 (#1)")
+    b["id"] = "9434765919"
+    [err] = list(read_text(json.dumps(b), fmt="fhir"))
+    assert err.message_ref.startswith("#1") and "9434765919" not in str(err)
+    b = _bundle()
+    b["id"] = "9434765919"
+    [att] = list(read_text(json.dumps(b), fmt="fhir"))
+    assert isinstance(att, Attendance) and att.message_id == ""
+
+
+def test_the_pds_corpus_patient_puts_no_nhs_number_in_its_error():
+    path = (Path(__file__).resolve().parents[3] / "shared" / "corpus" / "fhir"
+            / "NHSDigital__personal-demographics-service-api__PDS_Patient.json")
+    if not path.exists():
+        pytest.skip("the shared corpus is not here")
+    [err] = list(read_attendances(path))
+    assert isinstance(err, MessageError) and "9000000009" not in str(err)
+
+
 # --- NDJSON bytes that are not UTF-8 ----------------------------------------------------------
 def test_an_ndjson_line_with_bytes_that_are_not_utf8_is_an_error_for_that_line(tmp_path):
     spoilt = _line(_bundle(), "V00002").replace("Lily", "L\x00ily").encode().replace(b"\x00",

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator
 
 from ..algo.dates import PartialDate, parse_iso_datetime
 from ..algo.injury import classify
-from ..algo.nhs import normalise_nhs_number
+from ..algo.nhs import is_valid_nhs_number, normalise_nhs_number
 from ..errors import MessageError
 from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
 from ._common import checked_arrival, coded, local_wall_time, optional, relationship_of, sex_of
@@ -357,8 +357,25 @@ def parse_fhir(obj: Any, ref: str = "#1", source: str = "") -> list[Attendance]:
 
 
 def _bundle_ref(obj: Any, ref: str) -> str:
-    bid = _str(obj.get("id")) if isinstance(obj, dict) else ""
+    """``#N``, with the Bundle's (or bare Encounter's) id before it. Another resource's id
+    may be a patient's NHS number (PDS Patients), so it is never used."""
+    bid = _safe_id(obj.get("id")) if _is_bundle(obj) else _bare_id(obj)
     return f"{bid} ({ref})" if bid else ref
+
+
+def _is_bundle(obj: Any) -> bool:
+    return isinstance(obj, dict) and obj.get("resourceType") == "Bundle"
+
+
+def _bare_id(obj: Any) -> str:
+    return (_safe_id(obj.get("id")) if isinstance(obj, dict)
+            and obj.get("resourceType") == "Encounter" else "")
+
+
+def _safe_id(value: Any) -> str:
+    """An id fit to name a record in errors and logs: a string, and not an NHS number."""
+    text = _str(value)
+    return "" if is_valid_nhs_number(text) else text
 
 
 def _parse(obj: Any, ctx: _Ctx) -> list[Attendance]:
@@ -368,7 +385,7 @@ def _parse(obj: Any, ctx: _Ctx) -> list[Attendance]:
         kinds = sorted({_str(r.get("resourceType")) for r in resources})[:5]
         raise ctx.error(f"no Encounter resource (found {', '.join(kinds) or 'nothing'}); "
                         "an attendance needs an Encounter and its Patient", "Bundle.entry")
-    message_id = _str(obj.get("id")) if isinstance(obj, dict) else ""
+    message_id = _safe_id(obj.get("id")) if _is_bundle(obj) else _bare_id(obj)
     out = []
     for enc in encounters:
         patient = _patient_for(enc, resources, index, ctx)
