@@ -116,6 +116,65 @@ def test_the_pds_corpus_patient_puts_no_nhs_number_in_its_error():
     assert isinstance(err, MessageError) and "9000000009" not in str(err)
 
 
+# --- one bad Encounter in a Bundle --------------------------------------------------------------
+def _two_encounters() -> dict:
+    """The fixture Bundle with a second Encounter (V00124) of a second Patient (pat-2)."""
+    b = _bundle()
+    patient = copy.deepcopy(b["entry"][0])
+    patient["fullUrl"], patient["resource"]["id"] = "urn:uuid:pat-2", "pat-2"
+    enc = copy.deepcopy(b["entry"][1])
+    enc["fullUrl"], enc["resource"]["id"] = "urn:uuid:enc-2", "enc-2"
+    enc["resource"]["identifier"][0]["value"] = "V00124"
+    enc["resource"]["subject"] = {"reference": "urn:uuid:pat-2"}
+    b["entry"] += [patient, enc]
+    return b
+
+
+def _second(b: dict, rtype: str) -> dict:
+    return [e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == rtype][1]
+
+
+def _no_start(b: dict) -> None:
+    del _second(b, "Encounter")["period"]
+
+
+def _bad_birth(b: dict) -> None:
+    _second(b, "Patient")["birthDate"] = "2012-02-30"
+
+
+@pytest.mark.parametrize("spoil, location", [(_no_start, "Encounter.period.start"),
+                                             (_bad_birth, "Patient.birthDate")])
+def test_one_bad_encounter_is_its_own_error_and_the_others_are_read(spoil, location):
+    b = _two_encounters()
+    spoil(b)
+    att, err = read_text(json.dumps(b), fmt="fhir")
+    assert isinstance(att, Attendance) and att.attendance_id == "V00123"
+    assert isinstance(err, MessageError) and err.location == location
+    assert err.message_ref == "bundle-001 (#1), Encounter V00124"
+
+
+def test_an_encounter_with_no_usable_name_is_named_by_its_entry():
+    b = _two_encounters()
+    enc = _second(b, "Encounter")
+    enc["identifier"] = [{"value": "9434765919"}]      # an NHS number: never a record name
+    enc["id"] = "9434765919"
+    del enc["period"]
+    att, err = read_text(json.dumps(b), fmt="fhir")
+    assert isinstance(att, Attendance)
+    assert err.message_ref == "bundle-001 (#1), Encounter entry[6]"
+    assert "9434765919" not in str(err)
+
+
+def test_in_batch_an_ndjson_line_gives_one_item_per_encounter_errors_with_the_line():
+    b = _two_encounters()
+    _no_start(b)
+    line = json.dumps(b)
+    first, second = parse_units("ndjson", "x.ndjson", [(4, line)])
+    assert isinstance(first.item, Attendance) and first.raw is None
+    assert isinstance(second.item, MessageError) and second.raw == line
+    assert second.item.message_ref == "bundle-001 (#4), Encounter V00124"
+
+
 # --- NDJSON bytes that are not UTF-8 ----------------------------------------------------------
 def test_an_ndjson_line_with_bytes_that_are_not_utf8_is_an_error_for_that_line(tmp_path):
     spoilt = _line(_bundle(), "V00002").replace("Lily", "L\x00ily").encode().replace(b"\x00",

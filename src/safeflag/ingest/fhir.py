@@ -54,23 +54,29 @@ def _str(value: Any) -> str:
 
 
 # --- resource collection -----------------------------------------------------------------------
-def _resources(obj: Any, ctx: _Ctx) -> tuple[list[dict], dict[str, dict]]:
-    """All resources of a Bundle / array / single resource and an index by reference."""
+def _entries(obj: Any, ctx: _Ctx) -> list[dict]:
+    """The entries of a Bundle / array / single resource (with its contained resources), in
+    place: an entry that is not an object stays as ``{}`` so that positions count from the
+    source."""
     if isinstance(obj, list):
-        entries = [{"resource": r} for r in obj]
-    elif isinstance(obj, dict) and obj.get("resourceType") == "Bundle":
-        entries = [e for e in _list(obj.get("entry")) if isinstance(e, dict)]
-    elif isinstance(obj, dict) and "resourceType" in obj:
-        entries = [{"resource": obj}] + [{"resource": c} for c in _list(obj.get("contained"))]
-    else:
-        raise ctx.error("not a FHIR resource or Bundle (no resourceType)", "resourceType")
-    resources: list[dict] = []
+        return [{"resource": r} for r in obj]
+    if isinstance(obj, dict) and obj.get("resourceType") == "Bundle":
+        return [e if isinstance(e, dict) else {} for e in _list(obj.get("entry"))]
+    if isinstance(obj, dict) and "resourceType" in obj:
+        return [{"resource": obj}] + [{"resource": c} for c in _list(obj.get("contained"))]
+    raise ctx.error("not a FHIR resource or Bundle (no resourceType)", "resourceType")
+
+
+def _resources(obj: Any, ctx: _Ctx) -> tuple[list[tuple[int, dict]], dict[str, dict]]:
+    """All resources of a Bundle / array / single resource, each with its entry position, and
+    an index by reference."""
+    resources: list[tuple[int, dict]] = []
     index: dict[str, dict] = {}
-    for entry in entries:
+    for position, entry in enumerate(_entries(obj, ctx)):
         res = entry.get("resource")
         if not isinstance(res, dict):
             continue
-        resources.append(res)
+        resources.append((position, res))
         rtype, rid = _str(res.get("resourceType")), _str(res.get("id"))
         if rid:
             index[f"{rtype}/{rid}"] = res
@@ -341,19 +347,37 @@ def _patient_for(enc: dict, resources: list[dict], index: dict, ctx: _Ctx) -> di
                     "include the Patient resource", "Encounter.subject")
 
 
-def parse_fhir(obj: Any, ref: str = "#1", source: str = "") -> list[Attendance]:
-    """Every Encounter in a parsed FHIR JSON object as an :class:`Attendance`.
+def parse_fhir(obj: Any, ref: str = "#1", source: str = "") -> list[Attendance | MessageError]:
+    """One item per Encounter in a parsed FHIR JSON object: its :class:`Attendance`, or a
+    :class:`MessageError` naming the bundle, the Encounter and the FHIR path when that
+    Encounter cannot be read (the other Encounters are still read).
 
-    Raises :class:`MessageError` naming the bundle (``ref``) and FHIR path when the object
-    holds no usable Encounter/Patient.
+    Raises :class:`MessageError` naming the bundle (``ref``) when the object as a whole cannot
+    be used (not a resource or Bundle, no Encounter).
     """
     ctx = _Ctx(_bundle_ref(obj, ref), source)
     try:
-        return _parse(obj, ctx)
+        resources, index = _resources(obj, ctx)
     except MessageError:
         raise
     except Exception as exc:     # never let odd input escape as anything but a MessageError
         raise ctx.error(f"unreadable FHIR content ({type(exc).__name__})", "Bundle") from exc
+    encounters = [(p, r) for p, r in resources if r.get("resourceType") == "Encounter"]
+    if not encounters:
+        kinds = sorted({_str(r.get("resourceType")) for _, r in resources})[:5]
+        raise ctx.error(f"no Encounter resource (found {', '.join(kinds) or 'nothing'}); "
+                        "an attendance needs an Encounter and its Patient", "Bundle.entry")
+    bundle = _Bundle(obj, [r for _, r in resources], index, single=len(encounters) == 1)
+    return [_encounter_item(enc, position, bundle, ctx) for position, enc in encounters]
+
+
+class _Bundle:
+    """What every Encounter of one bundle is read against."""
+
+    def __init__(self, obj: Any, resources: list[dict], index: dict[str, dict],
+                 single: bool) -> None:
+        self.resources, self.index, self.single = resources, index, single
+        self.message_id = _safe_id(obj.get("id")) if _is_bundle(obj) else _bare_id(obj)
 
 
 def _bundle_ref(obj: Any, ref: str) -> str:
@@ -378,33 +402,44 @@ def _safe_id(value: Any) -> str:
     return "" if is_valid_nhs_number(text) else text
 
 
-def _parse(obj: Any, ctx: _Ctx) -> list[Attendance]:
-    resources, index = _resources(obj, ctx)
-    encounters = [r for r in resources if r.get("resourceType") == "Encounter"]
-    if not encounters:
-        kinds = sorted({_str(r.get("resourceType")) for r in resources})[:5]
-        raise ctx.error(f"no Encounter resource (found {', '.join(kinds) or 'nothing'}); "
-                        "an attendance needs an Encounter and its Patient", "Bundle.entry")
-    message_id = _safe_id(obj.get("id")) if _is_bundle(obj) else _bare_id(obj)
-    out = []
-    for enc in encounters:
-        patient = _patient_for(enc, resources, index, ctx)
-        conditions = _conditions(enc, patient, resources, index, len(encounters) == 1)
-        injured, notes = optional(lambda: _injury_time(conditions, ctx))
-        out.append(Attendance(
-            attendance_id=_attendance_id(enc, ctx), message_id=message_id, event="fhir",
-            arrival=_arrival(enc, ctx), patient_class=_patient_class(enc),
-            patient=_demographics(patient, ctx, "Patient"),
-            next_of_kin=_kin(patient, resources, index, ctx), complaint=_complaint(enc),
-            diagnoses=tuple(dx for _, dx in conditions),
-            injury_time=injured, source=ctx.source, notes=notes))
-    return out
+def _encounter_item(enc: dict, position: int, bundle: _Bundle,
+                    ctx: _Ctx) -> Attendance | MessageError:
+    """One Encounter's attendance, or the error naming it and the FHIR path."""
+    here = _Ctx(f"{ctx.ref}, Encounter {_encounter_name(enc, position)}", ctx.source)
+    try:
+        return _attendance(enc, bundle, here)
+    except MessageError as exc:
+        return exc
+    except Exception as exc:     # never let odd input escape as anything but a MessageError
+        return here.error(f"unreadable FHIR content ({type(exc).__name__})", "Encounter")
+
+
+def _encounter_name(enc: dict, position: int) -> str:
+    """The Encounter's first identifier value, else its id, else ``entry[N]`` (from 0); never
+    an NHS number."""
+    idents = enc.get("identifier")
+    first = next((i for i in _list(idents) if isinstance(i, dict)), {})
+    return _safe_id(first.get("value")) or _safe_id(enc.get("id")) or f"entry[{position}]"
+
+
+def _attendance(enc: dict, bundle: _Bundle, ctx: _Ctx) -> Attendance:
+    resources, index = bundle.resources, bundle.index
+    patient = _patient_for(enc, resources, index, ctx)
+    conditions = _conditions(enc, patient, resources, index, bundle.single)
+    injured, notes = optional(lambda: _injury_time(conditions, ctx))
+    return Attendance(
+        attendance_id=_attendance_id(enc, ctx), message_id=bundle.message_id, event="fhir",
+        arrival=_arrival(enc, ctx), patient_class=_patient_class(enc),
+        patient=_demographics(patient, ctx, "Patient"),
+        next_of_kin=_kin(patient, resources, index, ctx), complaint=_complaint(enc),
+        diagnoses=tuple(dx for _, dx in conditions),
+        injury_time=injured, source=ctx.source, notes=notes)
 
 
 def parse_fhir_text(text: str, ref: str = "#1", source: str = "", *,
-                    strict: bool = False) -> list[Attendance]:
-    """Parse FHIR JSON text (one Bundle/resource/array); XML, text that is not UTF-8 or not
-    JSON (or nested too deeply to read) is refused with a clear error.
+                    strict: bool = False) -> list[Attendance | MessageError]:
+    """Parse FHIR JSON text (one Bundle/resource/array) as :func:`parse_fhir` does; XML, text
+    that is not UTF-8 or not JSON (or nested too deeply to read) is refused with a clear error.
     With ``strict``, a resource fhir.resources finds invalid is refused."""
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("<"):
@@ -455,9 +490,10 @@ def iter_ndjson_lines(lines: Iterable[str], source: str = "", *,
 
 
 def parse_ndjson_line(line: str, number: int, source: str = "", *,
-                      strict: bool = False) -> list[Attendance]:
-    """The attendances of NDJSON line ``number`` (referred to as ``#number``); raises
-    :class:`MessageError` for a line over :data:`MAX_LINE_CHARS` or one that cannot be read."""
+                      strict: bool = False) -> list[Attendance | MessageError]:
+    """The items of NDJSON line ``number`` (referred to as ``#number``), one per Encounter as
+    :func:`parse_fhir`; raises :class:`MessageError` for a line over :data:`MAX_LINE_CHARS`
+    or one that cannot be read as a whole."""
     if len(line) > MAX_LINE_CHARS:
         raise MessageError(f"the line is over {MAX_LINE_CHARS:,} characters; split the Bundle",
                            message=f"#{number}", location="Bundle", source=source)
