@@ -188,3 +188,41 @@ def test_an_ndjson_line_with_bytes_that_are_not_utf8_is_an_error_for_that_line(t
     batch = list(read_batch_items(str(path)))
     assert _kinds([b.item for b in batch]) == ["V00001", "error #2", "V00003"]
     assert batch[1].raw.encode("utf-8", "surrogateescape") == spoilt + b"\n"
+
+
+# --- values of the wrong JSON type ------------------------------------------------------------
+def _set(rtype: str, path: str, value):
+    def spoil(b: dict) -> None:
+        *parents, last = path.split(".")
+        node = _second(b, rtype)
+        for step in parents:
+            node = node[step][0] if isinstance(node[step], list) else node[step]
+        node[last] = value
+    return spoil
+
+
+@pytest.mark.parametrize("spoil, location, expected", [
+    (_set("Patient", "birthDate", 20130301), "Patient.birthDate", "a string"),
+    (_set("Patient", "gender", 2), "Patient.gender", "a string"),
+    (_set("Patient", "name.given", ["Lily", 7]), "Patient.name.given", "a string"),
+    (_set("Patient", "identifier.value", 9434765919), "Patient.identifier.value", "a string"),
+    (_set("Patient", "address", "12 Acacia Avenue"), "Patient.address", "an object"),
+    (_set("Encounter", "period.start", 20140103), "Encounter.period.start", "a string"),
+    (_set("Encounter", "identifier.value", 124), "Encounter.identifier.value", "a string"),
+    (_set("Encounter", "class.code", True), "Encounter.class.code", "a string"),
+    (_set("Encounter", "subject", "Patient/pat-2"), "Encounter.subject", "an object"),
+])
+def test_a_value_of_the_wrong_json_type_is_an_error_naming_the_path(spoil, location, expected):
+    b = _two_encounters()
+    spoil(b)
+    att, err = read_text(json.dumps(b), fmt="fhir")
+    assert isinstance(att, Attendance) and att.attendance_id == "V00123"
+    assert isinstance(err, MessageError) and err.location == location
+    assert err.reason.startswith(f"expected {expected}, not a JSON ")
+    assert "Lily" not in str(err) and "Acacia" not in str(err)
+
+
+def test_a_birth_date_sent_as_nan_is_an_error_not_a_missing_date():
+    text = json.dumps(_bundle()).replace('"2013-03-01"', "NaN")
+    [err] = list(read_text(text, fmt="fhir"))
+    assert isinstance(err, MessageError) and err.location == "Patient.birthDate"

@@ -43,13 +43,60 @@ class _Ctx:
         return MessageError(reason, message=self.ref, location=location, source=self.source)
 
 
+class _WrongType(Exception):
+    """A FHIR element of the wrong JSON type; the Encounter's reader turns it into a
+    :class:`MessageError` at ``path`` (the value itself is never quoted)."""
+
+    def __init__(self, path: str, expected: str, value: Any) -> None:
+        super().__init__(path)
+        self.path = path
+        self.reason = f"expected {expected}, not a JSON {_json_kind(value)}"
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "array" if isinstance(value, list) else "object" if isinstance(value, dict) else "value"
+
+
 def _list(value: Any) -> list:
     if isinstance(value, list):
         return value
     return [] if value is None else [value]
 
 
-def _str(value: Any) -> str:
+def _str(value: Any, path: str) -> str:
+    """A string element, stripped; ``""`` when absent; :class:`_WrongType` otherwise."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    raise _WrongType(path, "a string", value)
+
+
+def _strs(value: Any, path: str) -> list[str]:
+    """The non-blank strings of a repeating string element."""
+    return [text for text in (_str(v, path) for v in _list(value)) if text]
+
+
+def _obj(value: Any, path: str) -> dict:
+    """An object element; ``{}`` when absent; :class:`_WrongType` otherwise."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    raise _WrongType(path, "an object", value)
+
+
+def _objs(value: Any, path: str) -> list[dict]:
+    """The objects of a repeating element (a single object counts as a list of one)."""
+    return [_obj(v, path) for v in _list(value) if v is not None]
+
+
+def _key(value: Any) -> str:
+    """An id, type or fullUrl used only to index resources: blank unless a string."""
     return value.strip() if isinstance(value, str) else ""
 
 
@@ -77,11 +124,11 @@ def _resources(obj: Any, ctx: _Ctx) -> tuple[list[tuple[int, dict]], dict[str, d
         if not isinstance(res, dict):
             continue
         resources.append((position, res))
-        rtype, rid = _str(res.get("resourceType")), _str(res.get("id"))
+        rtype, rid = _key(res.get("resourceType")), _key(res.get("id"))
         if rid:
             index[f"{rtype}/{rid}"] = res
             index[f"#{rid}"] = res
-        full = _str(entry.get("fullUrl"))
+        full = _key(entry.get("fullUrl"))
         if full:
             index[full] = res
             if rid and "/" in full:
@@ -89,8 +136,8 @@ def _resources(obj: Any, ctx: _Ctx) -> tuple[list[tuple[int, dict]], dict[str, d
     return resources, index
 
 
-def _resolve(ref: Any, index: dict[str, dict]) -> dict | None:
-    target = _str(ref.get("reference")) if isinstance(ref, dict) else ""
+def _resolve(ref: Any, index: dict[str, dict], path: str) -> dict | None:
+    target = _str(_obj(ref, path).get("reference"), f"{path}.reference")
     if not target:
         return None
     if target in index:
@@ -100,64 +147,80 @@ def _resolve(ref: Any, index: dict[str, dict]) -> dict | None:
     return index.get(tail)
 
 
-def _refers_to(ref: Any, res: dict, index: dict[str, dict]) -> bool:
-    return _resolve(ref, index) is res
+def _refers_to(ref: Any, res: dict, index: dict[str, dict], path: str) -> bool:
+    return _resolve(ref, index, path) is res
 
 
 # --- datatypes -----------------------------------------------------------------------------------
-def _name(hn: dict) -> Name:
-    given = [_str(g) for g in _list(hn.get("given")) if _str(g)]
-    family = _str(hn.get("family"))
-    if not family and not given and _str(hn.get("text")):
-        words = _str(hn.get("text")).split()
+def _name(hn: dict, path: str) -> Name:
+    given = _strs(hn.get("given"), f"{path}.given")
+    family = _str(hn.get("family"), f"{path}.family")
+    text = _str(hn.get("text"), f"{path}.text")
+    if not family and not given and text:
+        words = text.split()
         given, family = words[:-1], words[-1]
     return Name(given=given[0] if given else "", family=family, middle=" ".join(given[1:]))
 
 
-def _names(res: dict) -> tuple[Name, ...]:
-    names = [_name(n) for n in _list(res.get("name")) if isinstance(n, dict)]
+def _names(res: dict, where: str) -> tuple[Name, ...]:
+    path = f"{where}.name"
+    names = [_name(n, path) for n in _objs(res.get("name"), path)]
     return tuple(n for n in names if n.given or n.family)
 
 
-def _address(a: dict) -> Address:
-    lines = ", ".join(_str(x) for x in _list(a.get("line")) if _str(x))
-    return Address(line=lines, city=_str(a.get("city")), postcode=_str(a.get("postalCode")))
+def _address(a: dict, path: str) -> Address:
+    lines = ", ".join(_strs(a.get("line"), f"{path}.line"))
+    return Address(line=lines, city=_str(a.get("city"), f"{path}.city"),
+                   postcode=_str(a.get("postalCode"), f"{path}.postalCode"))
 
 
-def _addresses(res: dict) -> tuple[Address, ...]:
-    out = [_address(a) for a in _list(res.get("address")) if isinstance(a, dict)]
+def _addresses(res: dict, where: str) -> tuple[Address, ...]:
+    path = f"{where}.address"
+    out = [_address(a, path) for a in _objs(res.get("address"), path)]
     return tuple(a for a in out if a.line or a.city or a.postcode)
 
 
-def _verified(ident: dict) -> bool | None:
-    for ext in _list(ident.get("extension")):
-        if isinstance(ext, dict) and "NHSNumberVerificationStatus" in _str(ext.get("url")):
-            codings = _list((ext.get("valueCodeableConcept") or {}).get("coding"))
-            codes = [_str(c.get("code")) for c in codings if isinstance(c, dict)]
+def _verified(ident: dict, path: str) -> bool | None:
+    for ext in _objs(ident.get("extension"), f"{path}.extension"):
+        if "NHSNumberVerificationStatus" in _str(ext.get("url"), f"{path}.extension.url"):
+            where = f"{path}.extension.valueCodeableConcept"
+            codings = _objs(_obj(ext.get("valueCodeableConcept"), where).get("coding"),
+                            f"{where}.coding")
+            codes = [_str(c.get("code"), f"{where}.coding.code") for c in codings]
             return any(c in ("01", "1") for c in codes) if codes else None
     return None
 
 
-def _identity(res: dict) -> tuple[tuple[Identifier, ...], str | None, bool | None]:
+def _identifier(ident: dict, path: str) -> Identifier:
+    codings = _objs(_obj(ident.get("type"), f"{path}.type").get("coding"),
+                    f"{path}.type.coding")
+    itype = next((_str(c.get("code"), f"{path}.type.coding.code") for c in codings), "")
+    return Identifier(value=_str(ident.get("value"), f"{path}.value"),
+                      system=_str(ident.get("system"), f"{path}.system"), type=itype)
+
+
+def _identity(res: dict, where: str) -> tuple[tuple[Identifier, ...], str | None, bool | None]:
+    path = f"{where}.identifier"
     ids, nhs, verified = [], None, None
-    for ident in _list(res.get("identifier")):
-        if not isinstance(ident, dict) or not _str(ident.get("value")):
+    for ident in _objs(res.get("identifier"), path):
+        found = _identifier(ident, path)
+        if not found.value:
             continue
-        system = _str(ident.get("system"))
-        codings = _list((ident.get("type") or {}).get("coding"))
-        itype = next((_str(c.get("code")) for c in codings if isinstance(c, dict)), "")
-        ids.append(Identifier(value=_str(ident.get("value")), system=system, type=itype))
-        if system == NHS_NUMBER_SYSTEM and nhs is None:
-            nhs, verified = normalise_nhs_number(_str(ident.get("value"))), _verified(ident)
+        ids.append(found)
+        if found.system == NHS_NUMBER_SYSTEM and nhs is None:
+            nhs, verified = normalise_nhs_number(found.value), _verified(ident, path)
     return tuple(ids), nhs, verified
 
 
 def _birth(res: dict, ctx: _Ctx, where: str, strict: bool = True) -> PartialDate | None:
-    raw = _str(res.get("birthDate"))
-    if not raw:
-        return None
+    """The birth date; not strict (a relative's): unreadable → ``None``."""
     try:
-        return PartialDate.parse(raw)
+        raw = _str(res.get("birthDate"), where)
+        return PartialDate.parse(raw) if raw else None
+    except _WrongType:
+        if not strict:
+            return None
+        raise
     except ValueError as exc:
         if not strict:
             return None
@@ -165,33 +228,41 @@ def _birth(res: dict, ctx: _Ctx, where: str, strict: bool = True) -> PartialDate
 
 
 def _demographics(res: dict, ctx: _Ctx, where: str, strict: bool = True) -> Demographics:
-    ids, nhs, verified = _identity(res)
+    ids, nhs, verified = _identity(res, where)
     return Demographics(nhs_number=nhs, nhs_verified=verified, identifiers=ids,
-                        names=_names(res), birth_date=_birth(res, ctx, f"{where}.birthDate",
-                                                             strict),
-                        sex=sex_of(_str(res.get("gender"))), addresses=_addresses(res))
+                        names=_names(res, where),
+                        birth_date=_birth(res, ctx, f"{where}.birthDate", strict),
+                        sex=sex_of(_str(res.get("gender"), f"{where}.gender")),
+                        addresses=_addresses(res, where))
 
 
-def _concept(cc: Any) -> Coded | None:
+def _coding(c: dict, text: str, path: str) -> Coded | None:
+    return coded(_str(c.get("code"), f"{path}.code"),
+                 _str(c.get("display"), f"{path}.display") or text,
+                 _str(c.get("system"), f"{path}.system"))
+
+
+def _concept(cc: Any, path: str) -> Coded | None:
     """A CodeableConcept: the ICD-10 coding if any, else SNOMED, else the first, else text."""
-    if not isinstance(cc, dict):
+    if cc is None:
         return None
-    options = [coded(_str(c.get("code")), _str(c.get("display")) or _str(cc.get("text")),
-                     _str(c.get("system")))
-               for c in _list(cc.get("coding")) if isinstance(c, dict)]
+    cc = _obj(cc, path)
+    text = _str(cc.get("text"), f"{path}.text")
+    options = [_coding(c, text, f"{path}.coding")
+               for c in _objs(cc.get("coding"), f"{path}.coding")]
     options = [o for o in options if o is not None]
     for wanted in ("ICD10", "SNOMED"):
         for option in options:
             if option.system == wanted:
                 return option
-    return options[0] if options else coded("", _str(cc.get("text")), "")
+    return options[0] if options else coded("", text, "")
 
 
 # --- the attendance ------------------------------------------------------------------------------
 def _arrival(enc: dict, ctx: _Ctx) -> datetime:
     for key in ("period", "actualPeriod"):
         where = f"Encounter.{key}.start"
-        start = _str((enc.get(key) or {}).get("start")) if isinstance(enc.get(key), dict) else ""
+        start = _str(_obj(enc.get(key), f"Encounter.{key}").get("start"), where)
         if start:
             try:
                 parsed = parse_iso_datetime(start)
@@ -203,33 +274,33 @@ def _arrival(enc: dict, ctx: _Ctx) -> datetime:
 
 
 def _attendance_id(enc: dict, ctx: _Ctx) -> str:
-    for ident in _list(enc.get("identifier")):
-        if isinstance(ident, dict) and _str(ident.get("value")):
-            return _str(ident.get("value"))
-    if _str(enc.get("id")):
-        return _str(enc.get("id"))
+    for ident in _objs(enc.get("identifier"), "Encounter.identifier"):
+        value = _str(ident.get("value"), "Encounter.identifier.value")
+        if value:
+            return value
+    if _str(enc.get("id"), "Encounter.id"):
+        return _str(enc.get("id"), "Encounter.id")
     raise ctx.error("the Encounter has neither an identifier nor an id", "Encounter.identifier")
 
 
 def _patient_class(enc: dict) -> str:
-    cls = enc.get("class")
     codes = []
-    for item in _list(cls):
-        if isinstance(item, dict):
-            codes.append(_str(item.get("code")))
-            codes += [_str(c.get("code")) for c in _list(item.get("coding")) if isinstance(c, dict)]
+    for item in _objs(enc.get("class"), "Encounter.class"):
+        codes.append(_str(item.get("code"), "Encounter.class.code"))
+        codes += [_str(c.get("code"), "Encounter.class.coding.code")
+                  for c in _objs(item.get("coding"), "Encounter.class.coding")]
     code = next((c for c in codes if c), "")
     return _CLASS.get(code.upper(), code)
 
 
 def _complaint(enc: dict) -> Coded | None:
-    for reason in _list(enc.get("reasonCode")):
-        found = _concept(reason)
+    for reason in _objs(enc.get("reasonCode"), "Encounter.reasonCode"):
+        found = _concept(reason, "Encounter.reasonCode")
         if found:
             return found
-    for reason in _list(enc.get("reason")):     # R5: reason[].value[].concept
-        for value in _list(reason.get("value") if isinstance(reason, dict) else None):
-            found = _concept(value.get("concept") if isinstance(value, dict) else None)
+    for reason in _objs(enc.get("reason"), "Encounter.reason"):     # R5: reason[].value[].concept
+        for value in _objs(reason.get("value"), "Encounter.reason.value"):
+            found = _concept(value.get("concept"), "Encounter.reason.value.concept")
             if found:
                 return found
     return None
@@ -240,39 +311,44 @@ def _kin(patient: dict, resources: list[dict], index: dict, ctx: _Ctx) -> tuple[
     for res in resources:
         if res.get("resourceType") != "RelatedPerson":
             continue
-        if res.get("patient") and not _refers_to(res.get("patient"), patient, index):
+        if res.get("patient") and not _refers_to(res.get("patient"), patient, index,
+                                                 "RelatedPerson.patient"):
             continue
         out.append(_related(res, ctx))
-    for contact in _list(patient.get("contact")):
-        if isinstance(contact, dict):
-            out.append(_contact(contact))
+    for contact in _objs(patient.get("contact"), "Patient.contact"):
+        out.append(_contact(contact))
     return tuple(k for k in out if k.relationship or k.demographics.names)
 
 
-def _relationship_code(concepts: Iterable[Any]) -> tuple[str, str]:
+def _relationship_code(concepts: Iterable[dict], path: str) -> tuple[str, str]:
     for cc in concepts:
-        if not isinstance(cc, dict):
-            continue
-        for c in _list(cc.get("coding")):
-            if isinstance(c, dict) and _str(c.get("code")):
-                return _str(c.get("code")), _str(c.get("display")) or _str(cc.get("text"))
-        if _str(cc.get("text")):
-            return "", _str(cc.get("text"))
+        text = _str(cc.get("text"), f"{path}.text")
+        for c in _objs(cc.get("coding"), f"{path}.coding"):
+            code = _str(c.get("code"), f"{path}.coding.code")
+            if code:
+                return code, _str(c.get("display"), f"{path}.coding.display") or text
+        if text:
+            return "", text
     return "", ""
 
 
 def _related(res: dict, ctx: _Ctx) -> NextOfKin:
-    code, text = _relationship_code(_list(res.get("relationship")))
+    path = "RelatedPerson.relationship"
+    code, text = _relationship_code(_objs(res.get("relationship"), path), path)
     return NextOfKin(relationship=relationship_of(code, text), code=code or text,
                      demographics=_demographics(res, ctx, "RelatedPerson", strict=False))
 
 
 def _contact(contact: dict) -> NextOfKin:
-    code, text = _relationship_code(_list(contact.get("relationship")))
-    names = (_name(contact["name"]),) if isinstance(contact.get("name"), dict) else ()
-    addrs = (_address(contact["address"]),) if isinstance(contact.get("address"), dict) else ()
+    path = "Patient.contact"
+    code, text = _relationship_code(_objs(contact.get("relationship"), f"{path}.relationship"),
+                                    f"{path}.relationship")
+    name, address = contact.get("name"), contact.get("address")
+    names = (_name(_obj(name, f"{path}.name"), f"{path}.name"),) if name is not None else ()
+    addrs = ((_address(_obj(address, f"{path}.address"), f"{path}.address"),)
+             if address is not None else ())
     demo = Demographics(names=tuple(n for n in names if n.given or n.family), addresses=addrs,
-                        sex=sex_of(_str(contact.get("gender"))))
+                        sex=sex_of(_str(contact.get("gender"), f"{path}.gender")))
     return NextOfKin(relationship=relationship_of(code, text), code=code or text,
                      demographics=demo)
 
@@ -283,26 +359,33 @@ def _conditions(enc: dict, patient: dict, resources: list[dict], index: dict, si
     with the diagnosis each codes for."""
     out = []
     for res in resources:
-        if res.get("resourceType") != "Condition":
+        if res.get("resourceType") != "Condition" or not _for_encounter(
+                res, enc, patient, index, single):
             continue
-        link = res.get("encounter") or res.get("context")
-        if link is not None and not _refers_to(link, enc, index):
-            continue
-        if link is None and not (single and (not res.get("subject") or _refers_to(
-                res.get("subject"), patient, index))):
-            continue
-        found = _concept(res.get("code"))
+        found = _concept(res.get("code"), "Condition.code")
         if found:
             out.append((res, found))
     return out
+
+
+def _for_encounter(res: dict, enc: dict, patient: dict, index: dict, single: bool) -> bool:
+    key = "encounter" if res.get("encounter") else "context"
+    link = res.get(key)
+    if link is not None:
+        return _refers_to(link, enc, index, f"Condition.{key}")
+    return single and (not res.get("subject") or _refers_to(
+        res.get("subject"), patient, index, "Condition.subject"))
 
 
 def _onset(res: dict, ctx: _Ctx) -> datetime | date | None:
     """Condition.onsetDateTime, else onsetPeriod.start, as UK wall time (``None`` if neither).
     A FHIR date (no time) stays a date."""
     period = res.get("onsetPeriod")
+    if period is not None and not isinstance(period, dict):
+        raise ctx.error(f"expected an object, not a JSON {_json_kind(period)}",
+                        "Condition.onsetPeriod")
     for raw, where in ((res.get("onsetDateTime"), "Condition.onsetDateTime"),
-                       (period.get("start") if isinstance(period, dict) else None,
+                       (period.get("start") if period else None,
                         "Condition.onsetPeriod.start")):
         if raw is None or raw == "":
             continue
@@ -337,7 +420,8 @@ def _earliest(when: datetime | date) -> datetime:
 
 
 def _patient_for(enc: dict, resources: list[dict], index: dict, ctx: _Ctx) -> dict:
-    found = _resolve(enc.get("subject") or enc.get("patient"), index)
+    subject = "subject" if enc.get("subject") else "patient"
+    found = _resolve(enc.get(subject), index, f"Encounter.{subject}")
     if found is not None and found.get("resourceType") == "Patient":
         return found
     patients = [r for r in resources if r.get("resourceType") == "Patient"]
@@ -364,7 +448,7 @@ def parse_fhir(obj: Any, ref: str = "#1", source: str = "") -> list[Attendance |
         raise ctx.error(f"unreadable FHIR content ({type(exc).__name__})", "Bundle") from exc
     encounters = [(p, r) for p, r in resources if r.get("resourceType") == "Encounter"]
     if not encounters:
-        kinds = sorted({_str(r.get("resourceType")) for _, r in resources})[:5]
+        kinds = sorted({_key(r.get("resourceType")) for _, r in resources})[:5]
         raise ctx.error(f"no Encounter resource (found {', '.join(kinds) or 'nothing'}); "
                         "an attendance needs an Encounter and its Patient", "Bundle.entry")
     bundle = _Bundle(obj, [r for _, r in resources], index, single=len(encounters) == 1)
@@ -398,7 +482,7 @@ def _bare_id(obj: Any) -> str:
 
 def _safe_id(value: Any) -> str:
     """An id fit to name a record in errors and logs: a string, and not an NHS number."""
-    text = _str(value)
+    text = _key(value)
     return "" if is_valid_nhs_number(text) else text
 
 
@@ -410,6 +494,8 @@ def _encounter_item(enc: dict, position: int, bundle: _Bundle,
         return _attendance(enc, bundle, here)
     except MessageError as exc:
         return exc
+    except _WrongType as exc:
+        return here.error(exc.reason, exc.path)
     except Exception as exc:     # never let odd input escape as anything but a MessageError
         return here.error(f"unreadable FHIR content ({type(exc).__name__})", "Encounter")
 
