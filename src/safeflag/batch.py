@@ -206,9 +206,11 @@ def parse_units(kind: str, source: str, units: list[tuple[int, str]],
             raw = _raw_text(text) if kind == "hl7" else text
             out.append(BatchItem(exc, raw=raw))
             continue
-        for item in items:
-            prepared = (preparer.prepare(item) if preparer is not None
-                        and isinstance(item, Attendance) else None)
+        for item in items:      # an NDJSON line holds one item per Encounter
+            if isinstance(item, MessageError):
+                out.append(BatchItem(item, raw=text))
+                continue
+            prepared = preparer.prepare(item) if preparer is not None else None
             out.append(BatchItem(item, prepared=prepared))
     return out
 

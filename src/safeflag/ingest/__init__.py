@@ -89,7 +89,7 @@ def _detect(head: str, source: str) -> str:
 def _is_json_object(line: str) -> bool:
     try:
         return isinstance(json.loads(line), dict)
-    except ValueError:
+    except (ValueError, RecursionError):     # not JSON, or nested too deeply to tell
         return False
 
 

@@ -18,12 +18,17 @@ from ..models import Coded, Sex
 T = TypeVar("T")
 
 __all__ = ["coding_system", "coded", "sex_of", "relationship_of", "local_wall_time",
-           "infer_system", "optional", "MAX_MESSAGE_CHARS"]
+           "checked_arrival", "EARLIEST_ARRIVAL", "infer_system", "optional",
+           "MAX_MESSAGE_CHARS"]
 
 #: A single message (HL7 message, FHIR bundle line, CSV row) larger than this is refused.
 MAX_MESSAGE_CHARS = 1_000_000
 
 _LONDON = ZoneInfo("Europe/London")
+
+#: The earliest arrival any reader accepts. Older values are typing slips or placeholder dates
+#: (``0001-01-01``), and the checks' look-back arithmetic cannot run on them.
+EARLIEST_ARRIVAL = datetime(1900, 1, 1)
 
 _ICD10 = {"I10", "I10C", "I10P", "ICD10", "ICD-10", "ICD10UK", "ICD-10-UK", "ICD10CM", "ICD-10-CM",
           "I10UK", "2.16.840.1.113883.6.3", "2.16.840.1.113883.6.90",
@@ -126,3 +131,24 @@ def local_wall_time(dt: datetime) -> datetime:
     if dt.tzinfo is None:
         return dt
     return dt.astimezone(_LONDON).replace(tzinfo=None)
+
+
+def checked_arrival(dt: datetime, field: str,
+                    error: Callable[[str, str], MessageError]) -> datetime:
+    """An arrival date/time as naive UK wall time (:func:`local_wall_time`), checked.
+
+    ``dt`` is the value as parsed (naive = UK time, or aware); ``field`` names where it came
+    from (``PV1-44``, ``Encounter.period.start``, ``arrival``) and ``error`` is the reader's
+    ``error(reason, field) -> MessageError``, so the error names the record too. Raises that
+    error when the value cannot be converted to UK time (out of range) or falls before
+    :data:`EARLIEST_ARRIVAL` (1900-01-01); the reason never quotes the value.
+    """
+    try:
+        wall = local_wall_time(dt)
+    except (OverflowError, ValueError) as exc:
+        raise error("the arrival date/time is out of range (it cannot be converted to UK "
+                    "time); send the real arrival", field) from exc
+    if wall < EARLIEST_ARRIVAL:
+        raise error("the arrival date/time is before 1900-01-01; send the real arrival",
+                    field)
+    return wall

@@ -9,16 +9,17 @@ object per line. :func:`validate_fhir_strict` checks a resource with ``fhir.reso
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
 from ..algo.dates import PartialDate, parse_iso_datetime
 from ..algo.injury import classify
-from ..algo.nhs import normalise_nhs_number
+from ..algo.nhs import is_valid_nhs_number, normalise_nhs_number
 from ..errors import MessageError
 from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
-from ._common import coded, local_wall_time, optional, relationship_of, sex_of
+from ._common import checked_arrival, coded, local_wall_time, optional, relationship_of, sex_of
 
 __all__ = ["NHS_NUMBER_SYSTEM", "parse_fhir", "parse_fhir_text", "iter_ndjson_lines",
            "parse_ndjson_line",
@@ -28,6 +29,8 @@ NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 #: An NDJSON line (one Bundle) longer than this is refused.
 MAX_LINE_CHARS = 64 * 1024 * 1024
 _CLASS = {"EMER": "E", "IMP": "I", "ACUTE": "I", "AMB": "O", "OBSENC": "O", "SS": "O"}
+#: A lone surrogate: a byte that was not UTF-8, kept by the line reader (surrogateescape).
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 
 class _Ctx:
@@ -40,39 +43,92 @@ class _Ctx:
         return MessageError(reason, message=self.ref, location=location, source=self.source)
 
 
+class _WrongType(Exception):
+    """A FHIR element of the wrong JSON type; the Encounter's reader turns it into a
+    :class:`MessageError` at ``path`` (the value itself is never quoted)."""
+
+    def __init__(self, path: str, expected: str, value: Any) -> None:
+        super().__init__(path)
+        self.path = path
+        self.reason = f"expected {expected}, not a JSON {_json_kind(value)}"
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "array" if isinstance(value, list) else "object" if isinstance(value, dict) else "value"
+
+
 def _list(value: Any) -> list:
     if isinstance(value, list):
         return value
     return [] if value is None else [value]
 
 
-def _str(value: Any) -> str:
+def _str(value: Any, path: str) -> str:
+    """A string element, stripped; ``""`` when absent; :class:`_WrongType` otherwise."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    raise _WrongType(path, "a string", value)
+
+
+def _strs(value: Any, path: str) -> list[str]:
+    """The non-blank strings of a repeating string element."""
+    return [text for text in (_str(v, path) for v in _list(value)) if text]
+
+
+def _obj(value: Any, path: str) -> dict:
+    """An object element; ``{}`` when absent; :class:`_WrongType` otherwise."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    raise _WrongType(path, "an object", value)
+
+
+def _objs(value: Any, path: str) -> list[dict]:
+    """The objects of a repeating element (a single object counts as a list of one)."""
+    return [_obj(v, path) for v in _list(value) if v is not None]
+
+
+def _key(value: Any) -> str:
+    """An id, type or fullUrl used only to index resources: blank unless a string."""
     return value.strip() if isinstance(value, str) else ""
 
 
 # --- resource collection -----------------------------------------------------------------------
-def _resources(obj: Any, ctx: _Ctx) -> tuple[list[dict], dict[str, dict]]:
-    """All resources of a Bundle / array / single resource and an index by reference."""
+def _entries(obj: Any, ctx: _Ctx) -> list[dict]:
+    """The entries of a Bundle / array / single resource (with its contained resources), in
+    place: an entry that is not an object stays as ``{}`` so that positions count from the
+    source."""
     if isinstance(obj, list):
-        entries = [{"resource": r} for r in obj]
-    elif isinstance(obj, dict) and obj.get("resourceType") == "Bundle":
-        entries = [e for e in _list(obj.get("entry")) if isinstance(e, dict)]
-    elif isinstance(obj, dict) and "resourceType" in obj:
-        entries = [{"resource": obj}] + [{"resource": c} for c in _list(obj.get("contained"))]
-    else:
-        raise ctx.error("not a FHIR resource or Bundle (no resourceType)", "resourceType")
-    resources: list[dict] = []
+        return [{"resource": r} for r in obj]
+    if isinstance(obj, dict) and obj.get("resourceType") == "Bundle":
+        return [e if isinstance(e, dict) else {} for e in _list(obj.get("entry"))]
+    if isinstance(obj, dict) and "resourceType" in obj:
+        return [{"resource": obj}] + [{"resource": c} for c in _list(obj.get("contained"))]
+    raise ctx.error("not a FHIR resource or Bundle (no resourceType)", "resourceType")
+
+
+def _resources(obj: Any, ctx: _Ctx) -> tuple[list[tuple[int, dict]], dict[str, dict]]:
+    """All resources of a Bundle / array / single resource, each with its entry position, and
+    an index by reference."""
+    resources: list[tuple[int, dict]] = []
     index: dict[str, dict] = {}
-    for entry in entries:
+    for position, entry in enumerate(_entries(obj, ctx)):
         res = entry.get("resource")
         if not isinstance(res, dict):
             continue
-        resources.append(res)
-        rtype, rid = _str(res.get("resourceType")), _str(res.get("id"))
+        resources.append((position, res))
+        rtype, rid = _key(res.get("resourceType")), _key(res.get("id"))
         if rid:
             index[f"{rtype}/{rid}"] = res
             index[f"#{rid}"] = res
-        full = _str(entry.get("fullUrl"))
+        full = _key(entry.get("fullUrl"))
         if full:
             index[full] = res
             if rid and "/" in full:
@@ -80,8 +136,8 @@ def _resources(obj: Any, ctx: _Ctx) -> tuple[list[dict], dict[str, dict]]:
     return resources, index
 
 
-def _resolve(ref: Any, index: dict[str, dict]) -> dict | None:
-    target = _str(ref.get("reference")) if isinstance(ref, dict) else ""
+def _resolve(ref: Any, index: dict[str, dict], path: str) -> dict | None:
+    target = _str(_obj(ref, path).get("reference"), f"{path}.reference")
     if not target:
         return None
     if target in index:
@@ -91,64 +147,80 @@ def _resolve(ref: Any, index: dict[str, dict]) -> dict | None:
     return index.get(tail)
 
 
-def _refers_to(ref: Any, res: dict, index: dict[str, dict]) -> bool:
-    return _resolve(ref, index) is res
+def _refers_to(ref: Any, res: dict, index: dict[str, dict], path: str) -> bool:
+    return _resolve(ref, index, path) is res
 
 
 # --- datatypes -----------------------------------------------------------------------------------
-def _name(hn: dict) -> Name:
-    given = [_str(g) for g in _list(hn.get("given")) if _str(g)]
-    family = _str(hn.get("family"))
-    if not family and not given and _str(hn.get("text")):
-        words = _str(hn.get("text")).split()
+def _name(hn: dict, path: str) -> Name:
+    given = _strs(hn.get("given"), f"{path}.given")
+    family = _str(hn.get("family"), f"{path}.family")
+    text = _str(hn.get("text"), f"{path}.text")
+    if not family and not given and text:
+        words = text.split()
         given, family = words[:-1], words[-1]
     return Name(given=given[0] if given else "", family=family, middle=" ".join(given[1:]))
 
 
-def _names(res: dict) -> tuple[Name, ...]:
-    names = [_name(n) for n in _list(res.get("name")) if isinstance(n, dict)]
+def _names(res: dict, where: str) -> tuple[Name, ...]:
+    path = f"{where}.name"
+    names = [_name(n, path) for n in _objs(res.get("name"), path)]
     return tuple(n for n in names if n.given or n.family)
 
 
-def _address(a: dict) -> Address:
-    lines = ", ".join(_str(x) for x in _list(a.get("line")) if _str(x))
-    return Address(line=lines, city=_str(a.get("city")), postcode=_str(a.get("postalCode")))
+def _address(a: dict, path: str) -> Address:
+    lines = ", ".join(_strs(a.get("line"), f"{path}.line"))
+    return Address(line=lines, city=_str(a.get("city"), f"{path}.city"),
+                   postcode=_str(a.get("postalCode"), f"{path}.postalCode"))
 
 
-def _addresses(res: dict) -> tuple[Address, ...]:
-    out = [_address(a) for a in _list(res.get("address")) if isinstance(a, dict)]
+def _addresses(res: dict, where: str) -> tuple[Address, ...]:
+    path = f"{where}.address"
+    out = [_address(a, path) for a in _objs(res.get("address"), path)]
     return tuple(a for a in out if a.line or a.city or a.postcode)
 
 
-def _verified(ident: dict) -> bool | None:
-    for ext in _list(ident.get("extension")):
-        if isinstance(ext, dict) and "NHSNumberVerificationStatus" in _str(ext.get("url")):
-            codings = _list((ext.get("valueCodeableConcept") or {}).get("coding"))
-            codes = [_str(c.get("code")) for c in codings if isinstance(c, dict)]
+def _verified(ident: dict, path: str) -> bool | None:
+    for ext in _objs(ident.get("extension"), f"{path}.extension"):
+        if "NHSNumberVerificationStatus" in _str(ext.get("url"), f"{path}.extension.url"):
+            where = f"{path}.extension.valueCodeableConcept"
+            codings = _objs(_obj(ext.get("valueCodeableConcept"), where).get("coding"),
+                            f"{where}.coding")
+            codes = [_str(c.get("code"), f"{where}.coding.code") for c in codings]
             return any(c in ("01", "1") for c in codes) if codes else None
     return None
 
 
-def _identity(res: dict) -> tuple[tuple[Identifier, ...], str | None, bool | None]:
+def _identifier(ident: dict, path: str) -> Identifier:
+    codings = _objs(_obj(ident.get("type"), f"{path}.type").get("coding"),
+                    f"{path}.type.coding")
+    itype = next((_str(c.get("code"), f"{path}.type.coding.code") for c in codings), "")
+    return Identifier(value=_str(ident.get("value"), f"{path}.value"),
+                      system=_str(ident.get("system"), f"{path}.system"), type=itype)
+
+
+def _identity(res: dict, where: str) -> tuple[tuple[Identifier, ...], str | None, bool | None]:
+    path = f"{where}.identifier"
     ids, nhs, verified = [], None, None
-    for ident in _list(res.get("identifier")):
-        if not isinstance(ident, dict) or not _str(ident.get("value")):
+    for ident in _objs(res.get("identifier"), path):
+        found = _identifier(ident, path)
+        if not found.value:
             continue
-        system = _str(ident.get("system"))
-        codings = _list((ident.get("type") or {}).get("coding"))
-        itype = next((_str(c.get("code")) for c in codings if isinstance(c, dict)), "")
-        ids.append(Identifier(value=_str(ident.get("value")), system=system, type=itype))
-        if system == NHS_NUMBER_SYSTEM and nhs is None:
-            nhs, verified = normalise_nhs_number(_str(ident.get("value"))), _verified(ident)
+        ids.append(found)
+        if found.system == NHS_NUMBER_SYSTEM and nhs is None:
+            nhs, verified = normalise_nhs_number(found.value), _verified(ident, path)
     return tuple(ids), nhs, verified
 
 
 def _birth(res: dict, ctx: _Ctx, where: str, strict: bool = True) -> PartialDate | None:
-    raw = _str(res.get("birthDate"))
-    if not raw:
-        return None
+    """The birth date; not strict (a relative's): unreadable → ``None``."""
     try:
-        return PartialDate.parse(raw)
+        raw = _str(res.get("birthDate"), where)
+        return PartialDate.parse(raw) if raw else None
+    except _WrongType:
+        if not strict:
+            return None
+        raise
     except ValueError as exc:
         if not strict:
             return None
@@ -156,69 +228,79 @@ def _birth(res: dict, ctx: _Ctx, where: str, strict: bool = True) -> PartialDate
 
 
 def _demographics(res: dict, ctx: _Ctx, where: str, strict: bool = True) -> Demographics:
-    ids, nhs, verified = _identity(res)
+    ids, nhs, verified = _identity(res, where)
     return Demographics(nhs_number=nhs, nhs_verified=verified, identifiers=ids,
-                        names=_names(res), birth_date=_birth(res, ctx, f"{where}.birthDate",
-                                                             strict),
-                        sex=sex_of(_str(res.get("gender"))), addresses=_addresses(res))
+                        names=_names(res, where),
+                        birth_date=_birth(res, ctx, f"{where}.birthDate", strict),
+                        sex=sex_of(_str(res.get("gender"), f"{where}.gender")),
+                        addresses=_addresses(res, where))
 
 
-def _concept(cc: Any) -> Coded | None:
+def _coding(c: dict, text: str, path: str) -> Coded | None:
+    return coded(_str(c.get("code"), f"{path}.code"),
+                 _str(c.get("display"), f"{path}.display") or text,
+                 _str(c.get("system"), f"{path}.system"))
+
+
+def _concept(cc: Any, path: str) -> Coded | None:
     """A CodeableConcept: the ICD-10 coding if any, else SNOMED, else the first, else text."""
-    if not isinstance(cc, dict):
+    if cc is None:
         return None
-    options = [coded(_str(c.get("code")), _str(c.get("display")) or _str(cc.get("text")),
-                     _str(c.get("system")))
-               for c in _list(cc.get("coding")) if isinstance(c, dict)]
+    cc = _obj(cc, path)
+    text = _str(cc.get("text"), f"{path}.text")
+    options = [_coding(c, text, f"{path}.coding")
+               for c in _objs(cc.get("coding"), f"{path}.coding")]
     options = [o for o in options if o is not None]
     for wanted in ("ICD10", "SNOMED"):
         for option in options:
             if option.system == wanted:
                 return option
-    return options[0] if options else coded("", _str(cc.get("text")), "")
+    return options[0] if options else coded("", text, "")
 
 
 # --- the attendance ------------------------------------------------------------------------------
 def _arrival(enc: dict, ctx: _Ctx) -> datetime:
     for key in ("period", "actualPeriod"):
-        start = _str((enc.get(key) or {}).get("start")) if isinstance(enc.get(key), dict) else ""
+        where = f"Encounter.{key}.start"
+        start = _str(_obj(enc.get(key), f"Encounter.{key}").get("start"), where)
         if start:
             try:
-                return local_wall_time(parse_iso_datetime(start))
+                parsed = parse_iso_datetime(start)
             except ValueError as exc:
-                raise ctx.error("not a FHIR dateTime", f"Encounter.{key}.start") from exc
+                raise ctx.error("not a FHIR dateTime", where) from exc
+            return checked_arrival(parsed, where, ctx.error)
     raise ctx.error("the Encounter has no period.start (arrival time); send it",
                     "Encounter.period.start")
 
 
 def _attendance_id(enc: dict, ctx: _Ctx) -> str:
-    for ident in _list(enc.get("identifier")):
-        if isinstance(ident, dict) and _str(ident.get("value")):
-            return _str(ident.get("value"))
-    if _str(enc.get("id")):
-        return _str(enc.get("id"))
+    for ident in _objs(enc.get("identifier"), "Encounter.identifier"):
+        value = _str(ident.get("value"), "Encounter.identifier.value")
+        if value:
+            return value
+    if _str(enc.get("id"), "Encounter.id"):
+        return _str(enc.get("id"), "Encounter.id")
     raise ctx.error("the Encounter has neither an identifier nor an id", "Encounter.identifier")
 
 
 def _patient_class(enc: dict) -> str:
-    cls = enc.get("class")
     codes = []
-    for item in _list(cls):
-        if isinstance(item, dict):
-            codes.append(_str(item.get("code")))
-            codes += [_str(c.get("code")) for c in _list(item.get("coding")) if isinstance(c, dict)]
+    for item in _objs(enc.get("class"), "Encounter.class"):
+        codes.append(_str(item.get("code"), "Encounter.class.code"))
+        codes += [_str(c.get("code"), "Encounter.class.coding.code")
+                  for c in _objs(item.get("coding"), "Encounter.class.coding")]
     code = next((c for c in codes if c), "")
     return _CLASS.get(code.upper(), code)
 
 
 def _complaint(enc: dict) -> Coded | None:
-    for reason in _list(enc.get("reasonCode")):
-        found = _concept(reason)
+    for reason in _objs(enc.get("reasonCode"), "Encounter.reasonCode"):
+        found = _concept(reason, "Encounter.reasonCode")
         if found:
             return found
-    for reason in _list(enc.get("reason")):     # R5: reason[].value[].concept
-        for value in _list(reason.get("value") if isinstance(reason, dict) else None):
-            found = _concept(value.get("concept") if isinstance(value, dict) else None)
+    for reason in _objs(enc.get("reason"), "Encounter.reason"):     # R5: reason[].value[].concept
+        for value in _objs(reason.get("value"), "Encounter.reason.value"):
+            found = _concept(value.get("concept"), "Encounter.reason.value.concept")
             if found:
                 return found
     return None
@@ -229,39 +311,44 @@ def _kin(patient: dict, resources: list[dict], index: dict, ctx: _Ctx) -> tuple[
     for res in resources:
         if res.get("resourceType") != "RelatedPerson":
             continue
-        if res.get("patient") and not _refers_to(res.get("patient"), patient, index):
+        if res.get("patient") and not _refers_to(res.get("patient"), patient, index,
+                                                 "RelatedPerson.patient"):
             continue
         out.append(_related(res, ctx))
-    for contact in _list(patient.get("contact")):
-        if isinstance(contact, dict):
-            out.append(_contact(contact))
+    for contact in _objs(patient.get("contact"), "Patient.contact"):
+        out.append(_contact(contact))
     return tuple(k for k in out if k.relationship or k.demographics.names)
 
 
-def _relationship_code(concepts: Iterable[Any]) -> tuple[str, str]:
+def _relationship_code(concepts: Iterable[dict], path: str) -> tuple[str, str]:
     for cc in concepts:
-        if not isinstance(cc, dict):
-            continue
-        for c in _list(cc.get("coding")):
-            if isinstance(c, dict) and _str(c.get("code")):
-                return _str(c.get("code")), _str(c.get("display")) or _str(cc.get("text"))
-        if _str(cc.get("text")):
-            return "", _str(cc.get("text"))
+        text = _str(cc.get("text"), f"{path}.text")
+        for c in _objs(cc.get("coding"), f"{path}.coding"):
+            code = _str(c.get("code"), f"{path}.coding.code")
+            if code:
+                return code, _str(c.get("display"), f"{path}.coding.display") or text
+        if text:
+            return "", text
     return "", ""
 
 
 def _related(res: dict, ctx: _Ctx) -> NextOfKin:
-    code, text = _relationship_code(_list(res.get("relationship")))
+    path = "RelatedPerson.relationship"
+    code, text = _relationship_code(_objs(res.get("relationship"), path), path)
     return NextOfKin(relationship=relationship_of(code, text), code=code or text,
                      demographics=_demographics(res, ctx, "RelatedPerson", strict=False))
 
 
 def _contact(contact: dict) -> NextOfKin:
-    code, text = _relationship_code(_list(contact.get("relationship")))
-    names = (_name(contact["name"]),) if isinstance(contact.get("name"), dict) else ()
-    addrs = (_address(contact["address"]),) if isinstance(contact.get("address"), dict) else ()
+    path = "Patient.contact"
+    code, text = _relationship_code(_objs(contact.get("relationship"), f"{path}.relationship"),
+                                    f"{path}.relationship")
+    name, address = contact.get("name"), contact.get("address")
+    names = (_name(_obj(name, f"{path}.name"), f"{path}.name"),) if name is not None else ()
+    addrs = ((_address(_obj(address, f"{path}.address"), f"{path}.address"),)
+             if address is not None else ())
     demo = Demographics(names=tuple(n for n in names if n.given or n.family), addresses=addrs,
-                        sex=sex_of(_str(contact.get("gender"))))
+                        sex=sex_of(_str(contact.get("gender"), f"{path}.gender")))
     return NextOfKin(relationship=relationship_of(code, text), code=code or text,
                      demographics=demo)
 
@@ -272,26 +359,33 @@ def _conditions(enc: dict, patient: dict, resources: list[dict], index: dict, si
     with the diagnosis each codes for."""
     out = []
     for res in resources:
-        if res.get("resourceType") != "Condition":
+        if res.get("resourceType") != "Condition" or not _for_encounter(
+                res, enc, patient, index, single):
             continue
-        link = res.get("encounter") or res.get("context")
-        if link is not None and not _refers_to(link, enc, index):
-            continue
-        if link is None and not (single and (not res.get("subject") or _refers_to(
-                res.get("subject"), patient, index))):
-            continue
-        found = _concept(res.get("code"))
+        found = _concept(res.get("code"), "Condition.code")
         if found:
             out.append((res, found))
     return out
+
+
+def _for_encounter(res: dict, enc: dict, patient: dict, index: dict, single: bool) -> bool:
+    key = "encounter" if res.get("encounter") else "context"
+    link = res.get(key)
+    if link is not None:
+        return _refers_to(link, enc, index, f"Condition.{key}")
+    return single and (not res.get("subject") or _refers_to(
+        res.get("subject"), patient, index, "Condition.subject"))
 
 
 def _onset(res: dict, ctx: _Ctx) -> datetime | date | None:
     """Condition.onsetDateTime, else onsetPeriod.start, as UK wall time (``None`` if neither).
     A FHIR date (no time) stays a date."""
     period = res.get("onsetPeriod")
+    if period is not None and not isinstance(period, dict):
+        raise ctx.error(f"expected an object, not a JSON {_json_kind(period)}",
+                        "Condition.onsetPeriod")
     for raw, where in ((res.get("onsetDateTime"), "Condition.onsetDateTime"),
-                       (period.get("start") if isinstance(period, dict) else None,
+                       (period.get("start") if period else None,
                         "Condition.onsetPeriod.start")):
         if raw is None or raw == "":
             continue
@@ -301,7 +395,7 @@ def _onset(res: dict, ctx: _Ctx) -> datetime | date | None:
             if len(raw) == 10:
                 return date.fromisoformat(raw)
             return local_wall_time(parse_iso_datetime(raw))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ctx.error("not a FHIR dateTime with at least a full date (YYYY-MM-DD or "
                             "YYYY-MM-DDThh:mm:ss+zz:zz)", where) from exc
     return None
@@ -326,7 +420,8 @@ def _earliest(when: datetime | date) -> datetime:
 
 
 def _patient_for(enc: dict, resources: list[dict], index: dict, ctx: _Ctx) -> dict:
-    found = _resolve(enc.get("subject") or enc.get("patient"), index)
+    subject = "subject" if enc.get("subject") else "patient"
+    found = _resolve(enc.get(subject), index, f"Encounter.{subject}")
     if found is not None and found.get("resourceType") == "Patient":
         return found
     patients = [r for r in resources if r.get("resourceType") == "Patient"]
@@ -336,72 +431,136 @@ def _patient_for(enc: dict, resources: list[dict], index: dict, ctx: _Ctx) -> di
                     "include the Patient resource", "Encounter.subject")
 
 
-def parse_fhir(obj: Any, ref: str = "#1", source: str = "") -> list[Attendance]:
-    """Every Encounter in a parsed FHIR JSON object as an :class:`Attendance`.
+def parse_fhir(obj: Any, ref: str = "#1", source: str = "") -> list[Attendance | MessageError]:
+    """One item per Encounter in a parsed FHIR JSON object: its :class:`Attendance`, or a
+    :class:`MessageError` naming the bundle, the Encounter and the FHIR path when that
+    Encounter cannot be read (the other Encounters are still read).
 
-    Raises :class:`MessageError` naming the bundle (``ref``) and FHIR path when the object
-    holds no usable Encounter/Patient.
+    Raises :class:`MessageError` naming the bundle (``ref``) when the object as a whole cannot
+    be used (not a resource or Bundle, no Encounter).
     """
     ctx = _Ctx(_bundle_ref(obj, ref), source)
     try:
-        return _parse(obj, ctx)
+        resources, index = _resources(obj, ctx)
     except MessageError:
         raise
     except Exception as exc:     # never let odd input escape as anything but a MessageError
         raise ctx.error(f"unreadable FHIR content ({type(exc).__name__})", "Bundle") from exc
+    encounters = [(p, r) for p, r in resources if r.get("resourceType") == "Encounter"]
+    if not encounters:
+        kinds = sorted({_key(r.get("resourceType")) for _, r in resources})[:5]
+        raise ctx.error(f"no Encounter resource (found {', '.join(kinds) or 'nothing'}); "
+                        "an attendance needs an Encounter and its Patient", "Bundle.entry")
+    bundle = _Bundle(obj, [r for _, r in resources], index, single=len(encounters) == 1)
+    return [_encounter_item(enc, position, bundle, ctx) for position, enc in encounters]
+
+
+class _Bundle:
+    """What every Encounter of one bundle is read against."""
+
+    def __init__(self, obj: Any, resources: list[dict], index: dict[str, dict],
+                 single: bool) -> None:
+        self.resources, self.index, self.single = resources, index, single
+        self.message_id = _safe_id(obj.get("id")) if _is_bundle(obj) else _bare_id(obj)
 
 
 def _bundle_ref(obj: Any, ref: str) -> str:
-    bid = _str(obj.get("id")) if isinstance(obj, dict) else ""
+    """``#N``, with the Bundle's (or bare Encounter's) id before it. Another resource's id
+    may be a patient's NHS number (PDS Patients), so it is never used."""
+    bid = _safe_id(obj.get("id")) if _is_bundle(obj) else _bare_id(obj)
     return f"{bid} ({ref})" if bid else ref
 
 
-def _parse(obj: Any, ctx: _Ctx) -> list[Attendance]:
-    resources, index = _resources(obj, ctx)
-    encounters = [r for r in resources if r.get("resourceType") == "Encounter"]
-    if not encounters:
-        kinds = sorted({_str(r.get("resourceType")) for r in resources})[:5]
-        raise ctx.error(f"no Encounter resource (found {', '.join(kinds) or 'nothing'}); "
-                        "an attendance needs an Encounter and its Patient", "Bundle.entry")
-    message_id = _str(obj.get("id")) if isinstance(obj, dict) else ""
-    out = []
-    for enc in encounters:
-        patient = _patient_for(enc, resources, index, ctx)
-        conditions = _conditions(enc, patient, resources, index, len(encounters) == 1)
-        injured, notes = optional(lambda: _injury_time(conditions, ctx))
-        out.append(Attendance(
-            attendance_id=_attendance_id(enc, ctx), message_id=message_id, event="fhir",
-            arrival=_arrival(enc, ctx), patient_class=_patient_class(enc),
-            patient=_demographics(patient, ctx, "Patient"),
-            next_of_kin=_kin(patient, resources, index, ctx), complaint=_complaint(enc),
-            diagnoses=tuple(dx for _, dx in conditions),
-            injury_time=injured, source=ctx.source, notes=notes))
-    return out
+def _is_bundle(obj: Any) -> bool:
+    return isinstance(obj, dict) and obj.get("resourceType") == "Bundle"
+
+
+def _bare_id(obj: Any) -> str:
+    return (_safe_id(obj.get("id")) if isinstance(obj, dict)
+            and obj.get("resourceType") == "Encounter" else "")
+
+
+def _safe_id(value: Any) -> str:
+    """An id fit to name a record in errors and logs: a string, and not an NHS number."""
+    text = _key(value)
+    return "" if is_valid_nhs_number(text) else text
+
+
+def _encounter_item(enc: dict, position: int, bundle: _Bundle,
+                    ctx: _Ctx) -> Attendance | MessageError:
+    """One Encounter's attendance, or the error naming it and the FHIR path."""
+    here = _Ctx(f"{ctx.ref}, Encounter {_encounter_name(enc, position)}", ctx.source)
+    try:
+        return _attendance(enc, bundle, here)
+    except MessageError as exc:
+        return exc
+    except _WrongType as exc:
+        return here.error(exc.reason, exc.path)
+    except Exception as exc:     # never let odd input escape as anything but a MessageError
+        return here.error(f"unreadable FHIR content ({type(exc).__name__})", "Encounter")
+
+
+def _encounter_name(enc: dict, position: int) -> str:
+    """The Encounter's first identifier value, else its id, else ``entry[N]`` (from 0); never
+    an NHS number."""
+    idents = enc.get("identifier")
+    first = next((i for i in _list(idents) if isinstance(i, dict)), {})
+    return _safe_id(first.get("value")) or _safe_id(enc.get("id")) or f"entry[{position}]"
+
+
+def _attendance(enc: dict, bundle: _Bundle, ctx: _Ctx) -> Attendance:
+    resources, index = bundle.resources, bundle.index
+    patient = _patient_for(enc, resources, index, ctx)
+    conditions = _conditions(enc, patient, resources, index, bundle.single)
+    injured, notes = optional(lambda: _injury_time(conditions, ctx))
+    return Attendance(
+        attendance_id=_attendance_id(enc, ctx), message_id=bundle.message_id, event="fhir",
+        arrival=_arrival(enc, ctx), patient_class=_patient_class(enc),
+        patient=_demographics(patient, ctx, "Patient"),
+        next_of_kin=_kin(patient, resources, index, ctx), complaint=_complaint(enc),
+        diagnoses=tuple(dx for _, dx in conditions),
+        injury_time=injured, source=ctx.source, notes=notes)
 
 
 def parse_fhir_text(text: str, ref: str = "#1", source: str = "", *,
-                    strict: bool = False) -> list[Attendance]:
-    """Parse FHIR JSON text (one Bundle/resource/array); XML is refused with a clear error.
+                    strict: bool = False) -> list[Attendance | MessageError]:
+    """Parse FHIR JSON text (one Bundle/resource/array) as :func:`parse_fhir` does; XML, text
+    that is not UTF-8 or not JSON (or nested too deeply to read) is refused with a clear error.
     With ``strict``, a resource fhir.resources finds invalid is refused."""
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("<"):
         raise MessageError("FHIR XML is not supported; send FHIR JSON (application/fhir+json)",
                            message=ref, location="Bundle", source=source)
+    obj = _load_json(stripped, ref, source)
+    if strict:
+        _validate_strict(obj, ref, source)
+    return parse_fhir(obj, ref, source)
+
+
+def _load_json(text: str, ref: str, source: str) -> Any:
+    bad = _NOT_UTF8.search(text)
+    if bad:
+        raise MessageError(f"bytes that are not UTF-8 (at character {bad.start() + 1}); FHIR "
+                           "JSON must be UTF-8", message=ref, location="Bundle", source=source)
     try:
-        obj = json.loads(stripped)
+        return json.loads(text)
+    except RecursionError as exc:
+        raise MessageError("JSON nested too deeply to read; check the file", message=ref,
+                           location="Bundle", source=source) from exc
     except ValueError as exc:
         line = getattr(exc, "lineno", None)
         where = f"JSON line {line}" if line else "JSON"
         raise MessageError(f"not valid JSON ({type(exc).__name__} at {where}); check the file",
                            message=ref, location="Bundle", source=source) from exc
-    if strict:
-        for item in obj if isinstance(obj, list) else [obj]:
-            problems = validate_fhir_strict(item)
-            if problems:
-                raise MessageError(f"fails strict FHIR R4 validation ({problems[0]}); fix the "
-                                   "sending system, or run without --strict",
-                                   message=ref, location="Bundle", source=source)
-    return parse_fhir(obj, ref, source)
+
+
+def _validate_strict(obj: Any, ref: str, source: str) -> None:
+    for item in obj if isinstance(obj, list) else [obj]:
+        problems = validate_fhir_strict(item)
+        if problems:
+            raise MessageError(f"fails strict FHIR R4 validation ({problems[0]}); fix the "
+                               "sending system, or run without --strict",
+                               message=ref, location="Bundle", source=source)
 
 
 def iter_ndjson_lines(lines: Iterable[str], source: str = "", *,
@@ -417,9 +576,10 @@ def iter_ndjson_lines(lines: Iterable[str], source: str = "", *,
 
 
 def parse_ndjson_line(line: str, number: int, source: str = "", *,
-                      strict: bool = False) -> list[Attendance]:
-    """The attendances of NDJSON line ``number`` (referred to as ``#number``); raises
-    :class:`MessageError` for a line over :data:`MAX_LINE_CHARS` or one that cannot be read."""
+                      strict: bool = False) -> list[Attendance | MessageError]:
+    """The items of NDJSON line ``number`` (referred to as ``#number``), one per Encounter as
+    :func:`parse_fhir`; raises :class:`MessageError` for a line over :data:`MAX_LINE_CHARS`
+    or one that cannot be read as a whole."""
     if len(line) > MAX_LINE_CHARS:
         raise MessageError(f"the line is over {MAX_LINE_CHARS:,} characters; split the Bundle",
                            message=f"#{number}", location="Bundle", source=source)
