@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
 
 from .algo.dates import PartialDate
 
@@ -166,6 +166,11 @@ class NextOfKin(_Frozen):
     demographics: Demographics = Demographics()
 
 
+#: The earliest arrival an attendance may have. Older values are typing slips or placeholder
+#: dates (``0001-01-01``), and a check's look-back arithmetic cannot run on them.
+EARLIEST_ARRIVAL = datetime(1900, 1, 1)
+
+
 class Attendance(_Frozen):
     attendance_id: str
     message_id: str = ""
@@ -181,6 +186,13 @@ class Attendance(_Frozen):
     source: str = ""                     # file and position, for errors and audit
     # optional fields that could not be read and were not used, by field (no values)
     notes: tuple[str, ...] = ()
+
+    @field_validator("arrival")
+    @classmethod
+    def _arrival_in_range(cls, value: datetime) -> datetime:
+        if value.replace(tzinfo=None) < EARLIEST_ARRIVAL:
+            raise ValueError("an arrival before 1900-01-01 cannot be checked")
+        return value
 
     @property
     def arrival_date(self) -> date:

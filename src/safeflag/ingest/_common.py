@@ -13,7 +13,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from ..errors import MessageError
-from ..models import Coded, Sex
+from ..models import EARLIEST_ARRIVAL, Coded, Sex
 
 T = TypeVar("T")
 
@@ -26,9 +26,6 @@ MAX_MESSAGE_CHARS = 1_000_000
 
 _LONDON = ZoneInfo("Europe/London")
 
-#: The earliest arrival any reader accepts. Older values are typing slips or placeholder dates
-#: (``0001-01-01``), and the checks' look-back arithmetic cannot run on them.
-EARLIEST_ARRIVAL = datetime(1900, 1, 1)
 
 _ICD10 = {"I10", "I10C", "I10P", "ICD10", "ICD-10", "ICD10UK", "ICD-10-UK", "ICD10CM", "ICD-10-CM",
           "I10UK", "2.16.840.1.113883.6.3", "2.16.840.1.113883.6.90",

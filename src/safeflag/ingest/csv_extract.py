@@ -16,7 +16,7 @@ from ..algo.dates import PartialDate, parse_iso_datetime
 from ..algo.nhs import normalise_nhs_number
 from ..errors import MessageError
 from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
-from ._common import MAX_MESSAGE_CHARS, coded, local_wall_time, optional, sex_of
+from ._common import MAX_MESSAGE_CHARS, checked_arrival, coded, local_wall_time, optional, sex_of
 
 __all__ = ["COLUMNS", "REQUIRED", "sniff_delimiter", "iter_csv_rows", "parse_csv_row"]
 
@@ -176,8 +176,11 @@ def _datetime(row: _Row, column: str, required: bool = False) -> datetime | None
             raise row.error("empty; every attendance needs its arrival date/time", column)
         return None
     try:
-        return local_wall_time(parse_iso_datetime(value))
-    except ValueError as exc:
+        sent = parse_iso_datetime(value)
+        if column == "arrival":
+            return checked_arrival(sent, column, row.error)
+        return local_wall_time(sent)
+    except (ValueError, OverflowError) as exc:
         raise row.error("not an ISO date/time (YYYY-MM-DDTHH:MM[:SS])", column) from exc
 
 

@@ -15,8 +15,8 @@ from ..algo.dates import PartialDate, parse_hl7_datetime
 from ..algo.nhs import is_valid_nhs_number, normalise_nhs_number
 from ..errors import MessageError, NotAnArrival
 from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
-from ._common import (MAX_MESSAGE_CHARS, coded, local_wall_time, optional, relationship_of,
-                      sex_of)
+from ._common import (MAX_MESSAGE_CHARS, checked_arrival, coded, local_wall_time, optional,
+                      relationship_of, sex_of)
 from .er7 import Delimiters, iter_hl7_messages, message_ref, split_segments
 
 __all__ = ["iter_hl7_messages", "parse_hl7", "iter_hl7_attendances", "validate_hl7_strict",
@@ -110,7 +110,16 @@ class _Msg:
 
 # --- field readers ---------------------------------------------------------------------------
 def _timestamp(value: str) -> datetime:
-    """An HL7 TS/DTM with tolerance for spaces, >14 digits and long fractions."""
+    """An HL7 TS/DTM as UK wall time (:func:`_hl7_time`); ``ValueError`` when unreadable."""
+    try:
+        return local_wall_time(_hl7_time(value))
+    except OverflowError as exc:         # an offset on a date at the edge of the calendar
+        raise ValueError("out of range") from exc
+
+
+def _hl7_time(value: str) -> datetime:
+    """An HL7 TS/DTM with tolerance for spaces, >14 digits and long fractions, as sent (with
+    its offset, if any)."""
     m = _TS.match(value.replace(" ", ""))
     if not m or len(m.group(1)) < 8:
         raise ValueError("expected YYYYMMDD[HHMM[SS]][+ZZZZ]")
@@ -119,7 +128,7 @@ def _timestamp(value: str) -> datetime:
     if extra and len(main) < 14:
         raise ValueError("expected YYYYMMDD[HHMM[SS]][+ZZZZ]")
     text = main + (f".{frac}" if frac else "") + (tz or "")
-    return local_wall_time(parse_hl7_datetime(text))
+    return parse_hl7_datetime(text)
 
 
 def _birth_date(msg: _Msg, fields: list[str] | None, loc: str) -> PartialDate | None:
@@ -255,10 +264,11 @@ def _arrival(msg: _Msg, pv1: list[str] | None) -> datetime:
         value = msg.value(fields, n)
         if value:
             try:
-                return _timestamp(value)
+                sent = _hl7_time(value)
             except ValueError as exc:
                 raise msg.error("the arrival time is not an HL7 date/time; send "
                                 "YYYYMMDDHHMM[SS][+ZZZZ]", loc) from exc
+            return checked_arrival(sent, loc, msg.error)
     raise msg.error("no arrival time: PV1-44 and MSH-7 are both empty; send the arrival in "
                     "PV1-44", "PV1-44")
 
