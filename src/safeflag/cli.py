@@ -37,10 +37,14 @@ from .settings import Settings
 
 EXIT_OK, EXIT_RECORD_ERRORS, EXIT_CANNOT_RUN = 0, 1, 2
 
+# An unexpected error still prints its traceback, but never the local variables typer would
+# show by default: they hold the message being read, names and birth dates included.
 app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  pretty_exceptions_show_locals=False,
                   help="Safeguarding flags and injury-pattern prompts for children attending "
                        "emergency departments.")
-register_app = typer.Typer(no_args_is_help=True, help="Manage the safeguarding register.")
+register_app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False,
+                           help="Manage the safeguarding register.")
 app.add_typer(register_app, name="register")
 
 DbOption = typer.Option(None, "--db", envvar="SAFEFLAG_DB",

@@ -116,3 +116,23 @@ def test_check_reports_a_non_arrival_without_failing(db):
     assert result.exit_code == EXIT_OK
     line = json.loads(result.output)
     assert line["errors"] and "A03" in line["errors"][0]
+
+
+def test_an_unexpected_error_shows_no_patient_details(db, tmp_path):
+    """A crash's traceback must not print the local variables (the message being read)."""
+    f = tmp_path / "a.hl7"
+    f.write_text(ARRIVAL)
+    code = ("import sys, safeflag.pipeline as p\n"
+            "path = sys.argv[1]\n"
+            "def boom(self, item, record=True, user=None):\n"
+            "    text = open(path).read()\n"
+            "    raise RuntimeError('internal')\n"
+            "p.Safeflag.check_item = boom\n"
+            "from safeflag.cli import main\n"
+            "sys.argv = ['safeflag', 'check', sys.argv[1], '--db', sys.argv[2]]\n"
+            "main()\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(f), str(db)], capture_output=True,
+                          text=True, check=False, env={**__import__("os").environ,
+                                                       "COLUMNS": "200", "TERM": "dumb"})
+    assert proc.returncode != 0 and "RuntimeError" in proc.stderr
+    assert "PARKER" not in proc.stderr and "Fern Close" not in proc.stderr
