@@ -381,3 +381,48 @@ def test_a_register_mother_named_on_the_attendance_is_household(sf, named_nhs, s
         (flag,) = unborn
         assert (flag.person_id, flag.subject, flag.status, flag.confirmed) == (
             "MUM", "household", "active", False)
+
+
+@pytest.mark.parametrize("named, linked", [
+    (kin("mother", "Ann", "Able", nhs=NHS_MUM), True),     # her number and her name
+    (kin("mother", "Bel", "Best", nhs=NHS_MUM), False),    # her number, another woman's name
+    (kin("mother", "Ann", "Best", nhs=NHS_MUM), True),     # her first name: a married name
+    (kin("mother", "Ann", "Able", nhs=NHS_MUM, birth="1999-09-09"), False),  # birth date against
+])
+def test_a_parent_is_not_taken_on_her_nhs_number_alone(sf, named, linked):
+    """A number keyed from the wrong record must not make one family's mother another's: the
+    NHS number counts only when her names or birth date do not say otherwise."""
+    sf.check(visit("VA1", "2021-04-01", "Al", "Able", "2018-01-01",
+                   kin("mother", "Ann", "Able", nhs=NHS_MUM, birth="1985-05-05"), dx=("S42.0",),
+                   postcode=ELSEWHERE))
+    result = sf.check(visit("VB1", "2021-04-20", "Bea", "Best", "2019-09-09", named))
+    assert (sibling_warning(result) is not None) is linked
+
+
+def test_one_wrong_nhs_number_does_not_merge_two_families(sf):
+    """The wrong link must not teach Ann's node Bel's name and home: Bel's other children,
+    named correctly by name and address, stay out of Ann's family."""
+    ann, bel = kin("mother", "Ann", "Able", nhs=NHS_MUM), kin("mother", "Bel", "Best")
+    sf.check(visit("VA1", "2023-01-05", "Al", "Able", "2018-01-01", ann, postcode=ELSEWHERE))
+    sf.check(visit("VB1", "2023-02-01", "Bea", "Best", "2019-09-09",
+                   kin("mother", "Bel", "Best", nhs=NHS_MUM)))            # the wrong number
+    sf.check(visit("VB2", "2023-03-01", "Bo", "Best", "2017-03-03", bel))
+    ada = sf.check(visit("VA2", "2023-03-20", "Ada", "Able", "2020-02-02", ann,
+                         postcode=ELSEWHERE))
+    assert "VB" not in _sibling_names(ada) and "VA1" in _sibling_names(ada)
+    bix = sf.check(visit("VB3", "2023-03-25", "Bix", "Best", "2021-05-05", bel))
+    assert "VA" not in _sibling_names(bix) and "VB2" in _sibling_names(bix)
+
+
+@pytest.mark.parametrize("record", [True, False])
+def test_a_register_mothers_children_are_found_with_or_without_recording(sf, record):
+    """A dry run (``record=False``) has no parent node yet; the register mother it matched
+    must still bring her register children."""
+    load(sf, [person("MUM", "Leanne", "Ward", "1990-01-01", nhs=NHS_MUM, postcode="ZZ1 1ZZ"),
+              person("C1", "Amy", "Ward", "2018-01-01", postcode="ZZ1 1ZZ")],
+         [rel("C1", "MUM", "mother")], [plan("C1", "CP", "2020-06-01")])
+    result = sf.check(visit("V1", "2021-04-01", "BABY", "Ward", "2021-03-20",
+                            kin("mother", "Leanne", "Ward", nhs=NHS_MUM), dx=("S00.8",)),
+                      record=record)
+    assert {(f.person_id, f.subject, f.confirmed) for f in result.flags if f.code == "CP"} == {
+        ("C1", "sibling", False)}

@@ -218,3 +218,33 @@ def test_a_father_named_where_the_register_knows_the_mother_weighs_nothing(famil
     assert (father.person_id, father.band) == ("C1", "certain")
     other_mother = family.match(demo(), mother(given="Zoe", family="King"))
     assert {c.field: c.level for c in other_mother.comparisons}["parents"] == "otherwise"
+
+
+@pytest.mark.parametrize("variant, band, person_id", [
+    # Olivia's own number with her details: certain
+    (dict(nhs=CHILD_NHS), "certain", "C1"),
+    # her number and one keying slip in the birth date: still her
+    (dict(nhs=CHILD_NHS, birth="2019-03-04"), "certain", "C1"),
+    # her number and another surname (a name change): still her
+    (dict(nhs=CHILD_NHS, family="Dunn"), "certain", "C1"),
+    # her number, her name, a birth date mistyped twice over in the right year: still her
+    (dict(nhs=CHILD_NHS, birth="2019-01-05"), "certain", "C1"),
+    # her number, birth date and home under names she is not registered by: still her
+    (dict(nhs=CHILD_NHS, given="Zara", family="Dunn"), "certain", "C1"),
+    # her number on another child born the same day elsewhere: both names differ
+    (dict(nhs=CHILD_NHS, given="Oscar", family="Reid", sex="male", postcode="HU1 2AA"),
+     "possible", None),
+    # her number on her brother Jack, with his own name and birth date: not Olivia, and Jack
+    # is found under his own record
+    (dict(nhs=CHILD_NHS, given="Jack", birth="2016-08-01", sex="male"), "certain", "C3"),
+    # her number with her first name but a birth date years from hers: offered, not matched
+    (dict(nhs=CHILD_NHS, birth="2015-06-20"), "possible", None),
+])
+def test_an_nhs_number_the_child_s_own_details_contradict_is_not_a_match(
+        family, variant, band, person_id):
+    """A number keyed from another record (a sibling's, a swapped newborn's) must not show
+    that child's plans as this child's own: it is offered for a person to confirm."""
+    result = family.match(demo(**variant))
+    assert (result.band, result.person_id) == (band, person_id)
+    if band == "possible":
+        assert any("NHS number agrees" in c.note for c in result.candidates)

@@ -25,7 +25,7 @@ from .postcode import parse_postcode
 
 __all__ = ["Identity", "Comparison", "COMPARISONS", "FIELDS", "blocking_keys", "compare",
            "probability", "is_twin_pattern", "is_generation_gap", "personal_evidence",
-           "no_name_agrees", "merge_identities",
+           "no_name_agrees", "nhs_contradicted", "merge_identities",
            "PRIOR_LOG2_ODDS", "NO_DATA", "OTHERWISE", "GENERATION_YEARS", "FIRST_NAME_AGREES",
            "BIRTH_AGREES"]
 
@@ -435,6 +435,29 @@ def no_name_agrees(levels: dict[str, str]) -> bool:
     """
     return (levels.get("given_name") == OTHERWISE and levels.get("family_name") == OTHERWISE
             and levels.get("nhs_number") != "exact")
+
+
+def nhs_contradicted(levels: dict[str, str], a: Identity, b: Identity) -> bool:
+    """The NHS numbers of ``a`` and ``b`` agree but the person's own details say otherwise:
+    birth dates in different years that agree in no way the matcher knows (not one keying
+    slip, not a compatible partial date), or neither name agreeing without the same birth
+    date *and* postcode unit to hold them together.
+
+    A number keyed from the wrong record (a brother's or sister's, a newborn's swapped on the
+    ward, a wrong trace) looks like this. One child's own number with a changed name (a name
+    used at home, a new surname) keeps the birth date and home; with a mistyped birth date it
+    keeps the name and, nearly always, the year. Such a pair is offered for a person to
+    confirm, never matched outright, and a parent named with such a number is not taken to be
+    that person.
+    """
+    if levels.get("nhs_number") != "exact":
+        return False
+    birth = levels.get("birth_date", NO_DATA)
+    if birth not in BIRTH_AGREES and birth != NO_DATA and a.birth and b.birth \
+            and a.birth.year != b.birth.year:
+        return True
+    no_name = levels.get("given_name") == OTHERWISE and levels.get("family_name") == OTHERWISE
+    return no_name and not (birth == "exact" and levels.get("postcode") == "unit")
 
 
 def personal_evidence(levels: dict[str, str]) -> str:

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from ..algo.compare import (NO_DATA, PRIOR_LOG2_ODDS, Identity, blocking_keys, compare,
-                            is_twin_pattern, merge_identities, probability)
+                            is_twin_pattern, merge_identities, nhs_contradicted, probability)
 from ..match import Matcher, demographics_identity, person_identity
 from ..models import Attendance, FieldComparison, NextOfKin, RelationshipType as R, Sex
 from ..store import ParentLink, Store
@@ -118,6 +118,10 @@ def corroborated(comparisons: Iterable[FieldComparison]) -> bool:
     return any(c.level in CORROBORATING.get(c.field, ()) for c in comparisons)
 
 
+def _levels(matcher: Matcher, query: Identity, cand: Identity) -> dict[str, str]:
+    return {c.field: c.level for c in matcher.score(query, cand).comparisons}
+
+
 def _unique_certain(matcher: Matcher, query: Identity,
                     candidates: list[Identity]) -> Identity | None:
     """The one candidate that is certainly this parent, or ``None``.
@@ -128,7 +132,8 @@ def _unique_certain(matcher: Matcher, query: Identity,
     """
     if query.nhs:
         same = [c for c in candidates if c.nhs == query.nhs]
-        if len(same) == 1:
+        if len(same) == 1 and not nhs_contradicted(_levels(matcher, query, same[0]), query,
+                                                    same[0]):
             return same[0]
     settings = matcher.settings
     scored = []
@@ -137,7 +142,8 @@ def _unique_certain(matcher: Matcher, query: Identity,
             continue                      # two valid, different NHS numbers: two people
         s = matcher.score(query, cand)
         levels = {c.field: c.level for c in s.comparisons}
-        if is_twin_pattern(levels) or not corroborated(s.comparisons):
+        if is_twin_pattern(levels) or nhs_contradicted(levels, query, cand) \
+                or not corroborated(s.comparisons):
             continue
         scored.append((PARENT_PRIOR + sum(c.weight for c in s.comparisons), cand))
     scored.sort(key=lambda x: -x[0])
@@ -331,7 +337,8 @@ def may_be_self(child: Identity | None, other: Identity) -> bool:
 def attendance_relatives(store: Store, attendee_ids: list[int], person_id: str | None,
                          extra: list[ResolvedParent] = (),
                          child: Identity | None = None) -> list[Relative]:
-    """Siblings found through parents named on attendances (``confirmed=False``).
+    """Siblings found through parents named on attendances (``confirmed=False``), and the
+    register persons those parents were matched to (household).
 
     ``extra`` are parents resolved for the current attendance but not recorded (a dry run);
     ``child`` is the attending child's identity, used to avoid listing the child as its own
@@ -339,15 +346,22 @@ def attendance_relatives(store: Store, attendee_ids: list[int], person_id: str |
     """
     own = store.parents_of_attendees(attendee_ids)
     mine: dict[int, str] = {link.parent_id: link.relationship for link in own}
-    parent_persons = {link.parent_id: link.parent_person_id for link in own}
     for p in extra:
         if p.parent_id is not None:
             mine.setdefault(p.parent_id, p.relationship)
-            parent_persons[p.parent_id] = parent_persons.get(p.parent_id) or p.person_id
     parents = _register_parents(own, extra, person_id)
-    if not mine:
-        return parents
+    relatives = _sibling_attendees(store, mine, attendee_ids, person_id, child) if mine else {}
+    # a parent matched to a register person brings that person's register children
+    for parent in parents:
+        relatives.update(_register_children(store, parent.person_id, person_id, child,
+                                            taken=relatives))
+    return [*relatives.values(), *(p for p in parents if p.person_id not in relatives)]
 
+
+def _sibling_attendees(store: Store, mine: dict[int, str], attendee_ids: list[int],
+                       person_id: str | None, child: Identity | None) -> dict[str, Relative]:
+    """Other attendees (or the register persons they were matched to) whose attendances name
+    one of the parent nodes ``mine``."""
     theirs: dict[str, dict[int, str]] = defaultdict(dict)
     attendees: dict[str, set[int]] = defaultdict(set)
     named_on: dict[str, set[str]] = defaultdict(set)
@@ -376,21 +390,27 @@ def attendance_relatives(store: Store, attendee_ids: list[int], person_id: str |
             f"attendances: same {roles or 'parent'} named on attendance(s) "
             f"{', '.join(sorted(named_on[key]))}", confirmed=False,
             attendee_ids=tuple(sorted(attendees[key])))
+    return relatives
 
-    # a parent matched to a register person brings that person's register children
-    for parent_person in sorted({p for p in parent_persons.values() if p}):
-        for rel in store.relationships_touching([parent_person]):
-            other = from_child(rel, parent_person)
-            if other is None or other[1] != R.child or other[0] in (person_id, *relatives):
-                continue
-            found = store.persons([other[0]]).get(other[0])
-            if found is not None and may_be_self(child, person_identity(found)):
-                continue
-            relatives[other[0]] = Relative(
-                other[0], "sibling", "sibling",
-                f"attendances: the parent named on this child's attendance matches register "
-                f"person {parent_person}, recorded as parent of {other[0]}", confirmed=False)
-    return [*relatives.values(), *(p for p in parents if p.person_id not in relatives)]
+
+def _register_children(store: Store, parent_person: str, person_id: str | None,
+                       child: Identity | None, taken: dict[str, Relative]
+                       ) -> dict[str, Relative]:
+    """The register children of ``parent_person`` (a register person a parent named on the
+    child's attendances was matched to), as unconfirmed siblings; none already ``taken``."""
+    out: dict[str, Relative] = {}
+    for rel in store.relationships_touching([parent_person]):
+        other = from_child(rel, parent_person)
+        if other is None or other[1] != R.child or other[0] in (person_id, *taken, *out):
+            continue
+        found = store.persons([other[0]]).get(other[0])
+        if found is not None and may_be_self(child, person_identity(found)):
+            continue
+        out[other[0]] = Relative(
+            other[0], "sibling", "sibling",
+            f"attendances: the parent named on this child's attendance matches register "
+            f"person {parent_person}, recorded as parent of {other[0]}", confirmed=False)
+    return out
 
 
 def _register_parents(own: list[ParentLink], extra: Iterable[ResolvedParent],

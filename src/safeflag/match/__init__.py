@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from ..algo.compare import (BIRTH_AGREES, FIRST_NAME_AGREES, Identity, blocking_keys,
                             is_generation_gap, is_twin_pattern, merge_identities, no_name_agrees,
-                            personal_evidence, probability)
+                            nhs_contradicted, personal_evidence, probability)
 from ..models import Band, Candidate, Demographics, FieldComparison, MatchResult, NextOfKin
 from ..settings import MatchSettings
 from ..store import Store
@@ -44,6 +44,8 @@ _NOTHING_PERSONAL_NOTE = ("no first name, birth date or NHS number to compare: c
                           "this is")
 _NO_NAME_NOTE = ("neither first name nor family name agrees: birth date and address alone "
                  "may fit another child; confirm who this is")
+_NHS_DOUBT_NOTE = ("the NHS number agrees but the birth year or both names do not: the number "
+                   "may be another child's; confirm who this is")
 _PLACEHOLDER_NOTE = ("a twin's placeholder name and no agreeing NHS number: confirm which "
                      "child this is")
 
@@ -145,7 +147,8 @@ class Matcher:
             return Scored(candidate.ref, weight, 0.0, "none", comparisons, _HOUSEHOLD_NOTE, True)
         p = probability(weight)
         band = self._band(p)
-        note = (_NOTHING_PERSONAL_NOTE if personal == "none" else _PLACEHOLDER_NOTE
+        note = (_NOTHING_PERSONAL_NOTE if personal == "none" else _NHS_DOUBT_NOTE
+                if nhs_contradicted(by_field, query, candidate) else _PLACEHOLDER_NOTE
                 if query.twin_hint and by_field["nhs_number"] != "exact" else _NO_NAME_NOTE
                 if no_name_agrees(by_field) else "")
         if note and band in ("certain", "probable"):
