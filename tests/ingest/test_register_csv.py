@@ -103,3 +103,17 @@ def test_failed_load_keeps_the_previous_register(tmp_path):
         sf.load_register(bad)
     assert sf.store.register_info().persons == 9
     assert set(sf.store.persons(["CL-L", "X1"])) == {"CL-L"}
+
+
+@pytest.mark.parametrize("plans_is_a_folder", [False, True])
+def test_a_register_file_that_cannot_be_read_is_a_register_error(tmp_path, plans_is_a_folder):
+    folder = write(tmp_path / "r", "P1,,Amy,Lowe,2019-01-01,female,,,\n",
+                   plans="person_id,plan,start_date\n")
+    if plans_is_a_folder:
+        (folder / "plans.csv").unlink()
+        (folder / "plans.csv").mkdir()
+        with pytest.raises(RegisterError, match="cannot be read") as caught:
+            load_register_csv(folder)
+        assert "plans.csv" in str(caught.value)
+    else:
+        assert len(load_register_csv(folder).persons) == 1

@@ -123,3 +123,25 @@ def test_a_process_opening_during_an_upgrade_waits_and_finds_it_done(tmp_path):
     assert db.execute("SELECT count(*) FROM attendee_key").fetchone()[0] == 3
     db.close()
     assert not any(name.endswith("_rebuilt") for name in _tables(path))
+
+
+def test_a_database_from_a_newer_safeflag_is_refused_and_left_alone(tmp_path):
+    """Its tables may mean what this version does not know: never written, never re-stamped."""
+    import pytest
+
+    from safeflag.errors import StoreError
+    path = tmp_path / "newer.db"
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                   (str(SCHEMA_VERSION + 1),))
+    with pytest.raises(StoreError, match="newer safeflag") as caught:
+        SqliteStore(path)
+    assert "--db" in str(caught.value)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            str(SCHEMA_VERSION + 1),)
+    with sqlite3.connect(path) as db:       # the other side: this version's own opens
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                   (str(SCHEMA_VERSION),))
+    SqliteStore(path).close()

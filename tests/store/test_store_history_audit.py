@@ -176,3 +176,44 @@ def test_attendees_by_id_in_id_order_unknown_ids_left_out(tmp_path):
         (f"A{first}", ("AMY",)), (f"A{second}", ("BEN",))]
     assert store.attendees([]) == []
     store.close()
+
+
+def _read_only(store: SqliteStore) -> None:
+    """Every write now fails as SQLite's own would on a read-only file."""
+    store._db.execute("PRAGMA query_only = ON")
+
+
+@pytest.mark.parametrize("failure, advice", [
+    ("read-only", "read-only"),             # the write lock cannot even be taken
+    ("damaged", "damaged"),                 # a write inside the check fails
+])
+def test_a_failing_write_is_a_store_error_that_says_what_to_do(tmp_path, failure, advice):
+    from safeflag.errors import StoreError
+    store = SqliteStore(tmp_path / "bad.db")
+    with Safeflag(store) as sf:
+        load(sf, [person("P1", "Amy", "Smith", "2020-01-15")])
+        sf.check(attendance("V1", "2021-05-01"))            # the other side: writes work
+        if failure == "read-only":
+            _read_only(store)
+        else:
+            store._db.execute("CREATE TEMP TRIGGER fail BEFORE INSERT ON main.attendance "
+                              "BEGIN SELECT RAISE(ABORT, 'database disk image is malformed'); "
+                              "END")
+        with pytest.raises(StoreError, match=advice) as caught:
+            sf.check(attendance("V2", "2021-05-02"))
+    assert "bad.db" in str(caught.value) and "Amy" not in str(caught.value)
+
+
+def test_a_database_failure_stops_a_batch_instead_of_failing_each_record(tmp_path):
+    """A per-record error line would hide that nothing is being recorded."""
+    from safeflag.batch import run_batch
+    from safeflag.errors import StoreError
+    from safeflag.synth.writers import hl7_message
+    store = SqliteStore(tmp_path / "ro.db")
+    src = tmp_path / "day.hl7"
+    src.write_text("".join(hl7_message(attendance(f"V{i}", "2021-05-01")) for i in range(3)))
+    with Safeflag(store) as sf:
+        load(sf, [person("P1", "Amy", "Smith", "2020-01-15")])
+        _read_only(store)
+        with pytest.raises(StoreError):
+            run_batch(sf, [str(src)], tmp_path / "out.ndjson", workers=1, progress=False)

@@ -91,6 +91,9 @@ def _rows(folder: Path, name: str, required_columns: set[str],
         raise RegisterError("not UTF-8 text; save the file as UTF-8", file=str(path)) from exc
     except csv.Error as exc:
         raise RegisterError(f"malformed CSV ({exc})", file=str(path)) from exc
+    except OSError as exc:     # no permission, a folder of that name, a failing disk
+        raise RegisterError(f"cannot be read ({exc.strerror or type(exc).__name__}); check "
+                            "that it is a file this user may read", file=str(path)) from exc
 
 
 def _person(row: _Row) -> Person:

@@ -60,6 +60,21 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 
+def _advice(exc: BaseException) -> str:
+    """What to do about a database error, by SQLite's own wording."""
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
+        return ("The database file or its folder is read-only for this user: check the "
+                "permissions, or use another database (--db or SAFEFLAG_DB).")
+    if "locked" in text or "busy" in text:
+        return ("Another process held the database for longer than the wait allows: try "
+                "again when it has finished.")
+    if "malformed" in text or "not a database" in text or "disk image" in text:
+        return ("The file is damaged or is not a safeflag database: restore it from a backup, "
+                "or use another database (--db or SAFEFLAG_DB).")
+    return "Check the path (--db or SAFEFLAG_DB) and that its folder is writable."
+
+
 class SqliteStore:
     """:class:`~safeflag.store.Store` on one SQLite file (or ``":memory:"``)."""
 
@@ -93,10 +108,21 @@ class SqliteStore:
             version = self._db.execute(
                 "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if version is None or version[0] != str(SCHEMA_VERSION):
+                self._refuse_newer(version[0] if version else None)
                 self._upgrade()
         except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"cannot open the database at {self.path}: {exc}. Check the path "
-                             "(--db or SAFEFLAG_DB) and that the folder is writable.") from exc
+            raise StoreError(f"cannot open the database at {self.path}: {exc}. "
+                             f"{_advice(exc)}") from exc
+
+    def _refuse_newer(self, stored: str | None) -> None:
+        """A database a newer safeflag made is never written to by this one: its tables may
+        mean something this version does not know."""
+        if stored is not None and (not stored.isdigit() or int(stored) > SCHEMA_VERSION):
+            self._db.close()
+            raise StoreError(f"the database at {self.path} was made by a newer safeflag "
+                             f"(schema version {stored}; this one knows up to "
+                             f"{SCHEMA_VERSION}); nothing was changed. Upgrade safeflag, or "
+                             "use another database (--db or SAFEFLAG_DB).")
 
     def _upgrade(self) -> None:
         """Bring a new or older database to :data:`SCHEMA_VERSION`, in one transaction (a
@@ -128,22 +154,32 @@ class SqliteStore:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot start a write to {self.path}: {exc}") from exc
+                raise StoreError(f"cannot start a write to {self.path}: {exc}. "
+                                 f"{_advice(exc)}") from exc
             self._register_checked = False
             self._mirror_checked = False
             try:
                 yield self._db
                 self._flush()
-            except BaseException:
+            except BaseException as exc:
                 self._behind.clear()
-                self._db.execute("ROLLBACK")
+                self._roll_back()
                 self._forget_register()        # the rollback may have undone a register load
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"cannot write to {self.path}: {exc}. "
+                                     f"{_advice(exc)}") from exc
                 raise
             else:
                 try:
                     self._db.execute("COMMIT")
                 except sqlite3.Error as exc:
                     raise StoreError(f"cannot commit to {self.path}: {exc}") from exc
+
+    def _roll_back(self) -> None:
+        try:
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass       # SQLite rolled back already (a failed commit, a damaged file)
 
     @contextmanager
     def give_way(self) -> Iterator[None]:
@@ -161,11 +197,14 @@ class SqliteStore:
         self._db.execute("SAVEPOINT nested")
         try:
             yield self._db
-        except BaseException:
+        except BaseException as exc:
             del self._behind[held:]
             self._db.execute("ROLLBACK TO nested")
             self._db.execute("RELEASE nested")
             self._forget_register()
+            if isinstance(exc, sqlite3.Error):    # the database, not the record: stop the run
+                raise StoreError(f"cannot write to {self.path}: {exc}. "
+                                 f"{_advice(exc)}") from exc
             raise
         self._db.execute("RELEASE nested")
 
