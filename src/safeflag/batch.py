@@ -466,41 +466,72 @@ def _check_output(out: Path, quarantine: Path) -> None:
 
 
 class _Checkpoint:
-    """Where a run over the same inputs and output got to: records done and output bytes.
+    """Where a run over the same inputs and output got to: records done, output bytes and
+    their SHA-256.
 
     Saved in the database in the same transaction as each group's history, after the group's
     output lines are on disk, so a rerun after a kill resumes exactly where the history stops:
     the output is cut back to the saved length and the records before are not checked again.
     The run then ends as a run that was never stopped would have. Standard input is not resumed.
+
+    There is one checkpoint per output file: a run with other inputs or settings into the same
+    output replaces it (its own output replaces the partial file), and the partial file is
+    resumed only when its bytes are the ones the checkpoint saved.
     """
 
     def __init__(self, store: Store, inputs: list[str], out: Path, fmt: str | None,
                  strict: bool = False) -> None:
         self.store = store
-        self.key = ""
+        self.key = self.run = ""
         if "-" not in inputs:
             files = [(str(Path(p).resolve()), os.stat(p).st_size, os.stat(p).st_mtime_ns)
                      for p in inputs]
             # a run with other reading settings is another run: it does not resume this one
             ident = json.dumps([files, fmt, str(out.resolve()), *(["strict"] if strict else [])])
-            self.key = "batch:" + hashlib.sha256(ident.encode()).hexdigest()[:32]
+            self.run = hashlib.sha256(ident.encode()).hexdigest()[:32]
+            self.key = ("batch-output:"
+                        + hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:32])
 
-    def load(self) -> tuple[int, int]:
-        """(records done, output bytes) of an earlier run that was stopped; (0, 0) if none."""
+    def load(self) -> tuple[int, int, str]:
+        """(records done, output bytes, their SHA-256) of this run, stopped earlier;
+        (0, 0, "") if none."""
         value = self.store.get_meta(self.key) if self.key else None
         if value is None:
-            return 0, 0
+            return 0, 0, ""
         saved = json.loads(value)
-        return int(saved["records"]), int(saved["bytes"])
+        if saved.get("run") != self.run:
+            log.warning("the output's checkpoint is another run's (other inputs or settings); "
+                        "this run starts from its first record")
+            return 0, 0, ""
+        return int(saved["records"]), int(saved["bytes"]), str(saved["sha256"])
 
-    def save(self, records: int, size: int) -> None:
+    def save(self, records: int, size: int, digest: str) -> None:
         if self.key:
-            self.store.set_meta(self.key, json.dumps({"records": records, "bytes": size}))
+            self.store.set_meta(self.key, json.dumps({"run": self.run, "records": records,
+                                                      "bytes": size, "sha256": digest}))
 
     def clear(self) -> None:
         if self.key:
             with self.store.transaction() as db:
                 db.execute("DELETE FROM meta WHERE key = ?", (self.key,))
+
+
+def _digest_of(path: Path, size: int) -> "hashlib._Hash | None":
+    """SHA-256 of the first ``size`` bytes of ``path``, still open for more; ``None`` when
+    the file is missing or shorter."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fp:
+            left = size
+            while left:
+                block = fp.read(min(left, 1 << 20))
+                if not block:
+                    return None
+                digest.update(block)
+                left -= len(block)
+    except OSError:
+        return None
+    return digest
 
 
 class _GroupSize:
@@ -545,14 +576,30 @@ def _account(summary: BatchSummary, bad: Quarantine, entry: BatchItem, record: d
     summary.add(record, entry.item)
 
 
-def _open_output(partial: Path, done: int, size: int) -> tuple[BinaryIO, int]:
-    """The partial output, cut back to ``size`` bytes when resuming ``done`` records."""
-    if done and partial.exists() and partial.stat().st_size >= size:
-        handle = open(partial, "r+b")
-        handle.truncate(size)
-        handle.seek(size)
-        return handle, done
-    return open(partial, "wb"), 0
+def _open_output(partial: Path, done: int, size: int, saved: str
+                 ) -> tuple[BinaryIO, int, "hashlib._Hash"]:
+    """The partial output and its running SHA-256, cut back to ``size`` bytes when resuming
+    ``done`` records; a new, empty one when there is nothing to resume or the partial file's
+    bytes are not the ones the checkpoint saved (another run wrote it, it was edited)."""
+    if done:
+        digest = _digest_of(partial, size)
+        if digest is not None and digest.hexdigest() == saved:
+            handle = open(partial, "r+b")
+            handle.truncate(size)
+            handle.seek(size)
+            return handle, done, digest
+        log.warning("%s is not the output the checkpoint describes; this run starts from its "
+                    "first record", partial.name)
+    return open(partial, "wb"), 0, hashlib.sha256()
+
+
+def _finished_earlier(out: Path, partial: Path, done: int, size: int, saved: str) -> bool:
+    """Did this run finish and rename its output before it was stopped (so only clearing the
+    checkpoint was left)?"""
+    if not done or partial.exists() or not out.is_file() or out.stat().st_size != size:
+        return False
+    digest = _digest_of(out, size)
+    return digest is not None and digest.hexdigest() == saved
 
 
 def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | None = None,
@@ -584,7 +631,10 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
     summary.quarantine = str(bad.path)
     checkpoint = _Checkpoint(sf.store, inputs, out, fmt, strict)
     partial = out.with_name(out.name + ".partial")
-    handle, done = _open_output(partial, *checkpoint.load())
+    saved = checkpoint.load()
+    if _finished_earlier(out, partial, *saved):
+        return _report_finished(inputs, out, fmt, strict, checkpoint, saved[0], summary, bad)
+    handle, done, digest = _open_output(partial, *saved)
     ticker = _Progress() if progress else None
     started = time.monotonic()
     db = getattr(sf.store, "path", ":memory:")
@@ -608,10 +658,13 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
                     trust = trust and sf.store.register_info() == register
                     results = [_check(sf, entry, user, trust) for entry in group]
                     lines = [to_json_line(r) for r in results]
-                    handle.write("".join(line + "\n" for line in lines).encode("utf-8"))
+                    written = "".join(line + "\n" for line in lines).encode("utf-8")
+                    handle.write(written)
                     handle.flush()
                     os.fsync(handle.fileno())
-                    checkpoint.save(summary.records + len(group), handle.tell())
+                    digest.update(written)
+                    checkpoint.save(summary.records + len(group), handle.tell(),
+                                    digest.hexdigest())
                     sizer.done(len(group))
                 for entry, result in zip(group, results):
                     _account(summary, bad, entry, _counted(result))
@@ -627,6 +680,24 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
             ticker.done()
         if pool is not None:
             pool.close()
+    summary.quarantined = bad.count
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _report_finished(inputs: list[str], out: Path, fmt: str | None, strict: bool,
+                     checkpoint: _Checkpoint, done: int, summary: BatchSummary,
+                     bad: Quarantine) -> BatchSummary:
+    """A run stopped after its output was complete: nothing is checked again; its summary
+    is made from the output, and the checkpoint cleared."""
+    started = time.monotonic()
+    try:
+        entries = merge_by_arrival([read_batch_items(p, fmt=fmt, strict=strict)
+                                    for p in inputs])
+        _replay_done(out, done, entries, summary, bad)
+    finally:
+        bad.close()
+    checkpoint.clear()
     summary.quarantined = bad.count
     summary.seconds = time.monotonic() - started
     return summary
