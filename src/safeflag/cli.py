@@ -29,7 +29,7 @@ from typing import Optional
 import typer
 
 from .errors import InputError, NotAnArrival, SafeflagError
-from .ingest import check_inputs, read_attendances
+from .ingest import FORMATS, check_inputs, read_attendances
 from .models import CheckResult
 from .output import to_fhir_bundle, to_json_line, to_text
 from .pipeline import Safeflag
@@ -81,6 +81,12 @@ def register_load(path: Path = typer.Argument(..., help="Register: a CSV folder 
                f"{info.plans} plans")
 
 
+def _check_input_format(input_format: Optional[str]) -> None:
+    if input_format is not None and input_format not in FORMATS:
+        raise InputError(f"--input-format must be one of {', '.join(FORMATS)} (or left out to "
+                         "detect it)")
+
+
 def _emit(result: CheckResult, fmt: str) -> str:
     if fmt == "text":
         return to_text(result)
@@ -108,6 +114,7 @@ def check(file: str = typer.Argument("-", help="Attendance file (HL7 v2, FHIR JS
         raise _fail(ValueError("--format must be json, text or fhir"))
     failed, seen = False, 0
     try:
+        _check_input_format(input_format)
         check_inputs([file])
         with _open(db, config, user, channel="check") as sf:
             for seen, item in enumerate(read_attendances(file, fmt=input_format,
@@ -156,6 +163,14 @@ def batch(inputs: list[str] = typer.Argument(..., help="Attendance files, each i
     2 could not run. A run that is stopped can simply be run again: nothing is recorded twice.
     """
     from .batch import default_workers, run_batch
+    try:
+        _check_input_format(input_format)
+        if summary_json is not None and (summary_json.is_dir()
+                                         or not summary_json.parent.is_dir()):
+            raise InputError(f"--summary-json {summary_json}: not a file in an existing folder; "
+                             "nothing was checked")
+    except SafeflagError as exc:
+        raise _fail(exc) from exc
     if nice and hasattr(os, "nice"):          # POSIX; workers inherit it
         os.nice(nice)
     try:
@@ -184,12 +199,15 @@ def audit(db: Optional[Path] = DbOption,
           ) -> None:
     """List who looked up which attendance and whose flags were shown (identifiers only)."""
     from .audit import AUDIT_FORMATS, parse_since, write_audit
-    from .store import open_store
+    from .store import default_db_path, open_store
     if fmt not in AUDIT_FORMATS:
         raise _fail(ValueError("--format must be csv or json"))
     try:
         start = parse_since(since) if since else None
-        store = open_store(db)
+        path = db if db is not None else default_db_path()
+        if not Path(path).is_file():       # never make an empty database to read from
+            raise InputError(f"no database at {path}; check --db or SAFEFLAG_DB")
+        store = open_store(path)
         try:
             if out is None:
                 write_audit(store.audit_entries(since=start, user=user), sys.stdout, fmt)

@@ -74,3 +74,12 @@ def test_export_to_a_file(db, tmp_path):
 @pytest.mark.parametrize("args", [["--since", "last tuesday"], ["--format", "xml"]])
 def test_bad_options_cannot_run(db, args):
     assert runner.invoke(app, ["audit", "--db", str(db), *args]).exit_code == EXIT_CANNOT_RUN
+
+
+def test_an_audit_of_a_database_that_does_not_exist_cannot_run(db, tmp_path):
+    """A mistyped --db must not answer with an empty audit (and leave an empty database)."""
+    missing = tmp_path / "typo" / "a.db"
+    result = runner.invoke(app, ["audit", "--db", str(missing)])
+    assert result.exit_code == EXIT_CANNOT_RUN and "no database" in result.output
+    assert not missing.parent.exists()
+    assert runner.invoke(app, ["audit", "--db", str(db)]).exit_code == EXIT_OK

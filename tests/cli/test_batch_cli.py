@@ -57,7 +57,8 @@ def test_some_records_unreadable_exits_1_and_quarantines_them(world, db, tmp_pat
 
 
 @pytest.mark.parametrize("problem", ["missing input", "bad database", "no inputs",
-                                     "output is a folder", "output folder missing"])
+                                     "output is a folder", "output folder missing",
+                                     "summary folder missing", "unknown input format"])
 def test_could_not_run_exits_2(db, tmp_path, problem):
     src = tmp_path / "day.hl7"
     src.write_text(GARBAGE, encoding="utf-8")
@@ -68,7 +69,9 @@ def test_could_not_run_exits_2(db, tmp_path, problem):
     args = {"missing input": [str(tmp_path / "nope.hl7"), "--db", str(db)],
             "bad database": [str(src), "--db", str(src.parent / "day.hl7" / "x.db")],
             "no inputs": ["--db", str(db)]}.get(problem, [str(src), "--db", str(db)])
-    result = _batch(*args, "--out", str(out))
+    extra = {"summary folder missing": ["--summary-json", str(tmp_path / "no" / "s.json")],
+             "unknown input format": ["--input-format", "xml"]}.get(problem, [])
+    result = _batch(*args, "--out", str(out), *extra)
     assert result.exit_code == EXIT_CANNOT_RUN, result.output
     assert not (tmp_path / "out.ndjson").exists()
     assert not list(tmp_path.rglob("*.partial"))     # refused before anything was checked

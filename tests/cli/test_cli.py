@@ -61,17 +61,19 @@ def test_check_unreadable_message_exits_1_with_an_error_line(db):
     assert line["errors"] and "BAD1" in line["errors"][0] and "PID-7" in line["errors"][0]
 
 
-@pytest.mark.parametrize("what", ["missing", "folder", "empty", "blank stdin"])
+@pytest.mark.parametrize("what", ["missing", "folder", "empty", "blank stdin", "format"])
 def test_check_with_nothing_to_check_exits_2(db, tmp_path, what):
     """A triage script expects one answer: no input, or an input with no record in it, is
     "could not run" (2), with a one-line reason and no made-up result."""
     target = {"missing": tmp_path / "nope.hl7", "folder": tmp_path,
-              "empty": tmp_path / "empty.hl7", "blank stdin": "-"}[what]
+              "empty": tmp_path / "empty.hl7", "blank stdin": "-", "format": "-"}[what]
     if what == "empty":
         target.write_bytes(b"")
-    result = runner.invoke(app, ["check", str(target), "--db", str(db)], input="\r\n")
+    fmt = ["--input-format", "xml"] if what == "format" else []
+    result = runner.invoke(app, ["check", str(target), "--db", str(db), *fmt],
+                           input=ARRIVAL if what == "format" else "\r\n")
     assert result.exit_code == EXIT_CANNOT_RUN, result.output
-    assert "nothing was checked" in result.output
+    assert ("nothing was checked" if what != "format" else "--input-format") in result.output
     assert "attendance_id" not in result.output
 
 
