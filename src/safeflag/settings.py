@@ -4,7 +4,7 @@ Defaults are the interface contract's. A TOML file (``safeflag.toml``, see
 ``docs/configuration.md``) may override any of them::
 
     [rules]
-    repeat_injury_short_days = 56
+    repeat_short_days = 56
 
     [match]
     certain = 0.98
@@ -24,7 +24,7 @@ __all__ = ["Settings", "RuleSettings", "MatchSettings"]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
 class RuleSettings(_Frozen):
@@ -94,4 +94,7 @@ class Settings(_Frozen):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise ConfigError(f"{path}: invalid settings: {exc}") from exc
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                                 for e in exc.errors(include_url=False))
+            raise ConfigError(f"{path}: invalid settings: {problems}. See "
+                              "docs/configuration.md for every key, its type and range.") from exc

@@ -325,12 +325,23 @@ def test_a_site_file_overrides_only_what_it_names(tmp_path):
 
 
 @pytest.mark.parametrize("text", ["[rules]\ninfant_months = 0\n", "[rules]\nno_such_key = 1\n",
-                                  "[rules\n", "rules = 3\n"])
+                                  "[rules\n", "rules = 3\n",
+                                  # the wrong type is not coerced: true is not 1, "12" not 12
+                                  "[match]\nmax_candidates = true\n",
+                                  '[rules]\ninfant_months = "12"\n'])
 def test_a_bad_site_file_is_a_config_error(tmp_path, text):
     site = tmp_path / "safeflag.toml"
     site.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError) as caught:
         Settings.from_toml(site)
+    assert "\n" not in str(caught.value)          # one line, for a terminal or a log
+
+
+def test_a_whole_number_for_a_fraction_setting_is_fine(tmp_path):
+    """The other side of "no coercion": TOML 1 for a float is still the number 1."""
+    site = tmp_path / "safeflag.toml"
+    site.write_text("[match]\nhousehold_cap = 12\n", encoding="utf-8")
+    assert Settings.from_toml(site).match.household_cap == 12.0
 
 
 # --- whose birth date --------------------------------------------------------------------------
