@@ -124,8 +124,8 @@ def test_a_strict_run_does_not_resume_a_lenient_one(tmp_path):
         out = tmp_path / "out.ndjson"
         lenient = _Checkpoint(store, [str(src)], out, None)
         with store.transaction():
-            lenient.save(3, 300)
-        assert lenient.load() == (3, 300)
-        assert _Checkpoint(store, [str(src)], out, None, strict=True).load() == (0, 0)
+            lenient.save(3, 300, "ab" * 32)
+        assert lenient.load() == (3, 300, "ab" * 32)
+        assert _Checkpoint(store, [str(src)], out, None, strict=True).load() == (0, 0, "")
     finally:
         store.close()
