@@ -48,7 +48,8 @@ register_app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=F
 app.add_typer(register_app, name="register")
 
 DbOption = typer.Option(None, "--db", envvar="SAFEFLAG_DB",
-                        help="SQLite database (default: $SAFEFLAG_DB or "
+                        help="SQLite database (default: $SAFEFLAG_DB, else "
+                             "$XDG_DATA_HOME/safeflag/safeflag.db, else "
                              "~/.local/share/safeflag/safeflag.db).")
 ConfigOption = typer.Option(None, "--config", help="Settings TOML file (thresholds, match bands).")
 UserOption = typer.Option(None, "--user", envvar="SAFEFLAG_USER",
