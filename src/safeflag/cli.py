@@ -80,6 +80,9 @@ def register_load(path: Path = typer.Argument(..., help="Register: a CSV folder 
         raise _fail(exc) from exc
     typer.echo(f"register loaded: {info.persons} persons, {info.relationships} relationships, "
                f"{info.plans} plans")
+    if info.relinked or info.unlinked:
+        typer.echo(f"earlier attendees of persons this register no longer holds: "
+                   f"{info.relinked} matched again, {info.unlinked} left unlinked")
 
 
 def _check_input_format(input_format: Optional[str]) -> None:

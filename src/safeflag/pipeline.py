@@ -128,13 +128,41 @@ class Safeflag:
 
     # --- register -------------------------------------------------------------------------------
     def load_register(self, path: str | Path) -> RegisterInfo:
-        """Replace the register with a CSV folder or FHIR Bundle at ``path`` (all or nothing)."""
+        """Replace the register with a CSV folder or FHIR Bundle at ``path`` (all or nothing).
+
+        Earlier attendees linked to a person_id the new register no longer holds (the register
+        renumbered, or left someone out) are matched again against it and linked where the
+        match is certain, in the same transaction: a sibling's past injuries stay with the
+        family although the sibling never attends again."""
         register = load_register(path)
         index, model = prepare_register(register)
-        info = self.store.replace_register(register, index, source=str(path),
-                                           meta={MODEL_META_KEY: model.to_json()})
-        self.matcher.reload(model)
-        return info
+        with self.store.transaction():
+            linked = self.store.attendee_person_links()
+            info = self.store.replace_register(register, index, source=str(path),
+                                               meta={MODEL_META_KEY: model.to_json()})
+            self.matcher.reload(model)
+            try:
+                relinked, unlinked = self._relink(linked, {p.person_id for p in register.persons})
+            except BaseException:
+                self.matcher.reload()     # the old register stays: read its model again
+                raise
+        return replace(info, relinked=relinked, unlinked=unlinked)
+
+    def _relink(self, linked: dict[int, str], present: set[str]) -> tuple[int, int]:
+        """Match again the attendees whose person is gone; (linked again, left unlinked)."""
+        orphans = sorted(a for a, pid in linked.items() if pid not in present)
+        relinked = 0
+        for ident in self.store.attendees(orphans) if orphans else ():
+            lookup = blocking_keys(ident, query=True)
+            found = self.matcher.result(self.matcher.rank(
+                ident, self.store.person_candidates(lookup)))
+            if found.band == "certain" and found.person_id:
+                self.store.link_attendee(int(ident.ref[1:]), found.person_id)
+                relinked += 1
+        if orphans:
+            log.info("register load: %d earlier attendee(s) matched again, %d left unlinked",
+                     relinked, len(orphans) - relinked)
+        return relinked, len(orphans) - relinked
 
     # --- checking -------------------------------------------------------------------------------
     def check(self, attendance: Attendance, *, record: bool = True, user: str | None = None,

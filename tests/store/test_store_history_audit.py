@@ -217,3 +217,37 @@ def test_a_database_failure_stops_a_batch_instead_of_failing_each_record(tmp_pat
         _read_only(store)
         with pytest.raises(StoreError):
             run_batch(sf, [str(src)], tmp_path / "out.ndjson", workers=1, progress=False)
+
+
+@pytest.mark.parametrize("renumbered, relinked", [(True, 1), (False, 0)])
+def test_a_reload_that_renumbers_the_register_keeps_a_siblings_history(tmp_path, renumbered,
+                                                                       relinked):
+    """The sister never attends again; her injury must stay with her family when the register
+    gives her another person_id (and goes when the register no longer holds her at all)."""
+    from safeflag.models import Relationship, RelationshipType
+    sister = lambda pid: person(pid, "Ivy", "Lowe", "2019-02-02", postcode="LS2 9JT")
+    brother = person("B1", "Tom", "Lowe", "2020-06-06", postcode="LS2 9JT")
+    siblings = lambda pid: [Relationship(person_id="B1", related_person_id=pid,
+                                         relationship=RelationshipType("sibling"))]
+    with Safeflag(SqliteStore(tmp_path / "r.db")) as sf:
+        load(sf, [sister("S1"), brother], siblings("S1"))
+        sf.check(attendance("V1", "2021-03-01", given="Ivy", family="Lowe", birth="2019-02-02",
+                            postcode="LS2 9JT", dx=("S42.0",)))
+        folder = tmp_path / "reg"
+        folder.mkdir()
+        new = [sister("S9"), brother] if renumbered else [brother]
+        (folder / "persons.csv").write_text(
+            "person_id,given_name,family_name,birth_date,sex,postcode\n" + "".join(
+                f"{p.person_id},{p.given_name},{p.family_name},{p.birth_date},female,"
+                f"{p.postcode}\n" for p in new), encoding="utf-8")
+        if renumbered:
+            (folder / "relationships.csv").write_text(
+                "person_id,related_person_id,relationship\nB1,S9,sibling\n", encoding="utf-8")
+        info = sf.load_register(folder)
+        assert (info.relinked, info.unlinked) == (relinked, 1 - relinked)
+        result = sf.check(attendance("V2", "2021-04-01", given="Tom", family="Lowe",
+                                     birth="2020-06-06", postcode="LS2 9JT"))
+    shown = [w for w in result.warnings if w.code == "SIBLING_INJURY"]
+    assert bool(shown) is renumbered
+    if renumbered:
+        assert any("S9" in e for e in shown[0].evidence)

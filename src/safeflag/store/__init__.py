@@ -73,6 +73,10 @@ class RegisterInfo:
     persons: int
     relationships: int
     plans: int
+    #: earlier attendees linked to a person this load no longer holds (by that person_id):
+    #: how many were matched again to a person it does hold, and how many were left unlinked
+    relinked: int = 0
+    unlinked: int = 0
 
 
 class Store(Protocol):
@@ -94,6 +98,7 @@ class Store(Protocol):
     def attendee_candidates(self, keys: Iterable[str]) -> list[Identity]: ...
     def attendees(self, ids: Iterable[int]) -> list[Identity]: ...   # by attendee id
     def attendees_of_persons(self, ids: Iterable[str]) -> dict[str, list[int]]: ...
+    def attendee_person_links(self) -> dict[int, str]: ...   # every linked attendee's person
     def add_attendee(self, ident: Identity, keys: set[str], person_id: str | None) -> int: ...
     def link_attendee(self, attendee_id: int, person_id: str) -> None: ...
     def update_attendee(self, attendee_id: int, ident: Identity, new_keys: set[str]) -> None: ...

@@ -500,6 +500,10 @@ class SqliteStore:
                         "ORDER BY attendee_id", sorted(set(ids)))
         return [Identity.from_json(r[0]) for r in rows]
 
+    def attendee_person_links(self) -> dict[int, str]:
+        return dict(self._query("SELECT attendee_id, person_id FROM attendee "
+                                "WHERE person_id IS NOT NULL"))
+
     def attendees_of_persons(self, ids: Iterable[str]) -> dict[str, list[int]]:
         if (mirror := self._mirrored()) is not None:
             return mirror.attendees_of_persons(ids)
