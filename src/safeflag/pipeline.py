@@ -225,7 +225,7 @@ class Safeflag:
                 keys=ids.keys, lookup=ids.lookup, rivals=prepared.rivals, record=record)
         parents = resolve_parents(self.store, self.matcher, attendee_id, attendance,
                                   person_id=person_id, record=record, child=child,
-                                  named=ids.parents)
+                                  named=ids.parents, rechecked=previous is not None)
 
         registered = prepared.birth_date
         birth = attendance.patient.birth_date
