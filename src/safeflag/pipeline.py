@@ -213,12 +213,15 @@ class Safeflag:
         if previous is not None:
             # A re-check of a recorded attendance (a rerun, an A08) keeps the child it was
             # linked to: matching it again against attendees that came later could split it.
+            # It still reads the history of every attendee that is certainly this child, as
+            # the first check did (a child first recorded badly has two), writing nothing.
             attendee_id = previous.attendee_id
-            linked = self.store.attendees_of_persons([person_id]).get(person_id, []) \
-                if person_id else []
+            _, same = self.matcher.attendee_for(
+                attendance.patient, person_id, attendance.next_of_kin, query=query,
+                keys=ids.keys, lookup=ids.lookup, rivals=prepared.rivals, record=False)
             if person_id and previous.person_id is None and record:
                 self.store.link_attendee(attendee_id, person_id)
-            attendee_ids = sorted({attendee_id, *linked})
+            attendee_ids = sorted({attendee_id, *same})
         else:
             attendee_id, attendee_ids = self.matcher.attendee_for(
                 attendance.patient, person_id, attendance.next_of_kin, query=query,

@@ -1,0 +1,31 @@
+"""The pipeline's re-check of a recorded attendance (a rerun, an A08): it keeps the child the
+attendance was linked to and sees the history the first check saw."""
+
+from __future__ import annotations
+
+from .conftest import attendance
+
+NHS_TOM = "9434765919"
+
+
+def _repeat(result):
+    return next((w for w in result.warnings if w.code == "REPEAT_INJURY"), None)
+
+
+def test_a_recheck_reads_every_attendee_that_is_the_child_as_the_first_check_did(sf):
+    # Tom's first visit has his NHS number; his second, under another surname and address
+    # and with a keying slip in his birth date, has none and makes a second attendee; the
+    # third has both, so it is certainly each. His sister Ivy, at the same address, is not him.
+    sf.check(attendance("V1", "2021-04-01", given="Tom", family="Lowe", birth="2019-02-02",
+                        postcode="LS2 9JT", nhs=NHS_TOM))
+    sf.check(attendance("V2", "2021-04-15", given="Tom", family="Dunn", birth="2019-02-20",
+                        postcode="HU1 2AA"))
+    sf.check(attendance("V4", "2021-04-20", given="Ivy", family="Dunn", birth="2020-06-06",
+                        postcode="HU1 2AA"))
+    third = attendance("V3", "2021-05-01", given="Tom", family="Dunn", birth="2019-02-20",
+                       postcode="HU1 2AA", nhs=NHS_TOM)
+    first = sf.check(third)
+    shown = " ".join(_repeat(first).evidence)
+    assert "V1" in shown and "V2" in shown and "V4" not in shown
+    assert _repeat(sf.check(third)) == _repeat(first)                       # a rerun
+    assert _repeat(sf.check(third.model_copy(update={"event": "A08"}))) is None   # shown before
