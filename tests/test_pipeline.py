@@ -3,9 +3,10 @@ attendance was linked to and sees the history the first check saw."""
 
 from __future__ import annotations
 
-from .conftest import attendance
+from .conftest import attendance, load, person, rel
 
 NHS_TOM = "9434765919"
+NHS_C1, NHS_S1, NHS_S2 = "9434765919", "9434765927", "9434765943"
 
 
 def _repeat(result):
@@ -29,3 +30,18 @@ def test_a_recheck_reads_every_attendee_that_is_the_child_as_the_first_check_did
     assert "V1" in shown and "V2" in shown and "V4" not in shown
     assert _repeat(sf.check(third)) == _repeat(first)                       # a rerun
     assert _repeat(sf.check(third.model_copy(update={"event": "A08"}))) is None   # shown before
+
+
+def test_the_audit_names_the_relatives_whose_attendances_a_warning_shows(sf):
+    load(sf, [person("C1", "Amy", "Smith", "2020-01-15", nhs=NHS_C1),
+              person("S1", "Ben", "Smith", "2018-03-03", sex="male", nhs=NHS_S1),
+              person("S2", "Cara", "Smith", "2016-06-06", nhs=NHS_S2)],
+         [rel("C1", "S1", "sibling"), rel("C1", "S2", "sibling")])
+    sf.check(attendance("V1", "2021-04-20", given="Ben", family="Smith", birth="2018-03-03",
+                        sex="male", nhs=NHS_S1))
+    result = sf.check(attendance("V2", "2021-05-01", nhs=NHS_C1))
+    assert [w.code for w in result.warnings if "S1" in " ".join(w.evidence)] == [
+        "SIBLING_INJURY"]
+    audited = list(sf.store.audit_entries())[-1]
+    # S1's injury is shown; S2, a sibling with nothing on record, is not
+    assert audited.person_ids == ("C1", "S1")

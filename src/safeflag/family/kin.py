@@ -36,9 +36,11 @@ from ..store import ParentLink, Store
 from .graph import Relative, from_child
 
 __all__ = ["PARENT_ROLES", "ResolvedParent", "NamedParent", "name_parents", "resolve_parents",
-           "attendance_relatives", "parent_identity"]
+           "attendance_relatives", "parent_identity", "attendance_only"]
 
 PARENT_ROLES = ("mother", "father", "parent")
+#: How a relative known only from attendances is named (``attendee:N``): no register person
+_ATTENDEE = "attendee:"
 _ROLE_SEX = {"mother": Sex.female.value, "father": Sex.male.value}
 
 
@@ -61,6 +63,11 @@ class NamedParent:
     keys: frozenset[str]
     lookup: frozenset[str]
     on_register: str | None
+
+
+def attendance_only(person_id: str) -> bool:
+    """True for a relative known only from attendances (not a register person)."""
+    return person_id.startswith(_ATTENDEE)
 
 
 def name_parents(store: Store, matcher: Matcher, attendance: Attendance, child: Identity,
@@ -421,11 +428,11 @@ def _sibling_attendees(store: Store, mine: dict[int, str], attendee_ids: list[in
     for link in kids:
         if link.attendee_id in attendee_ids or (person_id and link.attendee_person_id == person_id):
             continue
-        key = link.attendee_person_id or f"attendee:{link.attendee_id}"
+        key = link.attendee_person_id or f"{_ATTENDEE}{link.attendee_id}"
         attendees[key].add(link.attendee_id)
         named_on[key].add(link.attendance_id)
     for link in store.parents_of_attendees(others) if others else ():
-        key = link.attendee_person_id or f"attendee:{link.attendee_id}"
+        key = link.attendee_person_id or f"{_ATTENDEE}{link.attendee_id}"
         if key in attendees:
             theirs[key][link.parent_id] = link.relationship
 
