@@ -16,14 +16,15 @@ from pathlib import Path
 
 from .algo.injury import InjuryFinding, classify
 from .errors import MessageError, NotAnArrival
-from .family import Family, NamedParent, build_family, family_of, name_parents, resolve_parents
+from .family import (Family, NamedParent, attendance_only, build_family, family_of,
+                     name_parents, resolve_parents)
 from .ingest import IngestItem
 from .ingest.register import load_register
 from .match import Matcher, demographics_identity, register_identities
 from .match.weights import META_KEY as MODEL_META_KEY, MatchModel, estimate_from_register
 from .algo.compare import Identity, blocking_keys
 from .algo.dates import PartialDate
-from .models import Attendance, CheckResult, MatchResult, Register
+from .models import Attendance, CheckResult, MatchResult, Register, Warning
 from .rules import Age, RelativeView, RuleContext, evaluate, flags_for
 from .settings import Settings
 from .audit import os_user
@@ -93,6 +94,13 @@ class Prepared:
     register_family: Family = Family("")
     #: the child's matching identities and the parents named, when made with the rest
     identities: _Identities | None = None
+
+
+def _relatives_shown(ctx: RuleContext, warnings: Iterable[Warning]) -> tuple[str, ...]:
+    """The register persons whose attendances or plans ``warnings`` show (a warning held
+    back shows nothing; a child known only from attendances is no register person)."""
+    return tuple(p for w in warnings for p in ctx.shown.get(w.code, ())
+                 if not attendance_only(p))
 
 
 class Safeflag:
@@ -184,9 +192,10 @@ class Safeflag:
             else:
                 ids = prepared.identities or self._identities(
                     attendance, prepared.match.person_id, prepared.parents_on_register)
-            result = self._check(attendance, record=record, prepared=prepared, ids=ids)
+            result, relatives = self._check(attendance, record=record, prepared=prepared,
+                                            ids=ids)
             shown = (result.match.person_id, *(f.person_id for f in result.flags),
-                     *(c.person_id for c in result.match.candidates))
+                     *(c.person_id for c in result.match.candidates), *relatives)
             self.store.record_audit(AuditEntry(
                 at=datetime.now(timezone.utc), user=user or self.user,
                 attendance_id=attendance.attendance_id,
@@ -232,7 +241,9 @@ class Safeflag:
                                                 person_id, parents_on_register))
 
     def _check(self, attendance: Attendance, *, record: bool, prepared: Prepared,
-               ids: _Identities) -> CheckResult:
+               ids: _Identities) -> tuple[CheckResult, tuple[str, ...]]:
+        """The result, and the register persons whose attendances or plans its warnings show
+        (for the audit)."""
         s = self.settings.rules
         arrival = attendance.arrival_date
         match, findings, person_id = prepared.match, prepared.findings, prepared.match.person_id
@@ -241,19 +252,22 @@ class Safeflag:
         if previous is not None:
             # A re-check of a recorded attendance (a rerun, an A08) keeps the child it was
             # linked to: matching it again against attendees that came later could split it.
+            # It still reads the history of every attendee that is certainly this child, as
+            # the first check did (a child first recorded badly has two), writing nothing.
             attendee_id = previous.attendee_id
-            linked = self.store.attendees_of_persons([person_id]).get(person_id, []) \
-                if person_id else []
+            _, same = self.matcher.attendee_for(
+                attendance.patient, person_id, attendance.next_of_kin, query=query,
+                keys=ids.keys, lookup=ids.lookup, rivals=prepared.rivals, record=False)
             if person_id and previous.person_id is None and record:
                 self.store.link_attendee(attendee_id, person_id)
-            attendee_ids = sorted({attendee_id, *linked})
+            attendee_ids = sorted({attendee_id, *same})
         else:
             attendee_id, attendee_ids = self.matcher.attendee_for(
                 attendance.patient, person_id, attendance.next_of_kin, query=query,
                 keys=ids.keys, lookup=ids.lookup, rivals=prepared.rivals, record=record)
         parents = resolve_parents(self.store, self.matcher, attendee_id, attendance,
                                   person_id=person_id, record=record, child=child,
-                                  named=ids.parents)
+                                  named=ids.parents, rechecked=previous is not None)
 
         registered = prepared.birth_date
         birth = attendance.patient.birth_date
@@ -302,10 +316,11 @@ class Safeflag:
                 person_id=person_id, warnings=shown))
         log.debug("checked attendance %s: band=%s flags=%d warnings=%d",
                   attendance.attendance_id, match.band, len(flags), len(warnings))
-        return CheckResult(attendance_id=attendance.attendance_id, arrival=attendance.arrival,
-                           match=match, flags=tuple(flags), warnings=tuple(warnings),
-                           message_id=attendance.message_id, injury=bool(findings),
-                           notes=tuple(notes))
+        result = CheckResult(attendance_id=attendance.attendance_id, arrival=attendance.arrival,
+                             match=match, flags=tuple(flags), warnings=tuple(warnings),
+                             message_id=attendance.message_id, injury=bool(findings),
+                             notes=tuple(notes))
+        return result, _relatives_shown(ctx, warnings)
 
     def _relative_views(self, family: Family, plans: list,
                         attendance: Attendance) -> tuple[RelativeView, ...]:

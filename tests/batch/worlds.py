@@ -148,6 +148,6 @@ def table_counts(db: Path) -> dict[str, int]:
     con = sqlite3.connect(db)
     try:
         return {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                for t in ("attendance", "attendee", "audit")}
+                for t in ("attendance", "attendee", "parent", "attendee_parent", "audit")}
     finally:
         con.close()

@@ -146,6 +146,39 @@ def test_an_a08_repeat_does_not_duplicate_parent_links(sf):
     assert len(links) == 1 and links[0].relationship == "mother"
 
 
+def _rows(sf) -> dict[str, int]:
+    return {t: sf.store._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in ("attendee", "parent", "attendee_parent", "attendance")}
+
+
+def test_a_recheck_of_the_same_attendances_adds_no_rows(sf):
+    # V2 names Tom's mother by name only and is linked to her node through V1; V3 then adds a
+    # second "Kerry Lowe" at the same address (another NHS number), so on a re-check V2's
+    # mother is no longer unique among the parent nodes — she is still the one V2 was linked to
+    visits = [visit("V1", "2021-03-01", "Tom", "Lowe", "2019-02-02",
+                    kin("mother", "Kerry", "Lowe", nhs=NHS_MUM)),
+              visit("V2", "2021-04-01", "Tom", "Lowe", "2019-02-02",
+                    kin("mother", "Kerry", "Lowe")),
+              visit("V3", "2021-05-01", "Ivy", "Lowe", "2020-06-06",
+                    kin("mother", "Kerry", "Lowe", nhs=NHS_OTHER))]
+    for a in visits:
+        sf.check(a)
+    before, links = _rows(sf), sf.store.parents_of_attendees([1, 2])
+    for a in visits:                                   # a rerun of the same extract
+        sf.check(a)
+    sf.check(visits[1].model_copy(update={"event": "A08"}))
+    assert _rows(sf) == before
+    assert sf.store.parents_of_attendees([1, 2]) == links
+    # the other side: an A08 that names a parent the first check did not is still recorded
+    dad = kin("father", "Dan", "Lowe", birth="1990-01-01", postcode="LS2 9JT")
+    sf.check(visit("V2", "2021-04-01", "Tom", "Lowe", "2019-02-02", kin("mother", "Kerry", "Lowe"),
+                   dad, event="A08"))
+    assert _rows(sf) == before | {"parent": before["parent"] + 1,
+                                  "attendee_parent": before["attendee_parent"] + 1}
+    assert {(link.relationship, link.attendance_id)
+            for link in sf.store.parents_of_attendees([1])} == {("mother", "V1"), ("father", "V2")}
+
+
 def test_record_false_still_finds_siblings_without_writing(sf):
     mum = kin("mother", "Kerry", "Lowe", nhs=NHS_MUM)
     sf.check(visit("V1", "2021-03-01", "Tom", "Lowe", "2019-02-02", mum))

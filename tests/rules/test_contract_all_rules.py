@@ -4,13 +4,16 @@ curiosity without asserting abuse."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 
 import pytest
 
-from safeflag.models import Attendance, Coded, Demographics, Name, Warning
+from safeflag.family import Relative
+from safeflag.models import Attendance, Coded, Demographics, Name, Plan, PlanType, Warning
 from safeflag.pipeline import injury_findings
-from safeflag.rules import RULES, Outcome, RuleContext, evaluate
+from safeflag.rules import RULES, Age, Outcome, RelativeView, RuleContext, evaluate
+from safeflag.store import HistoryEntry
 from safeflag.rules.warnings import LEVEL_ORDER
 from safeflag.settings import RuleSettings
 
@@ -88,6 +91,25 @@ def test_a_fired_outcome_becomes_a_warning_with_the_rules_id_level_and_source():
     assert (w.code, w.level, w.source, w.message) == (rule.id, rule.level, rule.source,
                                                       rule.summary)
     assert w.evidence == ("e1",) and w.subject == "sibling" and w.confirmed is False
+
+
+def test_the_relatives_a_warning_shows_are_kept_by_rule_for_the_audit():
+    def sibling(pid: str, injured: datetime | None = None, plans: tuple = ()) -> RelativeView:
+        history = (HistoryEntry(attendance_id=f"H{pid}", attendee_id=1, arrival=injured,
+                                injury=True, findings=("fracture",)),) if injured else ()
+        return RelativeView(Relative(pid, "sibling", "sibling", "register: recorded as sibling"),
+                            Age(60, 60), history, plans)
+
+    closed = Plan(person_id="S2", plan=PlanType.CP, start_date=date(2020, 1, 1),
+                  end_date=date(2021, 4, 1), local_authority="Test Council")
+    ctx = replace(minimal_context(), relatives=(
+        sibling("S1", injured=datetime(2021, 4, 20, 9)),     # an injury in the window: shown
+        sibling("S2", plans=(closed,)),                      # a plan closed 30 days before
+        sibling("S3", injured=datetime(2010, 1, 1, 9)),      # nothing in any look-back
+        sibling("S4")))                                      # nothing on record
+    codes = {w.code for w in evaluate(ctx)}
+    assert {"SIBLING_INJURY", "RECENT_CLOSURE"} <= codes
+    assert ctx.shown == {"SIBLING_INJURY": ("S1",), "RECENT_CLOSURE": ("S2",)}
 
 
 def test_evaluate_orders_by_level_then_rule_order():

@@ -17,12 +17,13 @@ from datetime import date
 from ..algo.compare import Identity
 from ..store import Store
 from .graph import INVERSE, Family, Relative, co_residents, family_of, residents_at, same_place
-from .kin import (PARENT_ROLES, NamedParent, ResolvedParent, attendance_relatives,
-                  may_be_self, name_parents, resolve_parents)
+from .kin import (PARENT_ROLES, NamedParent, ResolvedParent, attendance_only,
+                  attendance_relatives, may_be_self, name_parents, resolve_parents)
 
 __all__ = ["Relative", "Family", "family_of", "build_family", "INVERSE", "PARENT_ROLES",
            "ResolvedParent", "NamedParent", "name_parents", "resolve_parents",
-           "attendance_relatives", "co_residents", "residents_at", "same_place", "may_be_self"]
+           "attendance_relatives", "attendance_only", "co_residents", "residents_at",
+           "same_place", "may_be_self"]
 
 
 def build_family(store: Store, person_id: str | None, attendee_ids: list[int], on: date,

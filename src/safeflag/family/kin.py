@@ -36,9 +36,11 @@ from ..store import ParentLink, Store
 from .graph import Relative, from_child
 
 __all__ = ["PARENT_ROLES", "ResolvedParent", "NamedParent", "name_parents", "resolve_parents",
-           "attendance_relatives", "parent_identity"]
+           "attendance_relatives", "parent_identity", "attendance_only"]
 
 PARENT_ROLES = ("mother", "father", "parent")
+#: How a relative known only from attendances is named (``attendee:N``): no register person
+_ATTENDEE = "attendee:"
 _ROLE_SEX = {"mother": Sex.female.value, "father": Sex.male.value}
 
 
@@ -61,6 +63,11 @@ class NamedParent:
     keys: frozenset[str]
     lookup: frozenset[str]
     on_register: str | None
+
+
+def attendance_only(person_id: str) -> bool:
+    """True for a relative known only from attendances (not a register person)."""
+    return person_id.startswith(_ATTENDEE)
 
 
 def name_parents(store: Store, matcher: Matcher, attendance: Attendance, child: Identity,
@@ -122,6 +129,24 @@ def _levels(matcher: Matcher, query: Identity, cand: Identity) -> dict[str, str]
     return {c.field: c.level for c in matcher.score(query, cand).comparisons}
 
 
+def _plausible(matcher: Matcher, query: Identity,
+               candidates: list[Identity]) -> list[tuple[float, Identity]]:
+    """The candidates that may be this parent (corroborated, nothing against them), with their
+    log2 odds under :data:`PARENT_PRIOR`, best first."""
+    scored = []
+    for cand in candidates:
+        if query.nhs and cand.nhs and query.nhs != cand.nhs:
+            continue                      # two valid, different NHS numbers: two people
+        s = matcher.score(query, cand)
+        levels = {c.field: c.level for c in s.comparisons}
+        if is_twin_pattern(levels) or nhs_contradicted(levels, query, cand) \
+                or not corroborated(s.comparisons):
+            continue
+        scored.append((PARENT_PRIOR + sum(c.weight for c in s.comparisons), cand))
+    scored.sort(key=lambda x: -x[0])
+    return scored
+
+
 def _unique_certain(matcher: Matcher, query: Identity,
                     candidates: list[Identity]) -> Identity | None:
     """The one candidate that is certainly this parent, or ``None``.
@@ -136,17 +161,7 @@ def _unique_certain(matcher: Matcher, query: Identity,
                                                     same[0]):
             return same[0]
     settings = matcher.settings
-    scored = []
-    for cand in candidates:
-        if query.nhs and cand.nhs and query.nhs != cand.nhs:
-            continue                      # two valid, different NHS numbers: two people
-        s = matcher.score(query, cand)
-        levels = {c.field: c.level for c in s.comparisons}
-        if is_twin_pattern(levels) or nhs_contradicted(levels, query, cand) \
-                or not corroborated(s.comparisons):
-            continue
-        scored.append((PARENT_PRIOR + sum(c.weight for c in s.comparisons), cand))
-    scored.sort(key=lambda x: -x[0])
+    scored = _plausible(matcher, query, candidates)
     if not scored or probability(scored[0][0]) < settings.certain:
         return None
     if len(scored) > 1 and scored[0][0] - scored[1][0] < settings.ambiguity_margin:
@@ -212,56 +227,99 @@ def _register_parent(store: Store, matcher: Matcher, ident: Identity,
 def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance: Attendance,
                     *, person_id: str | None = None, record: bool = True,
                     child: Identity | None = None,
-                    named: tuple[NamedParent, ...] | None = None) -> list[ResolvedParent]:
+                    named: tuple[NamedParent, ...] | None = None,
+                    rechecked: bool = False) -> list[ResolvedParent]:
     """Resolve every parent named on ``attendance`` to a node of the parent index; with
-    ``record``, store the nodes and the attendee's links to them (idempotent: an A08 repeat
-    adds nothing new). ``child`` is ``demographics_identity(attendance.patient)`` and
-    ``named`` is :func:`name_parents`' answer, when the caller has already made them."""
-    resolved = []
+    ``record``, store the nodes and the attendee's links to them. ``child`` is
+    ``demographics_identity(attendance.patient)`` and ``named`` is :func:`name_parents`'
+    answer, when the caller has already made them.
+
+    ``rechecked``: the attendance is already recorded for ``attendee_id`` (a rerun, an A08).
+    A parent is then first looked for among the nodes the attendee is linked to
+    (:func:`_linked_node`), so a re-check adds no node or link for a parent the first check
+    resolved — however many nodes later attendances have added since."""
+    resolved: list[ResolvedParent] = []
     if named is None:
         if child is None:
             child = demographics_identity(attendance.patient)
         named = name_parents(store, matcher, attendance, child, person_id)
-    # A re-check of the same attendance (a second run, an A08) finds the nodes it made before:
-    # a parent named by name only never matches with certainty, so without this every re-check
-    # would add a new node for the same person. Read only when a parent is left unresolved.
-    linked_before: dict[str, int] | None = None
+    if named and child is None:
+        child = demographics_identity(attendance.patient)
+    own = store.parents_of_attendees([attendee_id]) if rechecked and named else []
+    linked = {link.parent_id for link in own}
     for kin in named:
-        ident, keys, on_register = kin.ident, kin.keys, kin.on_register
-        candidates = store.parent_candidates(keys | kin.lookup)
-        node = _unique_certain(matcher, ident, candidates)
-        how = "nhs number" if node is not None and ident.nhs and node.nhs == ident.nhs \
-            else "demographics" if node is not None else "new"
-        parent_id = int(node.ref[1:]) if node is not None else None
-        if parent_id is None and on_register is not None:
-            parent_id = store.parent_of_person(on_register)
-            how = "register" if parent_id is not None else how
-        if parent_id is None and candidates:
-            if child is None:
-                child = demographics_identity(attendance.patient)
-            node = _renamed_node(store, matcher, ident, kin.relationship, child, candidates)
-            parent_id = int(node.ref[1:]) if node is not None else None
-            how = "renamed" if node is not None else how
-        if parent_id is None:
-            if linked_before is None:
-                linked_before = {link.relationship: link.parent_id
-                                 for link in store.parents_of_attendees([attendee_id])
-                                 if link.attendance_id == attendance.attendance_id}
-            parent_id = linked_before.get(kin.relationship)
-            how = "earlier check" if parent_id is not None else how
+        candidates = store.parent_candidates(kin.keys | kin.lookup)
+        node, parent_id, how = _find_node(store, matcher, kin, child, candidates)
+        if own and parent_id not in linked:
+            taken = {p.parent_id for p in resolved}
+            before = _linked_node(matcher, kin, own, candidates, attendance.attendance_id, taken)
+            if before is not None:
+                node, parent_id, how = None, before, "earlier check"
         if record:
-            if parent_id is None:
-                parent_id = store.add_parent(ident, keys, on_register)
-            elif node is not None:
-                merged = merge_identities(node, ident)   # names and moves accumulate
-                if merged != node or on_register is not None:
-                    store.update_parent(parent_id, merged, keys | blocking_keys(merged),
-                                        on_register)
-            # found only through the register person: link, keep the node's identity
-            store.link_parent(ParentLink(attendee_id, parent_id, kin.relationship,
-                                         attendance.attendance_id))
-        resolved.append(ResolvedParent(parent_id, kin.relationship, on_register, how))
+            parent_id = _record_parent(store, kin, node, parent_id, attendee_id,
+                                       attendance.attendance_id)
+        resolved.append(ResolvedParent(parent_id, kin.relationship, kin.on_register, how))
     return resolved
+
+
+def _find_node(store: Store, matcher: Matcher, kin: NamedParent, child: Identity | None,
+               candidates: list[Identity]) -> tuple[Identity | None, int | None, str]:
+    """The node ``kin`` is (its identity when found by matching, its id, and how it was
+    found): by NHS number or demographics, through the register person, or renamed."""
+    node = _unique_certain(matcher, kin.ident, candidates)
+    if node is not None:
+        how = "nhs number" if kin.ident.nhs and node.nhs == kin.ident.nhs else "demographics"
+        return node, int(node.ref[1:]), how
+    if kin.on_register is not None:
+        parent_id = store.parent_of_person(kin.on_register)
+        if parent_id is not None:
+            return None, parent_id, "register"
+    if candidates:
+        node = _renamed_node(store, matcher, kin.ident, kin.relationship, child, candidates)
+        if node is not None:
+            return node, int(node.ref[1:]), "renamed"
+    return None, None, "new"
+
+
+def _linked_node(matcher: Matcher, kin: NamedParent, own: list[ParentLink],
+                 candidates: list[Identity], attendance_id: str,
+                 taken: set[int | None]) -> int | None:
+    """On a re-check, the node among those the attendee is linked to (``own``) that the first
+    check of ``attendance_id`` took for ``kin``: the link that attendance made in this role;
+    else a linked node of this role that is the same register person; else the linked node
+    of this role, under the parent's keys, that is certainly the parent (no margin asked: the
+    nodes made later may resemble it, but the first check linked this one). ``None`` when
+    none is: a parent the first check did not name (an A08 that adds one)."""
+    mine = [link for link in own
+            if link.relationship == kin.relationship and link.parent_id not in taken]
+    for link in mine:
+        if link.attendance_id == attendance_id:
+            return link.parent_id
+    same_person = [link.parent_id for link in mine
+                   if kin.on_register is not None and link.parent_person_id == kin.on_register]
+    if same_person:
+        return min(same_person)
+    ids = {link.parent_id for link in mine}
+    scored = _plausible(matcher, kin.ident, [c for c in candidates if int(c.ref[1:]) in ids])
+    if scored and probability(scored[0][0]) >= matcher.settings.certain:
+        return int(scored[0][1].ref[1:])
+    return None
+
+
+def _record_parent(store: Store, kin: NamedParent, node: Identity | None,
+                   parent_id: int | None, attendee_id: int, attendance_id: str) -> int:
+    """Store ``kin``'s node (new when ``parent_id`` is ``None``; a node found by matching
+    learns the names and addresses given) and the attendee's link to it (idempotent)."""
+    if parent_id is None:
+        parent_id = store.add_parent(kin.ident, kin.keys, kin.on_register)
+    elif node is not None:
+        merged = merge_identities(node, kin.ident)   # names and moves accumulate
+        if merged != node or kin.on_register is not None:
+            store.update_parent(parent_id, merged, kin.keys | blocking_keys(merged),
+                                kin.on_register)
+    # found only through the register person: link, keep the node's identity
+    store.link_parent(ParentLink(attendee_id, parent_id, kin.relationship, attendance_id))
+    return parent_id
 
 
 def _look_alikes(store: Store, child: Identity | None, ids: Iterable[int]) -> set[int]:
@@ -370,11 +428,11 @@ def _sibling_attendees(store: Store, mine: dict[int, str], attendee_ids: list[in
     for link in kids:
         if link.attendee_id in attendee_ids or (person_id and link.attendee_person_id == person_id):
             continue
-        key = link.attendee_person_id or f"attendee:{link.attendee_id}"
+        key = link.attendee_person_id or f"{_ATTENDEE}{link.attendee_id}"
         attendees[key].add(link.attendee_id)
         named_on[key].add(link.attendance_id)
     for link in store.parents_of_attendees(others) if others else ():
-        key = link.attendee_person_id or f"attendee:{link.attendee_id}"
+        key = link.attendee_person_id or f"{_ATTENDEE}{link.attendee_id}"
         if key in attendees:
             theirs[key][link.parent_id] = link.relationship
 

@@ -67,6 +67,9 @@ class RuleContext:
     relatives: tuple[RelativeView, ...] = ()
     match_confirmed: bool = True
     notes: list[str] = field(default_factory=list, compare=False)
+    #: rule id -> the relatives (``person_id``) whose attendances or plans the warning it gave
+    #: shows (filled as the rules run; see :attr:`Outcome.shown`)
+    shown: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
     @property
     def arrival(self) -> date:

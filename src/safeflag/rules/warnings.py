@@ -38,6 +38,9 @@ class Outcome:
     evidence: tuple[str, ...] = ()
     subject: str = "self"
     confirmed: bool = True
+    #: the relatives (``person_id``) whose attendances or plans the evidence shows, for the
+    #: audit of who was shown
+    shown: tuple[str, ...] = ()
 
 
 NOT_INJURY = Outcome(False, "otherwise: not an injury attendance")
@@ -59,6 +62,8 @@ class Rule:
             if outcome.reason.startswith("no data"):
                 ctx.notes.append(f"{self.id}: {outcome.reason}")
             return None
+        if outcome.shown:
+            ctx.shown[self.id] = outcome.shown
         return Warning(code=self.id, level=self.level, subject=outcome.subject,
                        message=self.summary, evidence=outcome.evidence, source=self.source,
                        confirmed=outcome.confirmed)
@@ -176,19 +181,21 @@ def _sibling_injury(ctx: RuleContext) -> Outcome:
     if not ctx.relatives:
         return Outcome(False, "no data: no siblings or household known")
     start = ctx.window_start(ctx.settings.sibling_injury_days)
-    evidence, subjects, confirmed = [], set(), True
+    evidence, subjects, confirmed, shown = [], set(), True, []
     for view in _child_relatives(ctx):
         recent = [h for h in view.history if h.injury and h.arrival.date() >= start]
         if recent:
             rel = view.relative
             subjects.add(rel.subject)
             confirmed = confirmed and rel.confirmed
+            shown.append(rel.person_id)
             evidence.append(f"{rel.relationship} {rel.person_id} ({rel.evidence})")
             evidence.extend(_history_line(h, rel.person_id) for h in recent)
     if not evidence:
         return Outcome(False, "otherwise: no sibling or household child injury in window")
     subject = "sibling" if "sibling" in subjects else "household"
-    return Outcome(True, evidence=tuple(evidence), subject=subject, confirmed=confirmed)
+    return Outcome(True, evidence=tuple(evidence), subject=subject, confirmed=confirmed,
+                   shown=tuple(shown))
 
 
 def _family_history(ctx: RuleContext) -> Outcome:
@@ -199,7 +206,7 @@ def _family_history(ctx: RuleContext) -> Outcome:
     s = ctx.settings
     recent_start = ctx.window_start(s.sibling_injury_days)
     start = ctx.window_start(s.family_history_days)
-    evidence, subjects, confirmed = [], set(), True
+    evidence, subjects, confirmed, shown = [], set(), True, []
     for view in _child_relatives(ctx):
         older = [h for h in view.history
                  if h.injury and start <= h.arrival.date() < recent_start]
@@ -211,11 +218,12 @@ def _family_history(ctx: RuleContext) -> Outcome:
             evidence.extend(_history_line(h, rel.person_id) for h in older)
             subjects.add(rel.subject)
             confirmed = confirmed and rel.confirmed
+            shown.append(rel.person_id)
     if not evidence:
         return Outcome(False, "otherwise: no earlier family injuries in the look-back")
     return Outcome(True, evidence=tuple(evidence),
                    subject="sibling" if "sibling" in subjects else "household",
-                   confirmed=confirmed)
+                   confirmed=confirmed, shown=tuple(shown))
 
 
 def _recent_closure(ctx: RuleContext) -> Outcome:
@@ -223,13 +231,14 @@ def _recent_closure(ctx: RuleContext) -> Outcome:
         return Outcome(False, "no data: child not matched to the register and no family known")
     days = ctx.settings.recent_closure_days
     start = ctx.window_start(days)
-    found: list[tuple[str, str, Plan, bool]] = [("self", "this child", p, ctx.match_confirmed)
-                                                for p in ctx.own_plans]
-    found += [("sibling", f"{v.relative.relationship} {v.relative.person_id}", p,
-               v.relative.confirmed)
+    # (subject, who as shown, the relative's person_id or None for the child, plan, confirmed)
+    found: list[tuple[str, str, str | None, Plan, bool]] = [
+        ("self", "this child", None, p, ctx.match_confirmed) for p in ctx.own_plans]
+    found += [("sibling", f"{v.relative.relationship} {v.relative.person_id}",
+               v.relative.person_id, p, v.relative.confirmed)
               for v in ctx.relatives if v.relative.subject == "sibling" for p in v.plans]
-    evidence, subjects, confirmed = [], [], True
-    for subject, who, plan, sure in found:
+    evidence, subjects, confirmed, shown = [], [], True, []
+    for subject, who, relative, plan, sure in found:
         if plan.plan in _CONCERN_PLANS and plan.end_date is not None \
                 and start <= plan.end_date < ctx.arrival:
             gap = (ctx.arrival - plan.end_date).days
@@ -237,10 +246,13 @@ def _recent_closure(ctx: RuleContext) -> Outcome:
                             f"before arrival (within {days})")
             subjects.append(subject)
             confirmed = confirmed and sure
+            if relative is not None:
+                shown.append(relative)
     if not evidence:
         return Outcome(False, f"otherwise: no plan closed in the previous {days} days")
     return Outcome(True, evidence=tuple(evidence),
-                   subject="self" if "self" in subjects else "sibling", confirmed=confirmed)
+                   subject="self" if "self" in subjects else "sibling", confirmed=confirmed,
+                   shown=tuple(dict.fromkeys(shown)))
 
 
 # "old", "healing" or "N days/weeks ago" about the injury — not "3 year old".
@@ -313,7 +325,8 @@ def _think_family(ctx: RuleContext) -> Outcome:
         evidence.append(f"{view.relative.relationship} {view.relative.person_id} (child in the "
                         f"household, {view.relative.evidence}): {plans}")
     return Outcome(True, evidence=tuple(evidence), subject="household",
-                   confirmed=all(v.relative.confirmed for v in children))
+                   confirmed=all(v.relative.confirmed for v in children),
+                   shown=tuple(v.relative.person_id for v in children))
 
 
 _BRUISES = ", section 1.1 physical features: bruises"
