@@ -286,3 +286,38 @@ def test_kin_roles_are_stored_and_older_identities_still_read():
     assert Identity.from_json(ident.to_json()).kin_roles == ("mother",)
     old = '{"ref":"A1","nhs":null,"g":["ELLA"],"f":[],"b":null,"s":"female","p":[]}'
     assert Identity.from_json(old).kin_roles == ()
+
+
+@pytest.mark.parametrize("line, key", [
+    ("Flat 2, 14 Fern Close", "LS2 9JT|2,14"),
+    ("14 Fern Close", "LS2 9JT|14"),
+    ("Fern Close", None),                       # no number: nothing to tell homes apart by
+])
+def test_premise_key(line, key):
+    from safeflag.algo.compare import premise_key
+    assert premise_key("ls29jt", line) == key
+    assert premise_key("not a postcode", line) is None
+
+
+@pytest.mark.parametrize("a, b, different", [
+    (("LS2 9JT|1,14",), ("LS2 9JT|7,14",), True),
+    (("LS2 9JT|1,14",), ("LS2 9JT|1,14",), False),
+    (("LS2 9JT|14",), ("LS2 9JT|1,14",), False),     # one left the flat number out
+    ((), ("LS2 9JT|7,14",), False),                  # one without numbers: cannot tell
+    (("LS2 9JT|1,14", "LS2 9JT|7,14"), ("LS2 9JT|7,14",), False),   # she lived at both
+])
+def test_different_dwellings_in_one_postcode_unit(a, b, different):
+    from safeflag.algo.compare import Identity, different_dwellings
+    x = Identity(ref="a", postcodes=("LS2 9JT",), premises=a)
+    y = Identity(ref="b", postcodes=("LS2 9JT", "HU1 2AA"), premises=b)
+    assert different_dwellings(x, y) is different
+    assert different_dwellings(y, x) is different
+    assert different_dwellings(x, Identity(ref="c", postcodes=("HU1 2AA",), premises=b)) is False
+
+
+def test_premises_survive_storage_and_merging():
+    from safeflag.algo.compare import Identity, merge_identities
+    a = Identity(ref="K1", postcodes=("LS2 9JT",), premises=("LS2 9JT|1,14",))
+    assert Identity.from_json(a.to_json()).premises == a.premises
+    b = Identity(ref="q", postcodes=("LS2 9JT",), premises=("LS2 9JT|7,14",))
+    assert merge_identities(a, b).premises == ("LS2 9JT|1,14", "LS2 9JT|7,14")

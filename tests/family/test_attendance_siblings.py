@@ -459,3 +459,41 @@ def test_a_register_mothers_children_are_found_with_or_without_recording(sf, rec
                       record=record)
     assert {(f.person_id, f.subject, f.confirmed) for f in result.flags if f.code == "CP"} == {
         ("C1", "sibling", False)}
+
+
+def _at(result_visit, line: str):
+    """The visit with an address line at its postcode (the mother named without an address
+    lives at the child's)."""
+    patient = result_visit.patient
+    address = Address(line=line, postcode=patient.addresses[0].postcode)
+    return result_visit.model_copy(update={"patient": patient.model_copy(
+        update={"addresses": (address,)})})
+
+
+@pytest.mark.parametrize("first_line, second_line, linked", [
+    ("Flat 1, 14 Fern Close", "Flat 7, 14 Fern Close", False),   # two homes of one block
+    ("Flat 1, 14 Fern Close", "Flat 1, 14 Fern Close", True),    # one home
+    ("14 Fern Close", "Flat 1, 14 Fern Close", True),            # the flat left out once
+    ("Fern Close", "Flat 7, 14 Fern Close", True),               # no number to tell apart
+])
+def test_a_mothers_name_at_one_postcode_unit_is_one_home(sf, first_line, second_line, linked):
+    """Two women of one name in one block of flats are two mothers: the postcode unit (about
+    fifteen homes) corroborates a name only when nothing says the homes differ."""
+    mum = kin("mother", "Sarah", "Smith")
+    sf.check(_at(visit("V1", "2021-03-01", "Tom", "Smith", "2019-02-02", mum,
+                       dx=("S42.0",)), first_line))
+    result = sf.check(_at(visit("V2", "2021-04-01", "Amy", "Smith", "2020-06-06", mum),
+                          second_line))
+    assert (sibling_warning(result) is not None) is linked
+
+
+@pytest.mark.parametrize("second_line, linked", [
+    ("Flat 7, 14 Fern Close", False), ("Flat 1, 14 Fern Close", True)])
+def test_a_renamed_mother_is_taken_only_at_her_own_home(sf, second_line, linked):
+    """The renamed route (first name and postcode unit, a child of the family's name) does not
+    reach a woman of the same first name in another flat of the block."""
+    sf.check(_at(visit("V1", "2021-03-01", "Tom", "Smith", "2019-02-02",
+                       kin("mother", "Sarah", "Smith"), dx=("S42.0",)), "Flat 1, 14 Fern Close"))
+    result = sf.check(_at(visit("V2", "2021-04-01", "Amy", "Smith", "2020-06-06",
+                                kin("mother", "Sarah", "Khan")), second_line))
+    assert (sibling_warning(result) is not None) is linked

@@ -13,6 +13,7 @@ Every comparison is symmetric — ``compare(a, b)`` gives the same levels as
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -25,7 +26,8 @@ from .postcode import parse_postcode
 
 __all__ = ["Identity", "Comparison", "COMPARISONS", "FIELDS", "blocking_keys", "compare",
            "probability", "is_twin_pattern", "is_generation_gap", "personal_evidence",
-           "no_name_agrees", "nhs_contradicted", "merge_identities",
+           "no_name_agrees", "nhs_contradicted", "merge_identities", "premise_key",
+           "different_dwellings",
            "PRIOR_LOG2_ODDS", "NO_DATA", "OTHERWISE", "GENERATION_YEARS", "FIRST_NAME_AGREES",
            "BIRTH_AGREES"]
 
@@ -65,6 +67,9 @@ class Identity:
     kin_roles: tuple[str, ...] = ()           # "mother", "father" or "other", as named
     twin_hint: bool = False                   # a placeholder such as "TWIN 2" was sent
     parent_of: int | None = None
+    #: where in a postcode unit: ``UNIT|numbers of the address line`` (:func:`premise_key`);
+    #: kept for parents named on attendances, to tell two homes of one unit apart
+    premises: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     # derived once, used by every comparison
     firsts: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
@@ -105,6 +110,8 @@ class Identity:
             data["tw"] = True
         if self.parent_of is not None:
             data["po"] = self.parent_of
+        if self.premises:
+            data["pm"] = self.premises
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -120,7 +127,40 @@ class Identity:
                    postcodes=tuple(d["p"]), kin_nhs=tuple(d.get("kn", ())),
                    kin_names=tuple(tuple(n) for n in d.get("kg", ())),
                    kin_roles=tuple(d.get("kr", ())),
-                   twin_hint=d.get("tw", False), parent_of=d.get("po"))
+                   twin_hint=d.get("tw", False), parent_of=d.get("po"),
+                   premises=tuple(d.get("pm", ())))
+
+
+def premise_key(postcode: str | None, line: str | None) -> str | None:
+    """``UNIT|numbers``: the postcode unit and the numbers of the address line (house, flat),
+    e.g. ``LS29JT|2,14`` for "Flat 2, 14 Fern Close"; ``None`` without a valid postcode or a
+    number in the line."""
+    parsed = parse_postcode(postcode)
+    numbers = sorted(set(re.findall(r"\d+", line or "")), key=lambda n: (len(n), n))
+    if parsed is None or not numbers:
+        return None
+    return f"{parsed.unit}|{','.join(numbers)}"
+
+
+def different_dwellings(a: Identity, b: Identity) -> bool:
+    """Do ``a`` and ``b`` share postcode units only as two different homes in them? True when
+    every unit they share has an address line with numbers on both sides, and no number set
+    of one contains the other's (``14`` fits ``Flat 2, 14``; ``Flat 1, 14`` does not fit
+    ``Flat 7, 14``). A postcode unit holds about fifteen homes: agreeing on it is weaker
+    evidence when the homes are known to differ."""
+    shared = set(a.postcodes) & set(b.postcodes)
+    if not shared:
+        return False
+    for unit in shared:
+        mine, theirs = _numbers_at(a, unit), _numbers_at(b, unit)
+        if not mine or not theirs or any(x <= y or y <= x for x in mine for y in theirs):
+            return False
+    return True
+
+
+def _numbers_at(ident: Identity, unit: str) -> list[frozenset[str]]:
+    return [frozenset(key.split("|", 1)[1].split(",")) for key in ident.premises
+            if key.split("|", 1)[0] == unit]
 
 
 def merge_identities(old: Identity, new: Identity) -> Identity:
@@ -138,7 +178,8 @@ def merge_identities(old: Identity, new: Identity) -> Identity:
                     kin_names=both(old.kin_names, new.kin_names),
                     kin_roles=both(old.kin_roles, new.kin_roles),
                     twin_hint=old.twin_hint or new.twin_hint,
-                    parent_of=old.parent_of if old.parent_of is not None else new.parent_of)
+                    parent_of=old.parent_of if old.parent_of is not None else new.parent_of,
+                    premises=both(old.premises, new.premises))
 
 
 def _fuller(old: PartialDate | None, new: PartialDate | None) -> PartialDate | None:

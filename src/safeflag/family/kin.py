@@ -29,9 +29,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from ..algo.compare import (NO_DATA, PRIOR_LOG2_ODDS, Identity, blocking_keys, compare,
-                            is_twin_pattern, merge_identities, nhs_contradicted, probability)
+                            different_dwellings, is_twin_pattern, merge_identities,
+                            nhs_contradicted, premise_key, probability)
 from ..match import Matcher, demographics_identity, person_identity
-from ..models import Attendance, FieldComparison, NextOfKin, RelationshipType as R, Sex
+from ..models import (Address, Attendance, FieldComparison, NextOfKin, RelationshipType as R,
+                      Sex)
 from ..store import ParentLink, Store
 from .graph import Relative, from_child
 
@@ -78,10 +80,11 @@ def name_parents(store: Store, matcher: Matcher, attendance: Attendance, child: 
     the register persons of an earlier answer for the same attendance and register, in order
     (a batch worker makes them)."""
     named = []
+    homes = _premises(attendance.patient.addresses)
     for kin in attendance.next_of_kin:
         if kin.relationship not in PARENT_ROLES:
             continue
-        ident = parent_identity(kin, child)
+        ident = parent_identity(kin, child, homes)
         if ident is None:
             continue
         lookup = frozenset(blocking_keys(ident, query=True))
@@ -92,19 +95,27 @@ def name_parents(store: Store, matcher: Matcher, attendance: Attendance, child: 
     return tuple(named)
 
 
-def parent_identity(kin: NextOfKin, child: Identity | None = None) -> Identity | None:
+def _premises(addresses: Iterable[Address]) -> tuple[str, ...]:
+    keys = (premise_key(a.postcode, a.line) for a in addresses)
+    return tuple(dict.fromkeys(k for k in keys if k))
+
+
+def parent_identity(kin: NextOfKin, child: Identity | None = None,
+                    homes: tuple[str, ...] = ()) -> Identity | None:
     """The matching view of a parent named on an attendance; ``None`` when nothing but a role
     (or a lone name part) is given.
 
     A parent sent without an address is taken to live at the child's address on the day (an
     ED records the next of kin's address only when it differs): their name with that address
-    can then reach *certain*, their name alone still cannot.
+    can then reach *certain*, their name alone still cannot. ``homes`` are the child's
+    address premises (:func:`~safeflag.algo.compare.premise_key`), taken with the address.
     """
     ident = demographics_identity(kin.demographics, ref="parent")
     if not ident.nhs and not (ident.givens and ident.families):
         return None
+    ident = replace(ident, premises=_premises(kin.demographics.addresses))
     if not ident.postcodes and child is not None and child.postcodes:
-        ident = replace(ident, postcodes=child.postcodes)
+        ident = replace(ident, postcodes=child.postcodes, premises=homes)
     if ident.sex not in ("female", "male") and kin.relationship in _ROLE_SEX:
         ident = replace(ident, sex=_ROLE_SEX[kin.relationship])
     return ident
@@ -119,10 +130,13 @@ CORROBORATING = {"nhs_number": ("exact",),
                  "postcode": ("unit",)}
 
 
-def corroborated(comparisons: Iterable[FieldComparison]) -> bool:
+def corroborated(comparisons: Iterable[FieldComparison], other_home: bool = False) -> bool:
     """True when the NHS number, the birth date or the postcode unit agrees: a parent is
-    never matched by name alone, whatever the scorer's prior."""
-    return any(c.level in CORROBORATING.get(c.field, ()) for c in comparisons)
+    never matched by name alone, whatever the scorer's prior. ``other_home``: the shared
+    postcode units are known to be two different homes (:func:`different_dwellings`), so the
+    postcode unit does not count."""
+    return any(c.level in CORROBORATING.get(c.field, ()) for c in comparisons
+               if not (other_home and c.field == "postcode"))
 
 
 def _levels(matcher: Matcher, query: Identity, cand: Identity) -> dict[str, str]:
@@ -140,7 +154,7 @@ def _plausible(matcher: Matcher, query: Identity,
         s = matcher.score(query, cand)
         levels = {c.field: c.level for c in s.comparisons}
         if is_twin_pattern(levels) or nhs_contradicted(levels, query, cand) \
-                or not corroborated(s.comparisons):
+                or not corroborated(s.comparisons, different_dwellings(query, cand)):
             continue
         scored.append((PARENT_PRIOR + sum(c.weight for c in s.comparisons), cand))
     scored.sort(key=lambda x: -x[0])
@@ -199,7 +213,8 @@ def _renamed_node(store: Store, matcher: Matcher, ident: Identity, role: str,
     """
     if child is None or not child.families or not child.postcodes:
         return None
-    hits = [c for c in candidates if renamed(matcher.score(ident, c).comparisons)]
+    hits = [c for c in candidates if renamed(matcher.score(ident, c).comparisons)
+            and not different_dwellings(ident, c)]
     if not hits:
         return None
     same_family_here = {
