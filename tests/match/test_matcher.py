@@ -248,3 +248,20 @@ def test_an_nhs_number_the_child_s_own_details_contradict_is_not_a_match(
     assert (result.band, result.person_id) == (band, person_id)
     if band == "possible":
         assert any("NHS number agrees" in c.note for c in result.candidates)
+
+
+@pytest.mark.parametrize("given, birth, nhs, person_id", [
+    ("Millie", "2017-05-05", "9434765919", "D1"),   # her own number
+    ("Millie", "2017-05-05", "4010232137", "D1"),   # her sister's number: still Millie
+    ("Mia", "2021-08-08", "4010232137", "D2"),      # the sister, with her own number
+])
+def test_a_sisters_nhs_number_does_not_outweigh_the_childs_own_details(given, birth, nhs,
+                                                                        person_id):
+    """MILLIE and MIA share a nickname group and a home: a number keyed from the sister's
+    record must not make Millie her sister (it counts for nothing once her birth year says
+    otherwise), and Millie's own name, birth date and home still find her."""
+    m = _matcher([person("D1", "Millie", "Reed", "2017-05-05", nhs="9434765919"),
+                  person("D2", "Mia", "Reed", "2021-08-08", nhs="4010232137"),
+                  person("X1", "Zoe", "Reed", "2010-01-01", postcode="HU1 2AA")])
+    result = m.match(demo(given=given, family="Reed", birth=birth, nhs=nhs))
+    assert (result.band, result.person_id) == ("certain", person_id)

@@ -135,9 +135,16 @@ class Matcher:
         if shared > cap:
             levels += (("household", "capped: family name, address and parents together",
                         cap - shared),)
+        by_field = {f: lv for f, lv, _ in levels}
+        doubted = nhs_contradicted(by_field, query, candidate)
+        # a number keyed from another record is no evidence for this one against the others
+        # (its weight leaves the ranking); on its own it still offers the record to confirm
+        offered = self.model.prior + sum(w for _, _, w in levels)
+        if doubted:
+            levels += (("nhs_doubt", "not counted: the birth year or both names disagree",
+                        -sum(w for f, _, w in levels if f == "nhs_number")),)
         comparisons = levels
         weight = self.model.prior + sum(w for _, _, w in levels)
-        by_field = {f: lv for f, lv, _ in levels}
         if is_twin_pattern(by_field):
             return Scored(candidate.ref, weight, 0.0, "none", comparisons, _TWIN_NOTE, True)
         if is_generation_gap(by_field):
@@ -145,10 +152,10 @@ class Matcher:
         personal = personal_evidence(by_field)
         if personal == "disagrees":
             return Scored(candidate.ref, weight, 0.0, "none", comparisons, _HOUSEHOLD_NOTE, True)
-        p = probability(weight)
+        p = probability(offered)
         band = self._band(p)
         note = (_NOTHING_PERSONAL_NOTE if personal == "none" else _NHS_DOUBT_NOTE
-                if nhs_contradicted(by_field, query, candidate) else _PLACEHOLDER_NOTE
+                if doubted else _PLACEHOLDER_NOTE
                 if query.twin_hint and by_field["nhs_number"] != "exact" else _NO_NAME_NOTE
                 if no_name_agrees(by_field) else "")
         if note and band in ("certain", "probable"):
