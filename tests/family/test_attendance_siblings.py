@@ -497,3 +497,29 @@ def test_a_renamed_mother_is_taken_only_at_her_own_home(sf, second_line, linked)
     result = sf.check(_at(visit("V2", "2021-04-01", "Amy", "Smith", "2020-06-06",
                                 kin("mother", "Sarah", "Khan")), second_line))
     assert (sibling_warning(result) is not None) is linked
+
+
+def test_an_a08_that_corrects_the_mother_links_the_mother_it_names(sf):
+    """The re-check's own earlier link is used only for a node that may still be the parent
+    named: an A08 naming another woman (another NHS number) links her."""
+    ann = kin("mother", "Ann", "Able", nhs=NHS_MUM)
+    kerry = kin("mother", "Kerry", "Lowe", nhs=NHS_OTHER)
+    sf.check(visit("VK1", "2021-03-05", "Kim", "Lowe", "2017-01-01", kerry, dx=("S42.0",)))
+    sf.check(visit("VT1", "2021-04-01", "Tom", "Lowe", "2019-02-02", ann))
+    again = sf.check(visit("VT1", "2021-04-01", "Tom", "Lowe", "2019-02-02", ann, event="A08"))
+    assert sibling_warning(again) is None                  # the same mother: nothing new
+    fixed = sf.check(visit("VT1", "2021-04-01", "Tom", "Lowe", "2019-02-02", kerry,
+                           event="A04"))
+    assert "VK1" in _sibling_names(fixed)
+
+
+def test_a_refused_nhs_number_is_not_kept_on_the_new_parent(sf):
+    """Bel named with Ann's number is a new node without it: when Bel is later named with
+    her own number, her children are still one family."""
+    sf.check(visit("VA1", "2023-01-05", "Al", "Able", "2018-01-01",
+                   kin("mother", "Ann", "Able", nhs=NHS_MUM), postcode=ELSEWHERE))
+    sf.check(visit("VB1", "2023-02-01", "Bea", "Best", "2019-09-09",
+                   kin("mother", "Bel", "Best", nhs=NHS_MUM)))
+    bo = sf.check(visit("VB2", "2023-03-01", "Bo", "Best", "2017-03-03",
+                        kin("mother", "Bel", "Best", nhs=NHS_OTHER)))
+    assert "VB1" in _sibling_names(bo) and "VA1" not in _sibling_names(bo)

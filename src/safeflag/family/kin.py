@@ -261,18 +261,17 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
     if named and child is None:
         child = demographics_identity(attendance.patient)
     own = store.parents_of_attendees([attendee_id]) if rechecked and named else []
-    linked = {link.parent_id for link in own}
     for kin in named:
         candidates = store.parent_candidates(kin.keys | kin.lookup)
         node, parent_id, how = _find_node(store, matcher, kin, child, candidates)
-        if own and parent_id not in linked:
+        if own and parent_id is None:
             taken = {p.parent_id for p in resolved}
             before = _linked_node(matcher, kin, own, candidates, attendance.attendance_id, taken)
             if before is not None:
                 node, parent_id, how = None, before, "earlier check"
         if record:
             parent_id = _record_parent(store, kin, node, parent_id, attendee_id,
-                                       attendance.attendance_id)
+                                       attendance.attendance_id, candidates)
         resolved.append(ResolvedParent(parent_id, kin.relationship, kin.on_register, how))
     return resolved
 
@@ -307,26 +306,37 @@ def _linked_node(matcher: Matcher, kin: NamedParent, own: list[ParentLink],
     none is: a parent the first check did not name (an A08 that adds one)."""
     mine = [link for link in own
             if link.relationship == kin.relationship and link.parent_id not in taken]
-    for link in mine:
-        if link.attendance_id == attendance_id:
-            return link.parent_id
     same_person = [link.parent_id for link in mine
                    if kin.on_register is not None and link.parent_person_id == kin.on_register]
     if same_person:
         return min(same_person)
     ids = {link.parent_id for link in mine}
+    # only a node that may still be this parent: an A08 that names another mother is heard
     scored = _plausible(matcher, kin.ident, [c for c in candidates if int(c.ref[1:]) in ids])
+    fits = {int(c.ref[1:]) for _, c in scored}
+    for link in mine:
+        if link.attendance_id == attendance_id and link.parent_id in fits:
+            return link.parent_id
     if scored and probability(scored[0][0]) >= matcher.settings.certain:
         return int(scored[0][1].ref[1:])
     return None
 
 
 def _record_parent(store: Store, kin: NamedParent, node: Identity | None,
-                   parent_id: int | None, attendee_id: int, attendance_id: str) -> int:
+                   parent_id: int | None, attendee_id: int, attendance_id: str,
+                   candidates: list[Identity]) -> int:
     """Store ``kin``'s node (new when ``parent_id`` is ``None``; a node found by matching
-    learns the names and addresses given) and the attendee's link to it (idempotent)."""
+    learns the names and addresses given) and the attendee's link to it (idempotent).
+
+    A new node does not keep an NHS number a known node already holds: the number was
+    refused as that person's (:func:`nhs_contradicted`), so it is not this parent's either,
+    and two nodes must never share one."""
     if parent_id is None:
-        parent_id = store.add_parent(kin.ident, kin.keys, kin.on_register)
+        ident, keys = kin.ident, kin.keys
+        if ident.nhs and any(c.nhs == ident.nhs for c in candidates):
+            ident = replace(ident, nhs=None)
+            keys = frozenset(blocking_keys(ident))
+        parent_id = store.add_parent(ident, set(keys), kin.on_register)
     elif node is not None:
         merged = merge_identities(node, kin.ident)   # names and moves accumulate
         if merged != node or kin.on_register is not None:
