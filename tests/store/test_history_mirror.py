@@ -65,6 +65,7 @@ def _reads(store: SqliteStore) -> dict[str, object]:
         "attendees": [i.to_json() for i in store.attendees([*every, 3, 42])],
         "attendees_of_persons": store.attendees_of_persons(PERSONS),
         "parent_candidates": sorted(i.to_json() for i in store.parent_candidates(KEYS[2:])),
+        "parents": [i.to_json() for i in store.parents([*every, 3, 42])],
         "parent_of_person": [store.parent_of_person(p) for p in PERSONS],
         "parents_of_attendees": store.parents_of_attendees(every),
         "children_of_parents": store.children_of_parents(every),

@@ -266,7 +266,7 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
         node, parent_id, how = _find_node(store, matcher, kin, child, candidates)
         if own and parent_id is None:
             taken = {p.parent_id for p in resolved}
-            before = _linked_node(matcher, kin, own, candidates, attendance.attendance_id, taken)
+            before = _linked_node(store, matcher, kin, own, attendance.attendance_id, taken)
             if before is not None:
                 node, parent_id, how = None, before, "earlier check"
         if record:
@@ -295,31 +295,42 @@ def _find_node(store: Store, matcher: Matcher, kin: NamedParent, child: Identity
     return None, None, "new"
 
 
-def _linked_node(matcher: Matcher, kin: NamedParent, own: list[ParentLink],
-                 candidates: list[Identity], attendance_id: str,
-                 taken: set[int | None]) -> int | None:
+def _linked_node(store: Store, matcher: Matcher, kin: NamedParent, own: list[ParentLink],
+                 attendance_id: str, taken: set[int | None]) -> int | None:
     """On a re-check, the node among those the attendee is linked to (``own``) that the first
-    check of ``attendance_id`` took for ``kin``: the link that attendance made in this role;
-    else a linked node of this role that is the same register person; else the linked node
-    of this role, under the parent's keys, that is certainly the parent (no margin asked: the
-    nodes made later may resemble it, but the first check linked this one). ``None`` when
-    none is: a parent the first check did not name (an A08 that adds one)."""
+    check of ``attendance_id`` took for ``kin``: a linked node of this role that is the same
+    register person; else the link that attendance made in this role, unless the parent now
+    named is someone else (:func:`_named_someone_else`); else the linked node of this role
+    that is certainly the parent (no margin asked: the nodes made later may resemble it, but
+    the first check linked this one). ``None`` when none is: a parent the first check did
+    not name (an A08 that adds or corrects one)."""
     mine = [link for link in own
             if link.relationship == kin.relationship and link.parent_id not in taken]
     same_person = [link.parent_id for link in mine
                    if kin.on_register is not None and link.parent_person_id == kin.on_register]
     if same_person:
         return min(same_person)
-    ids = {link.parent_id for link in mine}
-    # only a node that may still be this parent: an A08 that names another mother is heard
-    scored = _plausible(matcher, kin.ident, [c for c in candidates if int(c.ref[1:]) in ids])
-    fits = {int(c.ref[1:]) for _, c in scored}
+    linked = store.parents({link.parent_id for link in mine}) if mine else []
+    # this attendance's own link, unless the parent now named is someone else: an A08 that
+    # names another mother is heard
+    fits = {int(c.ref[1:]) for c in linked if not _named_someone_else(matcher, kin.ident, c)}
     for link in mine:
         if link.attendance_id == attendance_id and link.parent_id in fits:
             return link.parent_id
+    scored = _plausible(matcher, kin.ident, linked)
     if scored and probability(scored[0][0]) >= matcher.settings.certain:
         return int(scored[0][1].ref[1:])
     return None
+
+
+def _named_someone_else(matcher: Matcher, query: Identity, node: Identity) -> bool:
+    """Does the parent named say they are not ``node``: two valid, different NHS numbers, an
+    NHS number the node's details contradict, or neither name agreeing?"""
+    if query.nhs and node.nhs and query.nhs != node.nhs:
+        return True
+    levels = _levels(matcher, query, node)
+    return nhs_contradicted(levels, query, node) or (
+        levels.get("given_name") == "otherwise" and levels.get("family_name") == "otherwise")
 
 
 def _record_parent(store: Store, kin: NamedParent, node: Identity | None,

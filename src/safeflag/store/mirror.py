@@ -105,6 +105,9 @@ class HistoryMirror:
     def attendees(self, ids: Iterable[int]) -> list[Identity]:
         return [_identity(self.attendee[a]) for a in sorted(set(ids)) if a in self.attendee]
 
+    def parents(self, ids: Iterable[int]) -> list[Identity]:
+        return [_identity(self.parent[p]) for p in sorted(set(ids)) if p in self.parent]
+
     def attendees_of_persons(self, ids: Iterable[str]) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {}
         for pid in sorted(set(ids)):

@@ -500,6 +500,13 @@ class SqliteStore:
                         "ORDER BY attendee_id", sorted(set(ids)))
         return [Identity.from_json(r[0]) for r in rows]
 
+    def parents(self, ids: Iterable[int]) -> list[Identity]:
+        if (mirror := self._mirrored()) is not None:
+            return mirror.parents(ids)
+        rows = self._in("SELECT identity FROM parent WHERE parent_id IN ({marks}) "
+                        "ORDER BY parent_id", sorted(set(ids)))
+        return [Identity.from_json(r[0]) for r in rows]
+
     def attendee_person_links(self) -> dict[int, str]:
         return dict(self._query("SELECT attendee_id, person_id FROM attendee "
                                 "WHERE person_id IS NOT NULL"))
