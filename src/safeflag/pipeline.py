@@ -144,16 +144,17 @@ class Safeflag:
         family although the sibling never attends again."""
         register = load_register(path)
         index, model = prepare_register(register)
-        with self.store.transaction():
-            linked = self.store.attendee_person_links()
-            info = self.store.replace_register(register, index, source=str(path),
-                                               meta={MODEL_META_KEY: model.to_json()})
-            self.matcher.reload(model)
-            try:
-                relinked, unlinked = self._relink(linked, {p.person_id for p in register.persons})
-            except BaseException:
-                self.matcher.reload()     # the old register stays: read its model again
-                raise
+        try:
+            with self.store.transaction():
+                linked = self.store.attendee_person_links()
+                info = self.store.replace_register(register, index, source=str(path),
+                                                   meta={MODEL_META_KEY: model.to_json()})
+                self.matcher.reload(model)
+                relinked, unlinked = self._relink(linked,
+                                                  {p.person_id for p in register.persons})
+        except BaseException:
+            self.matcher.reload()     # the old register stays (even a failed commit): its model
+            raise
         return replace(info, relinked=relinked, unlinked=unlinked)
 
     def _relink(self, linked: dict[int, str], present: set[str]) -> tuple[int, int]:

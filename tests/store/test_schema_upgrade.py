@@ -135,13 +135,18 @@ def test_a_database_from_a_newer_safeflag_is_refused_and_left_alone(tmp_path):
     with sqlite3.connect(path) as db:
         db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                    (str(SCHEMA_VERSION + 1),))
+        db.execute("ALTER TABLE audit RENAME TO audit_v3")     # the newer layout
     with pytest.raises(StoreError, match="newer safeflag") as caught:
         SqliteStore(path)
     assert "--db" in str(caught.value)
+    with sqlite3.connect(path) as db:                           # nothing created in it
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    assert "audit" not in tables and "audit_v3" in tables
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
             str(SCHEMA_VERSION + 1),)
     with sqlite3.connect(path) as db:       # the other side: this version's own opens
         db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                    (str(SCHEMA_VERSION),))
+        db.execute("ALTER TABLE audit_v3 RENAME TO audit")
     SqliteStore(path).close()

@@ -251,3 +251,47 @@ def test_a_reload_that_renumbers_the_register_keeps_a_siblings_history(tmp_path,
     assert bool(shown) is renumbered
     if renumbered:
         assert any("S9" in e for e in shown[0].evidence)
+
+
+def _commit_will_fail(store: SqliteStore, table: str = "meta") -> None:
+    """The next transaction that writes ``table`` fails at COMMIT (a deferred constraint),
+    as a commit fails on a full disk: the writes themselves succeed."""
+    db = store._db
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("CREATE TEMP TABLE anchor (id INTEGER PRIMARY KEY)")
+    db.execute("CREATE TEMP TABLE dangling (id INTEGER REFERENCES anchor(id) "
+               "DEFERRABLE INITIALLY DEFERRED)")
+    db.execute(f"CREATE TEMP TRIGGER fail_at_commit AFTER INSERT ON main.{table} "
+               "BEGIN INSERT INTO dangling VALUES (1); END")
+
+
+def test_a_failed_commit_leaves_no_transaction_open(tmp_path):
+    from safeflag.errors import StoreError
+    store = SqliteStore(tmp_path / "c.db")
+    _commit_will_fail(store)
+    with pytest.raises(StoreError, match="cannot commit"):
+        with store.transaction():
+            store.set_meta("k", "v")
+    assert not store._db.in_transaction
+    store._db.execute("DROP TRIGGER temp.fail_at_commit")
+    with store.transaction():                  # the next transaction is a real one
+        store.set_meta("k", "w")
+    assert SqliteStore(tmp_path / "c.db").get_meta("k") == "w"
+
+
+def test_a_register_load_whose_commit_fails_keeps_the_old_model(tmp_path):
+    """The matcher must go on scoring with the register that is still stored."""
+    from safeflag.errors import StoreError
+    with Safeflag(SqliteStore(tmp_path / "m.db")) as sf:
+        load(sf, [person(f"P{i}", "Amy", f"Smith{i}", "2020-01-15") for i in range(40)])
+        before = sf.matcher.model.prior
+        folder = tmp_path / "reg"
+        folder.mkdir()
+        (folder / "persons.csv").write_text(
+            "person_id,given_name,family_name,birth_date\nN1,Amy,Lowe,2019-01-01\n",
+            encoding="utf-8")
+        _commit_will_fail(sf.store)
+        with pytest.raises(StoreError):
+            sf.load_register(folder)
+        assert sf.matcher.model.prior == before
+        assert sf.store.register_info().persons == 40

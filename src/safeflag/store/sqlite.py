@@ -104,25 +104,35 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            self._refuse_newer(self._stored_version())   # before anything is created in it
             self._db.executescript(SCHEMA)     # IF NOT EXISTS throughout: no write when present
-            version = self._db.execute(
-                "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if version is None or version[0] != str(SCHEMA_VERSION):
-                self._refuse_newer(version[0] if version else None)
+            version = self._stored_version()
+            if version != str(SCHEMA_VERSION):
                 self._upgrade()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the database at {self.path}: {exc}. "
                              f"{_advice(exc)}") from exc
 
+    def _stored_version(self) -> str | None:
+        """The schema version the database records; ``None`` for a new (or pre-meta) one."""
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                            "AND name = 'meta'").fetchone() is None:
+            return None
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return row[0] if row else None
+
     def _refuse_newer(self, stored: str | None) -> None:
-        """A database a newer safeflag made is never written to by this one: its tables may
-        mean something this version does not know."""
-        if stored is not None and (not stored.isdigit() or int(stored) > SCHEMA_VERSION):
-            self._db.close()
-            raise StoreError(f"the database at {self.path} was made by a newer safeflag "
-                             f"(schema version {stored}; this one knows up to "
-                             f"{SCHEMA_VERSION}); nothing was changed. Upgrade safeflag, or "
-                             "use another database (--db or SAFEFLAG_DB).")
+        """A database a newer safeflag made (or one whose version this one cannot read) is
+        never written to by this one: its tables may mean something this version does not
+        know."""
+        if stored is None or (stored.isdigit() and int(stored) <= SCHEMA_VERSION):
+            return
+        self._db.close()
+        which = (f"was made by a newer safeflag (schema version {stored}; this one knows up "
+                 f"to {SCHEMA_VERSION})" if stored.isdigit()
+                 else "records a schema version this safeflag cannot read")
+        raise StoreError(f"the database at {self.path} {which}; nothing was changed. Upgrade "
+                         "safeflag, or use another database (--db or SAFEFLAG_DB).")
 
     def _upgrade(self) -> None:
         """Bring a new or older database to :data:`SCHEMA_VERSION`, in one transaction (a
@@ -166,14 +176,20 @@ class SqliteStore:
                 self._roll_back()
                 self._forget_register()        # the rollback may have undone a register load
                 if isinstance(exc, sqlite3.Error):
-                    raise StoreError(f"cannot write to {self.path}: {exc}. "
-                                     f"{_advice(exc)}") from exc
+                    raise self._write_error(exc) from exc
                 raise
             else:
                 try:
                     self._db.execute("COMMIT")
                 except sqlite3.Error as exc:
-                    raise StoreError(f"cannot commit to {self.path}: {exc}") from exc
+                    self._behind.clear()
+                    self._roll_back()          # never leave the transaction open
+                    self._forget_register()
+                    raise StoreError(f"cannot commit to {self.path}: {exc}. "
+                                     f"{_advice(exc)}") from exc
+
+    def _write_error(self, exc: sqlite3.Error) -> StoreError:
+        return StoreError(f"cannot write to {self.path}: {exc}. {_advice(exc)}")
 
     def _roll_back(self) -> None:
         try:
@@ -199,12 +215,14 @@ class SqliteStore:
             yield self._db
         except BaseException as exc:
             del self._behind[held:]
-            self._db.execute("ROLLBACK TO nested")
-            self._db.execute("RELEASE nested")
+            try:
+                self._db.execute("ROLLBACK TO nested")
+                self._db.execute("RELEASE nested")
+            except sqlite3.Error:
+                pass      # SQLite already rolled the whole transaction back (a full disk)
             self._forget_register()
             if isinstance(exc, sqlite3.Error):    # the database, not the record: stop the run
-                raise StoreError(f"cannot write to {self.path}: {exc}. "
-                                 f"{_advice(exc)}") from exc
+                raise self._write_error(exc) from exc
             raise
         self._db.execute("RELEASE nested")
 
@@ -230,7 +248,7 @@ class SqliteStore:
             for sql, rows in itertools.groupby(held, key=lambda w: w[0]):
                 self._db.executemany(sql, [params for _, params in rows])
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+            raise self._write_error(exc) from exc
         if self._mirror is not None:
             self._mirror.settled()
 
