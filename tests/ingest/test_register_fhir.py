@@ -221,3 +221,21 @@ def test_an_ended_plan_without_an_end_date_is_refused(tmp_path, kind, status):
         load_register(path)
     assert "Bundle.entry[1].resource.period.end" in str(err.value)
     assert status in str(err.value)
+
+
+@pytest.mark.parametrize("change", [
+    {"status": ["active"]},                        # a list where FHIR has a code
+    {"subject": {"reference": ["Patient/C1"]}},    # a list where FHIR has a string
+    {"subject": 5},                                # a number where FHIR has an object
+])
+def test_a_value_of_the_wrong_json_type_is_a_register_error_at_its_entry(tmp_path, change):
+    bundle = _one_plan_bundle("Flag", "active", None)
+    bundle["entry"][1]["resource"].update(change)
+    path = tmp_path / "register.json"
+    path.write_text(json.dumps(bundle))
+    with pytest.raises(RegisterError) as caught:
+        load_register(path)
+    assert "Bundle.entry[1].resource" in str(caught.value) and "Lily" not in str(caught.value)
+    # the other side: the same Bundle as FHIR gives it loads
+    path.write_text(json.dumps(_one_plan_bundle("Flag", "active", None)))
+    assert len(load_register(path).plans) == 1

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -221,6 +223,17 @@ def _not_a_plan(e: _Entry) -> bool:
     return True
 
 
+@contextmanager
+def _reading(e: _Entry) -> Iterator[None]:
+    """Anything in one entry that is not the JSON type FHIR gives it (a list for a string, a
+    number for an object) is a :class:`RegisterError` at that entry, never a traceback."""
+    try:
+        yield
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        raise RegisterError(f"a value of the wrong JSON type ({type(exc).__name__}); check "
+                            "this resource against FHIR R4", file=e.file, path=e.path) from exc
+
+
 def load_register_fhir(path: str | Path) -> Register:
     """Read and validate a register Bundle; raise :class:`RegisterError` on the first bad entry."""
     file = str(path)
@@ -231,53 +244,80 @@ def load_register_fhir(path: str | Path) -> Register:
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise RegisterError("expected a FHIR Bundle", file=file, path="resourceType")
     ids: dict[str, str] = {}
-    entries = [_Entry(file, i, (ent or {}).get("resource") or {},
-                      str((ent or {}).get("fullUrl") or ""), ids)
-               for i, ent in enumerate(bundle.get("entry") or [])]
+    raw = bundle.get("entry") or []
+    if not isinstance(raw, list):
+        raise RegisterError("expected a list of entries", file=file, path="Bundle.entry")
+    entries = [_Entry(file, i, _resource_of(ent), _full_url_of(ent), ids)
+               for i, ent in enumerate(raw)]
     persons: dict[str, Person] = {}
     addresses: list[AddressPeriod] = []
     related: list[tuple[_Entry, str]] = []
     for e in entries:
-        kind = e.res.get("resourceType")
-        if kind not in ("Patient", "RelatedPerson"):
-            continue
-        own_ref = next((i.get("value") for i in e.res.get("identifier", [])
-                        if i.get("system") == PERSON_ID_SYSTEM), None)
-        if kind == "RelatedPerson":
-            related.append((e, own_ref or e.own_id()))
-            if own_ref:
-                if e.full_url:
-                    ids[e.full_url] = own_ref
-                continue
-        pid = e.own_id()
-        if not pid:
-            raise e.fail("id", "every Patient (and RelatedPerson standing for a person) "
-                               "needs an id or a urn:uuid fullUrl")
-        if pid in persons:
-            raise e.fail("id", "duplicate person id")
-        person, history = _person(e, pid)
-        persons[pid] = person
-        if e.full_url:
-            ids[e.full_url] = pid
-        addresses.extend(history)
+        with _reading(e):
+            _read_person(e, ids, persons, addresses, related)
     relationships = []
     for e, other in related:
-        child = e.ref("patient")
-        for pid, field in ((child, "patient"), (other, "identifier")):
-            if pid not in persons:
-                raise e.fail(field, "names no Patient of this Bundle")
-        start, end = e.period()
-        relationships.append(Relationship(person_id=child, related_person_id=other,
-                                          relationship=_relationship_kind(e),
-                                          from_date=start, to_date=end))
-    plan_entries = [e for e in entries if e.res.get("resourceType") in ("EpisodeOfCare", "Flag")
-                    and not _not_a_plan(e)]
-    plans = [_plan(e) for e in plan_entries]
-    for plan, e in zip(plans, plan_entries):
-        if plan.person_id not in persons:
-            raise e.fail("patient" if e.res["resourceType"] == "EpisodeOfCare" else "subject",
-                         "names no Patient of this Bundle")
+        with _reading(e):
+            relationships.append(_relationship(e, other, persons))
+    plans = []
+    for e in entries:
+        with _reading(e):
+            if e.res.get("resourceType") not in ("EpisodeOfCare", "Flag") or _not_a_plan(e):
+                continue
+            plan = _plan(e)
+            if plan.person_id not in persons:
+                raise e.fail("patient" if e.res["resourceType"] == "EpisodeOfCare"
+                             else "subject", "names no Patient of this Bundle")
+            plans.append(plan)
     if not persons:
         raise RegisterError("the Bundle holds no Patient", file=file, path="Bundle.entry")
     return Register(persons=tuple(persons.values()), relationships=tuple(relationships),
                     plans=tuple(plans), addresses=tuple(addresses))
+
+
+def _resource_of(entry: Any) -> dict[str, Any]:
+    res = entry.get("resource") if isinstance(entry, dict) else None
+    return res if isinstance(res, dict) else {}
+
+
+def _full_url_of(entry: Any) -> str:
+    url = entry.get("fullUrl") if isinstance(entry, dict) else None
+    return url if isinstance(url, str) else ""
+
+
+def _read_person(e: _Entry, ids: dict[str, str], persons: dict[str, Person],
+                 addresses: list[AddressPeriod], related: list[tuple[_Entry, str]]) -> None:
+    """A Patient (or a RelatedPerson standing for a person) into ``persons``; a RelatedPerson
+    also into ``related``, with the person it names."""
+    kind = e.res.get("resourceType")
+    if kind not in ("Patient", "RelatedPerson"):
+        return
+    own_ref = next((i.get("value") for i in e.res.get("identifier", [])
+                    if i.get("system") == PERSON_ID_SYSTEM), None)
+    if kind == "RelatedPerson":
+        related.append((e, own_ref or e.own_id()))
+        if own_ref:
+            if e.full_url:
+                ids[e.full_url] = own_ref
+            return
+    pid = e.own_id()
+    if not pid:
+        raise e.fail("id", "every Patient (and RelatedPerson standing for a person) "
+                           "needs an id or a urn:uuid fullUrl")
+    if pid in persons:
+        raise e.fail("id", "duplicate person id")
+    person, history = _person(e, pid)
+    persons[pid] = person
+    if e.full_url:
+        ids[e.full_url] = pid
+    addresses.extend(history)
+
+
+def _relationship(e: _Entry, other: str, persons: dict[str, Person]) -> Relationship:
+    child = e.ref("patient")
+    for pid, field in ((child, "patient"), (other, "identifier")):
+        if pid not in persons:
+            raise e.fail(field, "names no Patient of this Bundle")
+    start, end = e.period()
+    return Relationship(person_id=child, related_person_id=other,
+                        relationship=_relationship_kind(e), from_date=start, to_date=end)
