@@ -253,10 +253,12 @@ def read_batch_items(path: str, *, fmt: str | None = None, pool: "_Pool | None" 
                                      source=source))
         return
     try:
-        if source != "-" and blank_input(_peek(fp)) and os.fstat(fp.fileno()).st_size < _HEAD:
-            return        # a file with no record in it: zero records, not an unreadable one
+        head = _peek(fp)
+        if not head or (source != "-" and blank_input(head)
+                        and os.fstat(fp.fileno()).st_size < _HEAD):
+            return        # an input with no record in it: zero records, not an unreadable one
         try:
-            kind = fmt or detect_format(_peek(fp), name=source)
+            kind = fmt or detect_format(head, name=source)
         except MessageError as exc:
             yield BatchItem(exc)
             return

@@ -133,3 +133,12 @@ def test_batch_runs_at_a_lower_cpu_priority_unless_told(world, db, tmp_path, nic
 def test_batch_priority_out_of_range_cannot_run(db, tmp_path):
     result = _batch("x.hl7", "--db", str(db), "--out", str(tmp_path / "o"), "--nice", "20")
     assert result.exit_code == 2 and "--nice" in result.output
+
+
+@pytest.mark.parametrize("text, records", [("", 0), (GARBAGE, 1)])
+def test_empty_standard_input_is_zero_records(db, tmp_path, text, records):
+    out = tmp_path / "out.ndjson"
+    result = runner.invoke(app, ["batch", "-", "--db", str(db), "--out", str(out),
+                                 "--workers", "1"], input=text)
+    assert result.exit_code == (EXIT_OK if not records else EXIT_RECORD_ERRORS), result.output
+    assert len(out.read_text(encoding="utf-8").splitlines()) == records

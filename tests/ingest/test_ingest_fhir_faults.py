@@ -226,3 +226,20 @@ def test_a_birth_date_sent_as_nan_is_an_error_not_a_missing_date():
     text = json.dumps(_bundle()).replace('"2013-03-01"', "NaN")
     [err] = list(read_text(text, fmt="fhir"))
     assert isinstance(err, MessageError) and err.location == "Patient.birthDate"
+
+
+@pytest.mark.parametrize("gender, kept", [("female", True), (2, False)])
+def test_a_next_of_kin_of_the_wrong_json_type_is_left_out_with_a_note(gender, kept):
+    """Next of kin are optional: a bad one must not make the child's own attendance (and
+    flags) unreadable."""
+    b = _bundle()
+    b["entry"].append({"resource": {
+        "resourceType": "RelatedPerson", "id": "rp-1", "gender": gender,
+        "relationship": [{"coding": [{"code": "MTH"}]}],
+        "name": [{"given": ["Kerry"], "family": "Lowe"}]}})
+    [att] = list(read_text(json.dumps(b), fmt="fhir"))
+    assert isinstance(att, Attendance)
+    assert any(n.given == "Kerry" for k in att.next_of_kin for n in k.demographics.names) is kept
+    notes = [n for n in att.notes if n.startswith("RelatedPerson.gender")]
+    assert bool(notes) is not kept
+    assert all("Kerry" not in n for n in att.notes)

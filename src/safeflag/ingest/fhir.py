@@ -306,18 +306,28 @@ def _complaint(enc: dict) -> Coded | None:
     return None
 
 
-def _kin(patient: dict, resources: list[dict], index: dict, ctx: _Ctx) -> tuple[NextOfKin, ...]:
-    out = []
+def _kin(patient: dict, resources: list[dict], index: dict,
+         ctx: _Ctx) -> tuple[tuple[NextOfKin, ...], tuple[str, ...]]:
+    """The next of kin, and a note for each one that could not be read: they are optional,
+    so a bad one is left out (and said) rather than hide the child's own flags."""
+    out, notes = [], []
     for res in resources:
         if res.get("resourceType") != "RelatedPerson":
             continue
-        if res.get("patient") and not _refers_to(res.get("patient"), patient, index,
-                                                 "RelatedPerson.patient"):
-            continue
-        out.append(_related(res, ctx))
-    for contact in _objs(patient.get("contact"), "Patient.contact"):
-        out.append(_contact(contact))
-    return tuple(k for k in out if k.relationship or k.demographics.names)
+        try:
+            if res.get("patient") and not _refers_to(res.get("patient"), patient, index,
+                                                     "RelatedPerson.patient"):
+                continue
+            out.append(_related(res, ctx))
+        except _WrongType as exc:
+            notes.append(f"{exc.path}: {exc.reason}; this next of kin not used")
+    contacts = patient.get("contact")
+    for contact in contacts if isinstance(contacts, list) else [contacts] if contacts else []:
+        try:
+            out.append(_contact(_obj(contact, "Patient.contact")))
+        except _WrongType as exc:
+            notes.append(f"{exc.path}: {exc.reason}; this next of kin not used")
+    return tuple(k for k in out if k.relationship or k.demographics.names), tuple(notes)
 
 
 def _relationship_code(concepts: Iterable[dict], path: str) -> tuple[str, str]:
@@ -513,13 +523,14 @@ def _attendance(enc: dict, bundle: _Bundle, ctx: _Ctx) -> Attendance:
     patient = _patient_for(enc, resources, index, ctx)
     conditions = _conditions(enc, patient, resources, index, bundle.single)
     injured, notes = optional(lambda: _injury_time(conditions, ctx))
+    kin, kin_notes = _kin(patient, resources, index, ctx)
     return Attendance(
         attendance_id=_attendance_id(enc, ctx), message_id=bundle.message_id, event="fhir",
         arrival=_arrival(enc, ctx), patient_class=_patient_class(enc),
         patient=_demographics(patient, ctx, "Patient"),
-        next_of_kin=_kin(patient, resources, index, ctx), complaint=_complaint(enc),
+        next_of_kin=kin, complaint=_complaint(enc),
         diagnoses=tuple(dx for _, dx in conditions),
-        injury_time=injured, source=ctx.source, notes=notes)
+        injury_time=injured, source=ctx.source, notes=(*notes, *kin_notes))
 
 
 def parse_fhir_text(text: str, ref: str = "#1", source: str = "", *,
