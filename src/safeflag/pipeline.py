@@ -24,7 +24,7 @@ from .match import Matcher, demographics_identity, register_identities
 from .match.weights import META_KEY as MODEL_META_KEY, MatchModel, estimate_from_register
 from .algo.compare import Identity, blocking_keys
 from .algo.dates import PartialDate
-from .models import Attendance, CheckResult, MatchResult, Register, Warning
+from .models import Attendance, CheckResult, MatchResult, Person, Register, Warning
 from .rules import Age, RelativeView, RuleContext, evaluate, flags_for
 from .settings import Settings
 from .audit import os_user
@@ -96,6 +96,12 @@ class Prepared:
     identities: _Identities | None = None
 
 
+def _changed(old: Person | None, new: Person) -> bool:
+    """Is the person under this id someone else now (name, birth date or NHS number)?"""
+    return old is None or (old.given_name, old.family_name, old.birth_date, old.nhs_number) \
+        != (new.given_name, new.family_name, new.birth_date, new.nhs_number)
+
+
 def _relatives_shown(ctx: RuleContext, warnings: Iterable[Warning]) -> tuple[str, ...]:
     """The register persons whose attendances or plans ``warnings`` show (a warning held
     back shows nothing; a child known only from attendances is no register person)."""
@@ -138,40 +144,47 @@ class Safeflag:
     def load_register(self, path: str | Path) -> RegisterInfo:
         """Replace the register with a CSV folder or FHIR Bundle at ``path`` (all or nothing).
 
-        Earlier attendees linked to a person_id the new register no longer holds (the register
-        renumbered, or left someone out) are matched again against it and linked where the
-        match is certain, in the same transaction: a sibling's past injuries stay with the
-        family although the sibling never attends again."""
+        Earlier attendees are kept linked to register persons by person_id. Those linked to a
+        person_id the new register no longer holds, or whose person's name, birth date or NHS
+        number changed (a register renumbered, or ids given to other people), are matched
+        again against it in the same transaction: linked where the match is certain, else
+        unlinked. A sibling's past injuries stay with the family although the sibling never
+        attends again, and never follow an id to another child."""
         register = load_register(path)
         index, model = prepare_register(register)
         try:
             with self.store.transaction():
                 linked = self.store.attendee_person_links()
+                before = self.store.persons(set(linked.values()))
                 info = self.store.replace_register(register, index, source=str(path),
                                                    meta={MODEL_META_KEY: model.to_json()})
                 self.matcher.reload(model)
-                relinked, unlinked = self._relink(linked,
-                                                  {p.person_id for p in register.persons})
+                now = {p.person_id: p for p in register.persons}
+                doubtful = sorted(a for a, pid in linked.items()
+                                  if pid not in now or _changed(before.get(pid), now[pid]))
+                relinked, unlinked = self._relink(doubtful, linked)
         except BaseException:
             self.matcher.reload()     # the old register stays (even a failed commit): its model
             raise
         return replace(info, relinked=relinked, unlinked=unlinked)
 
-    def _relink(self, linked: dict[int, str], present: set[str]) -> tuple[int, int]:
-        """Match again the attendees whose person is gone; (linked again, left unlinked)."""
-        orphans = sorted(a for a, pid in linked.items() if pid not in present)
+    def _relink(self, attendees: list[int], linked: dict[int, str]) -> tuple[int, int]:
+        """Match ``attendees`` again against the register just loaded: link each where the
+        match is certain, unlink the rest; (linked, left unlinked)."""
         relinked = 0
-        for ident in self.store.attendees(orphans) if orphans else ():
+        for ident in self.store.attendees(attendees) if attendees else ():
+            attendee = int(ident.ref[1:])
             lookup = blocking_keys(ident, query=True)
             found = self.matcher.result(self.matcher.rank(
                 ident, self.store.person_candidates(lookup)))
-            if found.band == "certain" and found.person_id:
-                self.store.link_attendee(int(ident.ref[1:]), found.person_id)
-                relinked += 1
-        if orphans:
+            person = found.person_id if found.band == "certain" else None
+            if person != linked.get(attendee):
+                self.store.link_attendee(attendee, person)
+            relinked += person is not None
+        if attendees:
             log.info("register load: %d earlier attendee(s) matched again, %d left unlinked",
-                     relinked, len(orphans) - relinked)
-        return relinked, len(orphans) - relinked
+                     relinked, len(attendees) - relinked)
+        return relinked, len(attendees) - relinked
 
     # --- checking -------------------------------------------------------------------------------
     def check(self, attendance: Attendance, *, record: bool = True, user: str | None = None,

@@ -295,3 +295,30 @@ def test_a_register_load_whose_commit_fails_keeps_the_old_model(tmp_path):
             sf.load_register(folder)
         assert sf.matcher.model.prior == before
         assert sf.store.register_info().persons == 40
+
+
+def test_a_reload_that_gives_an_id_to_another_child_moves_the_history_with_the_child(tmp_path):
+    """P1 was Amy; the re-export gives P1 to Ben. Amy's fracture must not become Ben's."""
+    amy = lambda pid: person(pid, "Amy", "Smith", "2019-02-02", postcode="LS2 9JT")
+    with Safeflag(SqliteStore(tmp_path / "r.db")) as sf:
+        load(sf, [amy("P1"), person("P2", "Ben", "Jones", "2019-05-05", sex="male",
+                                    postcode="HU1 2AA")])
+        sf.check(attendance("V1", "2021-03-01", given="Amy", family="Smith",
+                            birth="2019-02-02", postcode="LS2 9JT", dx=("S42.0",)))
+        folder = tmp_path / "reg"
+        folder.mkdir()
+        (folder / "persons.csv").write_text(
+            "person_id,given_name,family_name,birth_date,sex,postcode\n"
+            "P1,Ben,Jones,2019-05-05,male,HU1 2AA\nP2,Amy,Smith,2019-02-02,female,LS2 9JT\n",
+            encoding="utf-8")
+        info = sf.load_register(folder)
+        assert (info.relinked, info.unlinked) == (1, 0)
+        assert sf.store.attendee_person_links() == {1: "P2"}
+        ben = sf.check(attendance("V2", "2021-03-20", given="Ben", family="Jones",
+                                  birth="2019-05-05", sex="male", postcode="HU1 2AA"))
+        amy_again = sf.check(attendance("V3", "2021-03-25", given="Amy", family="Smith",
+                                        birth="2019-02-02", postcode="LS2 9JT"))
+    assert ben.match.person_id == "P1" and not any(w.code == "REPEAT_INJURY"
+                                                   for w in ben.warnings)
+    assert amy_again.match.person_id == "P2" and any(w.code == "REPEAT_INJURY"
+                                                     for w in amy_again.warnings)

@@ -179,14 +179,16 @@ class HistoryMirror:
         for key in new_keys:
             self.fresh_attendee_keys.setdefault(key, []).append(attendee_id)
 
-    def link_attendee(self, attendee_id: int, person_id: str) -> None:
+    def link_attendee(self, attendee_id: int, person_id: str | None) -> None:
+        """``person_id`` ``None``: the attendee is no longer linked to anyone."""
         if attendee_id not in self.attendee:
             return                                   # the UPDATE matched no row either
-        before = self.attendee_person.get(attendee_id)
+        before = self.attendee_person.pop(attendee_id, None)
         if before is not None:
             self.person_attendees[before].remove(attendee_id)
-        self.attendee_person[attendee_id] = person_id
-        insort(self.person_attendees.setdefault(person_id, []), attendee_id)
+        if person_id is not None:
+            self.attendee_person[attendee_id] = person_id
+            insort(self.person_attendees.setdefault(person_id, []), attendee_id)
 
     def put_parent(self, parent_id: int, stored: str, new_keys: Iterable[str],
                    person_id: str | None) -> None:

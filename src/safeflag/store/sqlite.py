@@ -586,7 +586,7 @@ class SqliteStore:
             if self._mirror is not None:
                 self._mirror.update_attendee(attendee_id, stored, keys)
 
-    def link_attendee(self, attendee_id: int, person_id: str) -> None:
+    def link_attendee(self, attendee_id: int, person_id: str | None) -> None:
         self._write("UPDATE attendee SET person_id = ? WHERE attendee_id = ?",
                     (person_id, attendee_id))
         if self._mirror is not None:
