@@ -513,9 +513,10 @@ def _encounter_item(enc: dict, position: int, bundle: _Bundle,
 def _encounter_name(enc: dict, position: int) -> str:
     """The Encounter's first identifier value, else its id, else ``entry[N]`` (from 0); never
     an NHS number."""
-    idents = enc.get("identifier")
-    first = next((i for i in _list(idents) if isinstance(i, dict)), {})
-    return _safe_id(first.get("value")) or _safe_id(enc.get("id")) or f"entry[{position}]"
+    values = (_safe_id(i.get("value")) for i in _list(enc.get("identifier"))
+              if isinstance(i, dict))
+    return next((v for v in values if v), "") or _safe_id(enc.get("id")) \
+        or f"entry[{position}]"
 
 
 def _attendance(enc: dict, bundle: _Bundle, ctx: _Ctx) -> Attendance:
