@@ -514,15 +514,18 @@ class SqliteStore:
     def attendees(self, ids: Iterable[int]) -> list[Identity]:
         if (mirror := self._mirrored()) is not None:
             return mirror.attendees(ids)
-        rows = self._in("SELECT identity FROM attendee WHERE attendee_id IN ({marks}) "
-                        "ORDER BY attendee_id", sorted(set(ids)))
-        return [Identity.from_json(r[0]) for r in rows]
+        return self._identities_by_id("attendee", ids)
 
     def parents(self, ids: Iterable[int]) -> list[Identity]:
         if (mirror := self._mirrored()) is not None:
             return mirror.parents(ids)
-        rows = self._in("SELECT identity FROM parent WHERE parent_id IN ({marks}) "
-                        "ORDER BY parent_id", sorted(set(ids)))
+        return self._identities_by_id("parent", ids)
+
+    def _identities_by_id(self, table: str, ids: Iterable[int]) -> list[Identity]:
+        """The stored identities of ``table`` (attendee or parent) with these ids, in id
+        order; unknown ids left out."""
+        rows = self._in(f"SELECT identity FROM {table} WHERE {table}_id IN ({{marks}}) "
+                        f"ORDER BY {table}_id", sorted(set(ids)))
         return [Identity.from_json(r[0]) for r in rows]
 
     def attendee_person_links(self) -> dict[int, str]:
