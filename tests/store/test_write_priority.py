@@ -109,3 +109,21 @@ def test_opening_an_existing_database_writes_nothing(two_connections, tmp_path):
             lambda: opened.append(SqliteStore(tmp_path / "s.db", timeout=0.1)))
         assert done.wait(5), "opening waited for the write lock"
     opened[0].close()
+
+
+@pytest.mark.parametrize("what", ["garbage", "folder", "database"])
+def test_the_priority_lock_file_is_made_only_beside_a_database(tmp_path, what):
+    """A --db that is no database is refused and leaves nothing beside it."""
+    from safeflag.errors import StoreError
+    from safeflag.store.sqlite import SqliteStore
+    path = tmp_path / "x.db"
+    if what == "garbage":
+        path.write_bytes(b"not a database at all" * 100)
+    elif what == "folder":
+        path.mkdir()
+    if what == "database":
+        SqliteStore(path).close()
+    else:
+        with pytest.raises(StoreError):
+            SqliteStore(path)
+    assert (tmp_path / "x.db-priority").exists() is (what == "database")

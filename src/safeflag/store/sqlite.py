@@ -94,13 +94,15 @@ class SqliteStore:
         self._mirror_next_load = 0.0       # time.monotonic() before which it is not reloaded
         self._mirror_most = MIRROR_MOST
         self._giving_way = False           # a batch: wait for other writers before each group
-        self._priority = WritePriority(self.path)
+        self._priority = WritePriority(":memory:")   # the file's own, once the database opens
         self._forget_register()
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
                                        check_same_thread=False)
+            self._db.execute("PRAGMA schema_version")   # fails here if it is no database
+            self._priority = WritePriority(self.path)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
