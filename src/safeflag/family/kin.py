@@ -80,10 +80,12 @@ def name_parents(store: Store, matcher: Matcher, attendance: Attendance, child: 
     the register persons of an earlier answer for the same attendance and register, in order
     (a batch worker makes them)."""
     named = []
-    homes = _premises(attendance.patient.addresses)
+    homes: tuple[str, ...] | None = None          # made for the first parent named only
     for kin in attendance.next_of_kin:
         if kin.relationship not in PARENT_ROLES:
             continue
+        if homes is None:
+            homes = _premises(attendance.patient.addresses)
         ident = parent_identity(kin, child, homes)
         if ident is None:
             continue
@@ -139,6 +141,11 @@ def corroborated(comparisons: Iterable[FieldComparison], other_home: bool = Fals
                if not (other_home and c.field == "postcode"))
 
 
+def _two_numbers(a: Identity, b: Identity) -> bool:
+    """Two valid, different NHS numbers: two people, whatever else agrees."""
+    return bool(a.nhs and b.nhs and a.nhs != b.nhs)
+
+
 def _levels(matcher: Matcher, query: Identity, cand: Identity) -> dict[str, str]:
     return {c.field: c.level for c in matcher.score(query, cand).comparisons}
 
@@ -149,7 +156,7 @@ def _plausible(matcher: Matcher, query: Identity,
     log2 odds under :data:`PARENT_PRIOR`, best first."""
     scored = []
     for cand in candidates:
-        if query.nhs and cand.nhs and query.nhs != cand.nhs:
+        if _two_numbers(query, cand):
             continue                      # two valid, different NHS numbers: two people
         s = matcher.score(query, cand)
         levels = {c.field: c.level for c in s.comparisons}
@@ -326,7 +333,7 @@ def _linked_node(store: Store, matcher: Matcher, kin: NamedParent, own: list[Par
 def _named_someone_else(matcher: Matcher, query: Identity, node: Identity) -> bool:
     """Does the parent named say they are not ``node``: two valid, different NHS numbers, an
     NHS number the node's details contradict, or neither name agreeing?"""
-    if query.nhs and node.nhs and query.nhs != node.nhs:
+    if _two_numbers(query, node):
         return True
     levels = _levels(matcher, query, node)
     return nhs_contradicted(levels, query, node) or (

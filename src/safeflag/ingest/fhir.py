@@ -310,24 +310,28 @@ def _kin(patient: dict, resources: list[dict], index: dict,
          ctx: _Ctx) -> tuple[tuple[NextOfKin, ...], tuple[str, ...]]:
     """The next of kin, and a note for each one that could not be read: they are optional,
     so a bad one is left out (and said) rather than hide the child's own flags."""
+    readers = [lambda res=res: _related_of(res, patient, index, ctx)
+               for res in resources if res.get("resourceType") == "RelatedPerson"]
+    readers += [lambda c=c: _contact(_obj(c, "Patient.contact"))
+                for c in _list(patient.get("contact"))]
     out, notes = [], []
-    for res in resources:
-        if res.get("resourceType") != "RelatedPerson":
+    for read in readers:
+        try:
+            kin = read()
+        except _WrongType as exc:
+            notes.append(f"{exc.path}: {exc.reason}; this next of kin not used")
             continue
-        try:
-            if res.get("patient") and not _refers_to(res.get("patient"), patient, index,
-                                                     "RelatedPerson.patient"):
-                continue
-            out.append(_related(res, ctx))
-        except _WrongType as exc:
-            notes.append(f"{exc.path}: {exc.reason}; this next of kin not used")
-    contacts = patient.get("contact")
-    for contact in contacts if isinstance(contacts, list) else [contacts] if contacts else []:
-        try:
-            out.append(_contact(_obj(contact, "Patient.contact")))
-        except _WrongType as exc:
-            notes.append(f"{exc.path}: {exc.reason}; this next of kin not used")
-    return tuple(k for k in out if k.relationship or k.demographics.names), tuple(notes)
+        if kin is not None and (kin.relationship or kin.demographics.names):
+            out.append(kin)
+    return tuple(out), tuple(notes)
+
+
+def _related_of(res: dict, patient: dict, index: dict, ctx: _Ctx) -> NextOfKin | None:
+    """A RelatedPerson of this patient (or of no patient named) as next of kin."""
+    if res.get("patient") and not _refers_to(res.get("patient"), patient, index,
+                                             "RelatedPerson.patient"):
+        return None
+    return _related(res, ctx)
 
 
 def _relationship_code(concepts: Iterable[dict], path: str) -> tuple[str, str]:
