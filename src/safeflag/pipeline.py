@@ -298,7 +298,7 @@ class Safeflag:
             since=arrival - timedelta(days=max(s.repeat_long_days, s.repeat_short_days)))
 
         family = build_family(self.store, person_id, attendee_ids, arrival, parents, child,
-                              register=prepared.register_family)
+                              register=prepared.register_family, most=s.address_household_most)
         rel_ids = [r.person_id for r in family.relatives]
         # the plans on record by the arrival date: a look-back over old attendances against
         # today's register must not show a plan that began later
@@ -362,7 +362,7 @@ class Safeflag:
                                              since=_EPOCH, exclude=attendance.attendance_id)
             person = persons.get(rel.person_id)
             views.append(RelativeView(
-                relative=rel, age=Age.at(person.birth_date if person else None,
+                relative=rel, age=Age.at(person.birth_date if person else rel.birth,
                                          attendance.arrival_date),
                 history=tuple(history),
                 plans=tuple(p for p in plans if p.person_id == rel.person_id)))

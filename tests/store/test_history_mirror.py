@@ -64,6 +64,7 @@ def _reads(store: SqliteStore) -> dict[str, object]:
         "attendee_candidates": sorted(i.to_json() for i in store.attendee_candidates(KEYS[:4])),
         "attendees": [i.to_json() for i in store.attendees([*every, 3, 42])],
         "attendees_of_persons": store.attendees_of_persons(PERSONS),
+        "persons_of_attendees": store.persons_of_attendees([*every, 3, 42]),
         "parent_candidates": sorted(i.to_json() for i in store.parent_candidates(KEYS[2:])),
         "parents": [i.to_json() for i in store.parents([*every, 3, 42])],
         "parent_of_person": [store.parent_of_person(p) for p in PERSONS],

@@ -1,13 +1,17 @@
 """Family: the attending child's siblings and household on the arrival date.
 
-Two sources, one hop each (see :mod:`.graph` for the guard against merging families):
+Three sources, one hop each (see :mod:`.graph` for the guard against merging families):
 
 - the register (:func:`family_of`): declared links, siblings through shared parents,
   step-siblings, household links current on the day, co-residents from address history
   (at the child's register address, and at the address given at the attendance);
 - the attendances (:mod:`.kin`): children whose attendances name the same mother or father
-  (same NHS number, or name with birth date/address matched with certainty). These are
-  marked ``confirmed=False``, and the register's own link wins wherever both know a person.
+  (same NHS number, or name with birth date/address matched with certainty);
+- the attendances' addresses (:mod:`.dwelling`): children who gave the same home (postcode
+  unit and house number) and family name at their own attendances.
+
+The last two are marked ``confirmed=False``; the register's own link wins wherever it knows a
+person, then a named parent, then the home.
 """
 
 from __future__ import annotations
@@ -16,26 +20,31 @@ from datetime import date
 
 from ..algo.compare import Identity
 from ..store import Store
-from .graph import INVERSE, Family, Relative, co_residents, family_of, residents_at, same_place
+from .dwelling import children_at_home
+from .graph import (DEFAULT_HOUSEHOLD_MOST, INVERSE, Family, Relative, co_residents,
+                    family_of, residents_at, same_place)
 from .kin import (PARENT_ROLES, NamedParent, ResolvedParent, attendance_only,
                   attendance_relatives, may_be_self, name_parents, resolve_parents)
 
 __all__ = ["Relative", "Family", "family_of", "build_family", "INVERSE", "PARENT_ROLES",
            "ResolvedParent", "NamedParent", "name_parents", "resolve_parents",
            "attendance_relatives", "attendance_only", "co_residents", "residents_at",
-           "same_place", "may_be_self"]
+           "same_place", "may_be_self", "children_at_home"]
 
 
 def build_family(store: Store, person_id: str | None, attendee_ids: list[int], on: date,
                  parents: list[ResolvedParent] = (), child: Identity | None = None,
-                 register: Family | None = None) -> Family:
+                 register: Family | None = None, *,
+                 most: int = DEFAULT_HOUSEHOLD_MOST) -> Family:
     """The register family of ``person_id`` (if matched) plus attendance-derived siblings,
-    then the register's residents at the address given (``register.at_address``) whom
-    neither names.
+    then the register's residents at the address given (``register.at_address``) and the
+    attending children at the same home (:func:`children_at_home`) whom none of those names.
 
-    ``child`` (the attending child's identity) keeps an unlinked record of the same child
-    from being listed as its sibling. ``register`` is ``family_of(store, person_id, on)``
-    when the caller has already made it (it needs the register alone)."""
+    ``child`` (the attending child's identity on this attendance) keeps an unlinked record of
+    the same child from being listed as its sibling, and gives the home. ``register`` is
+    ``family_of(store, person_id, on)`` when the caller has already made it (it needs the
+    register alone). ``most`` is ``address_household_most``: more children than this at one
+    home is a communal address."""
     if register is None:
         register = family_of(store, person_id, on) if person_id else Family(person_id or "")
     known = {r.person_id for r in register.relatives}
@@ -49,5 +58,8 @@ def build_family(store: Store, person_id: str | None, attendee_ids: list[int], o
                if r.person_id not in known]
     known |= {r.person_id for r in derived}
     at_address = [r for r in register.at_address if r.person_id not in known]
-    return Family(person_id or "", (*register.relatives, *derived, *at_address),
-                  register.notes)
+    known |= {r.person_id for r in at_address}
+    home, note = children_at_home(store, child, attendee_ids, person_id, on, most=most)
+    at_home = [r for r in home if r.person_id not in known]
+    return Family(person_id or "", (*register.relatives, *derived, *at_address, *at_home),
+                  (*register.notes, *([note] if note else [])))

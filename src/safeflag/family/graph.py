@@ -34,6 +34,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from ..algo.dates import PartialDate
 from ..algo.postcode import postcode_key
 from ..models import Address, AddressPeriod, Relationship, RelationshipType as R
 from ..settings import RuleSettings
@@ -68,6 +69,9 @@ class Relative:
     evidence: str           # how the link was found, for the output
     confirmed: bool = True  # False when the register does not record the link itself
     attendee_ids: tuple[int, ...] = ()   # attendee index ids, for attendance-only relatives
+    #: the birth date the attendances give, for a relative the register does not hold (their
+    #: age decides whether a household relative counts as a household child)
+    birth: PartialDate | None = None
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,8 @@ def residents_at(store: Store, address: Address | None, on: date, *, most: int
 
 
 #: ``address_household_most``'s default, for callers without settings
-_MOST: int = RuleSettings.model_fields["address_household_most"].default
+DEFAULT_HOUSEHOLD_MOST: int = RuleSettings.model_fields[
+    "address_household_most"].default
 
 
 # --- the graph ----------------------------------------------------------------------------------
@@ -163,7 +168,8 @@ def _since(period: AddressPeriod) -> str:
 
 
 def family_of(store: Store, person_id: str | None, on: date, *,
-              address: Address | None = None, most: int = _MOST) -> Family:
+              address: Address | None = None,
+              most: int = DEFAULT_HOUSEHOLD_MOST) -> Family:
     """Siblings and household of ``person_id`` on ``on`` from the register alone, and (in
     :attr:`Family.at_address`) the register persons at ``address``, the address given at the
     attendance, that day (at most ``most`` of them; see :func:`residents_at`). Without a

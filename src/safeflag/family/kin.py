@@ -30,9 +30,9 @@ from dataclasses import dataclass, replace
 
 from ..algo.compare import (NO_DATA, PRIOR_LOG2_ODDS, Identity, blocking_keys, compare,
                             different_dwellings, is_twin_pattern, merge_identities,
-                            nhs_contradicted, premise_key, probability)
+                            nhs_contradicted, probability)
 from ..match import Matcher, demographics_identity, person_identity
-from ..models import (Address, Attendance, FieldComparison, NextOfKin, RelationshipType as R,
+from ..models import (Attendance, FieldComparison, NextOfKin, RelationshipType as R,
                       Sex)
 from ..store import ParentLink, Store
 from .graph import Relative, from_child
@@ -42,7 +42,7 @@ __all__ = ["PARENT_ROLES", "ResolvedParent", "NamedParent", "name_parents", "res
 
 PARENT_ROLES = ("mother", "father", "parent")
 #: How a relative known only from attendances is named (``attendee:N``): no register person
-_ATTENDEE = "attendee:"
+ATTENDEE = "attendee:"
 _ROLE_SEX = {"mother": Sex.female.value, "father": Sex.male.value}
 
 
@@ -69,7 +69,7 @@ class NamedParent:
 
 def attendance_only(person_id: str) -> bool:
     """True for a relative known only from attendances (not a register person)."""
-    return person_id.startswith(_ATTENDEE)
+    return person_id.startswith(ATTENDEE)
 
 
 def name_parents(store: Store, matcher: Matcher, attendance: Attendance, child: Identity,
@@ -80,13 +80,10 @@ def name_parents(store: Store, matcher: Matcher, attendance: Attendance, child: 
     the register persons of an earlier answer for the same attendance and register, in order
     (a batch worker makes them)."""
     named = []
-    homes: tuple[str, ...] | None = None          # made for the first parent named only
     for kin in attendance.next_of_kin:
         if kin.relationship not in PARENT_ROLES:
             continue
-        if homes is None:
-            homes = _premises(attendance.patient.addresses)
-        ident = parent_identity(kin, child, homes)
+        ident = parent_identity(kin, child)
         if ident is None:
             continue
         lookup = frozenset(blocking_keys(ident, query=True))
@@ -97,27 +94,20 @@ def name_parents(store: Store, matcher: Matcher, attendance: Attendance, child: 
     return tuple(named)
 
 
-def _premises(addresses: Iterable[Address]) -> tuple[str, ...]:
-    keys = (premise_key(a.postcode, a.line) for a in addresses)
-    return tuple(dict.fromkeys(k for k in keys if k))
-
-
-def parent_identity(kin: NextOfKin, child: Identity | None = None,
-                    homes: tuple[str, ...] = ()) -> Identity | None:
+def parent_identity(kin: NextOfKin, child: Identity | None = None) -> Identity | None:
     """The matching view of a parent named on an attendance; ``None`` when nothing but a role
     (or a lone name part) is given.
 
     A parent sent without an address is taken to live at the child's address on the day (an
     ED records the next of kin's address only when it differs): their name with that address
-    can then reach *certain*, their name alone still cannot. ``homes`` are the child's
-    address premises (:func:`~safeflag.algo.compare.premise_key`), taken with the address.
+    can then reach *certain*, their name alone still cannot. The child's address premises
+    (:func:`~safeflag.algo.compare.premise_key`) are taken with the address.
     """
     ident = demographics_identity(kin.demographics, ref="parent")
     if not ident.nhs and not (ident.givens and ident.families):
         return None
-    ident = replace(ident, premises=_premises(kin.demographics.addresses))
     if not ident.postcodes and child is not None and child.postcodes:
-        ident = replace(ident, postcodes=child.postcodes, premises=homes)
+        ident = replace(ident, postcodes=child.postcodes, premises=child.premises)
     if ident.sex not in ("female", "male") and kin.relationship in _ROLE_SEX:
         ident = replace(ident, sex=_ROLE_SEX[kin.relationship])
     return ident
@@ -471,11 +461,11 @@ def _sibling_attendees(store: Store, mine: dict[int, str], attendee_ids: list[in
     for link in kids:
         if link.attendee_id in attendee_ids or (person_id and link.attendee_person_id == person_id):
             continue
-        key = link.attendee_person_id or f"{_ATTENDEE}{link.attendee_id}"
+        key = link.attendee_person_id or f"{ATTENDEE}{link.attendee_id}"
         attendees[key].add(link.attendee_id)
         named_on[key].add(link.attendance_id)
     for link in store.parents_of_attendees(others) if others else ():
-        key = link.attendee_person_id or f"{_ATTENDEE}{link.attendee_id}"
+        key = link.attendee_person_id or f"{ATTENDEE}{link.attendee_id}"
         if key in attendees:
             theirs[key][link.parent_id] = link.relationship
 

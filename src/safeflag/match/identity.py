@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from ..algo.compare import Identity
+from ..algo.compare import Identity, premise_key
 from ..algo.names import clean_family, clean_given, names_a_twin
 from ..algo.nhs import is_valid_nhs_number, normalise_nhs_number
 from ..algo.postcode import parse_postcode
-from ..models import AddressPeriod, Demographics, NextOfKin, Person, Register, RelationshipType
+from ..models import (Address, AddressPeriod, Demographics, NextOfKin, Person, Register,
+                      RelationshipType)
 
-__all__ = ["person_identity", "demographics_identity", "register_identities", "KIN_ROLES"]
+__all__ = ["person_identity", "demographics_identity", "register_identities", "premises_of",
+           "KIN_ROLES"]
 
 #: Relationships whose related person counts as a parent or carer for matching evidence.
 KIN_ROLES = {RelationshipType.mother, RelationshipType.father, RelationshipType.parent,
@@ -22,6 +24,13 @@ _NK1_ROLES = {"mother", "father", "parent", "step-parent", "carer", "guardian"}
 def _postcodes(values: Iterable[str]) -> tuple[str, ...]:
     units = (parse_postcode(v) for v in values)
     return tuple(dict.fromkeys(u.unit for u in units if u is not None))
+
+
+def premises_of(addresses: Iterable[Address]) -> tuple[str, ...]:
+    """The address premises (``UNIT|numbers``, :func:`~safeflag.algo.compare.premise_key`)
+    of ``addresses``: where in each postcode unit, when the address line has numbers."""
+    keys = (premise_key(a.postcode, a.line) for a in addresses)
+    return tuple(dict.fromkeys(k for k in keys if k))
 
 
 @lru_cache(maxsize=65536)
@@ -85,7 +94,8 @@ def _kin_of(kin: Iterable[NextOfKin]
 
 def demographics_identity(demo: Demographics, ref: str = "query",
                           kin: Iterable[NextOfKin] = ()) -> Identity:
-    """An attending patient: every name and address sent, and the parents named (NK1)."""
+    """An attending patient: every name and address sent (with the address premises, so two
+    records can be told to be one home or two), and the parents named (NK1)."""
     givens = [g for g in (_given(n.given, n.middle) for n in demo.names) if g]
     families = [f for f in (clean_family(n.family) for n in demo.names) if f]
     kin_nhs, kin_names, kin_roles = _kin_of(kin)
@@ -93,6 +103,7 @@ def demographics_identity(demo: Demographics, ref: str = "query",
                     givens=tuple(dict.fromkeys(givens)), families=tuple(dict.fromkeys(families)),
                     birth=demo.birth_date, sex=demo.sex.value,
                     postcodes=_postcodes(a.postcode for a in demo.addresses),
+                    premises=premises_of(demo.addresses),
                     kin_nhs=kin_nhs, kin_names=kin_names, kin_roles=kin_roles,
                     twin_hint=any(names_a_twin(n.given) for n in demo.names))
 

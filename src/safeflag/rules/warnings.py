@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from ..family import attendance_only
 from ..models import Level, Plan, PlanType, Warning
 from ..store import HistoryEntry
 from .context import RelativeView, RuleContext
@@ -315,10 +316,13 @@ def _think_family(ctx: RuleContext) -> Outcome:
         return Outcome(False, "otherwise: no domestic abuse, self-harm, overdose or "
                               "intoxication")
     limit = s.household_child_years * 12
+    # the register's children only: a child known only from attendances at the same home is
+    # too weak a link to put another family's children in front of a clinician here
     children = [v for v in ctx.relatives if v.age is not None and v.age.under(limit)
-                and v.age.oldest >= 0 and v.relative.subject == "household"]
+                and v.age.oldest >= 0 and v.relative.subject == "household"
+                and not attendance_only(v.relative.person_id)]
     if not children:
-        return Outcome(False, "no data: no children known to live with this adult")
+        return Outcome(False, "no data: no register children known to live with this adult")
     evidence = [f"presentation: {', '.join(hits)}; {ctx.age.describe()}"]
     for view in children:
         plans = "; ".join(_plan_line(p, ctx.arrival) for p in view.plans) or "no plan on record"

@@ -116,6 +116,9 @@ class HistoryMirror:
                 out[pid] = list(found)
         return out
 
+    def persons_of_attendees(self, ids: Iterable[int]) -> dict[int, str]:
+        return {a: p for a in sorted(set(ids)) if (p := self.attendee_person.get(a)) is not None}
+
     def parent_candidates(self, keys: Iterable[str], stored: Iterable[int]) -> list[Identity]:
         """Parent nodes under ``keys``: ``stored`` are the ids the database has under them."""
         found = {*stored, *(p for k in keys for p in self.fresh_parent_keys.get(k, ()))}

@@ -534,6 +534,12 @@ class SqliteStore:
         return dict(self._query("SELECT attendee_id, person_id FROM attendee "
                                 "WHERE person_id IS NOT NULL"))
 
+    def persons_of_attendees(self, ids: Iterable[int]) -> dict[int, str]:
+        if (mirror := self._mirrored()) is not None:
+            return mirror.persons_of_attendees(ids)
+        return dict(self._in("SELECT attendee_id, person_id FROM attendee WHERE attendee_id "
+                             "IN ({marks}) AND person_id IS NOT NULL", sorted(set(ids))))
+
     def attendees_of_persons(self, ids: Iterable[str]) -> dict[str, list[int]]:
         if (mirror := self._mirrored()) is not None:
             return mirror.attendees_of_persons(ids)

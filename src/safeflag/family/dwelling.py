@@ -1,0 +1,103 @@
+"""Household children from the addresses given at attendances (derived, ``confirmed=False``).
+
+A child social care has never met, whose attendances name no parent (or not the parent a
+sibling's attendances name), is still found when an earlier attendee gave **the same home**
+and **the same family name**:
+
+- the same home: the same postcode unit *and* the numbers of the address line fit (``14``,
+  ``Flat 2, 14``; :func:`~safeflag.algo.compare.premise_key`). A postcode unit alone holds
+  about fifteen homes, so an address line with no number links nobody;
+- the same family name, as the matcher's blocking key holds it (phonetic, any part of a
+  double-barrelled name): a home given by two attending children of different surnames may
+  be a house in multiple occupation, a refuge or flats recorded without their numbers, where
+  linking would show one family's injuries to clinicians treating another family's child;
+- a child: the attendee's birth date puts them under 18 on the arrival date (an adult at the
+  home is for the register's own household links);
+- not the child itself (:func:`~safeflag.family.kin.may_be_self`) nor already linked to the
+  child's register person.
+
+More than ``most`` such children at one home is taken as communal (a children's home, a
+hostel), as for the register's residents at an address, and links nobody. The link is one
+hop from the child's own address, so it cannot chain two families together; the relative is
+``household`` (the contract's household-member), shown with the attendee records that gave
+the address.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from ..algo.compare import Identity
+from ..algo.dates import age_months_range
+from ..algo.names import phonetic
+from ..store import Store
+from .graph import Relative
+from .kin import ATTENDEE, may_be_self
+
+__all__ = ["children_at_home", "HOUSEHOLD_CHILD_MONTHS"]
+
+#: A household child is a household-linked person under 18 (the interface contract).
+HOUSEHOLD_CHILD_MONTHS = 18 * 12
+
+
+def _home_keys(child: Identity) -> set[str]:
+    """The family name + postcode unit blocking keys (``FP``, as
+    :func:`~safeflag.algo.compare.blocking_keys` stores every attendee under) of the units
+    where the child's address on the day has premises."""
+    units = {p.split("|", 1)[0] for p in child.premises}
+    return {f"FP:{phonetic(f)}:{unit}" for f in child.family_words for unit in units}
+
+
+def _same_home(child: Identity, other: Identity) -> bool:
+    """Some premises of ``other`` are in a postcode unit of ``child``'s with numbers that fit
+    (one set holds the other)."""
+    def split(ident: Identity) -> list[tuple[str, frozenset[str]]]:
+        return [(unit, frozenset(numbers.split(","))) for unit, numbers in
+                (p.split("|", 1) for p in ident.premises)]
+    theirs = split(other)
+    return any(unit == u and (mine <= nums or nums <= mine)
+               for unit, mine in split(child) for u, nums in theirs)
+
+
+def _a_child(other: Identity, on: date) -> bool:
+    if other.birth is None:
+        return False
+    youngest, oldest = age_months_range(other.birth, on)
+    return youngest < HOUSEHOLD_CHILD_MONTHS and oldest >= 0
+
+
+def children_at_home(store: Store, child: Identity | None, attendee_ids: list[int],
+                     person_id: str | None, on: date, *, most: int
+                     ) -> tuple[list[Relative], str | None]:
+    """Other attending children who gave the child's home (as given on this attendance) and
+    family name: ``household`` relatives, ``confirmed=False``; and a note when the home is
+    taken as communal. ``child`` is this attendance's identity (its addresses only)."""
+    if child is None or not child.premises or not child.families:
+        return [], None
+    found = [c for c in store.attendee_candidates(_home_keys(child))
+             if int(c.ref[1:]) not in attendee_ids and _same_home(child, c)
+             and _a_child(c, on) and not may_be_self(child, c)]
+    if not found:
+        return [], None
+    linked = store.persons_of_attendees(int(c.ref[1:]) for c in found)
+    by_key: dict[str, list[Identity]] = defaultdict(list)
+    for c in found:
+        aid = int(c.ref[1:])
+        person = linked.get(aid)
+        if person is not None and person == person_id:
+            continue
+        by_key[person or f"{ATTENDEE}{aid}"].append(c)
+    if len(by_key) > most:
+        return [], (f"the home given at this attendance was given at attendances of "
+                    f"{len(by_key)} other children of the same family name: taken as communal, "
+                    "so no household child is linked by it")
+    relatives = []
+    for key in sorted(by_key):
+        ids = tuple(sorted(int(c.ref[1:]) for c in by_key[key]))
+        relatives.append(Relative(
+            key, "household", "household-member",
+            "attendances: the same home (postcode unit and house number) and family name "
+            f"given at attendances of attendee record(s) {', '.join(map(str, ids))}",
+            confirmed=False, attendee_ids=ids, birth=by_key[key][0].birth))
+    return relatives, None

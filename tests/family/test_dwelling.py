@@ -1,0 +1,144 @@
+"""Household children from the addresses given at attendances: another attending child who
+gave the same home (postcode unit and the numbers of the address line) and the same family
+name, linked as ``household`` and unconfirmed; nobody by a postcode unit, a surname or a
+street alone, no adult, never the child itself, nobody at a communal address."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from safeflag import Safeflag
+from safeflag.algo.compare import Identity
+from safeflag.family import children_at_home
+from safeflag.match import demographics_identity
+from safeflag.models import Address
+from safeflag.settings import RuleSettings, Settings
+from safeflag.store.sqlite import SqliteStore
+
+from ..conftest import attendance, load, person
+
+HOME = "LS2 9JT"
+
+
+def at(aid: str, arrival: str, given: str, family: str, birth: str, line: str,
+       postcode: str = HOME, dx: tuple[str, ...] = ("S52.5",), **more):
+    a = attendance(aid, arrival, given=given, family=family, birth=birth, postcode=postcode,
+                   dx=dx, **more)
+    home = Address(line=line, city="Leeds", postcode=postcode) if line else Address(
+        postcode=postcode)
+    return a.model_copy(update={"patient": a.patient.model_copy(update={"addresses": (home,)})})
+
+
+def warning(result, code: str):
+    return next((w for w in result.warnings if w.code == code), None)
+
+
+@pytest.mark.parametrize("line, family, postcode, linked", [
+    ("14 Fern Close", "Lowe", HOME, True),
+    ("Flat 2, 14 Fern Close", "Lowe", HOME, True),    # the same building, numbers fit
+    ("14 fern close", "LOWE", HOME, True),            # case and spacing
+    ("14 Fern Close", "Lowe-Dunn", HOME, True),       # one part of a double-barrelled name
+    ("16 Fern Close", "Lowe", HOME, False),           # another house in the postcode unit
+    ("14 Fern Close", "Dunn", HOME, False),           # another family name at the home
+    ("Fern Cottage", "Lowe", HOME, False),            # no number: the unit alone is ~15 homes
+    ("", "Lowe", HOME, False),                        # no address line at all
+    ("14 Fern Close", "Lowe", "LS2 9JU", False),      # another postcode unit
+])
+def test_a_child_at_the_same_home_with_the_family_name_is_household(sf, line, family,
+                                                                     postcode, linked):
+    load(sf, [person("X1", "Unrelated", "Person", "2001-01-01", postcode="ZZ1 1ZZ")])
+    sf.check(at("V1", "2021-03-01", "Tom", "Lowe", "2016-02-02", "14 Fern Close",
+                dx=("S42.0",)))
+    result = sf.check(at("V2", "2021-04-01", "Ivy", family, "2019-06-06", line,
+                         postcode=postcode))
+    assert result.match.band == "none"
+    w = warning(result, "SIBLING_INJURY")
+    assert (w is not None) is linked
+    if linked:
+        assert w.subject == "household" and w.confirmed is False
+        assert any(e.startswith("household-member attendee:") and "same home" in e
+                   for e in w.evidence)
+        assert any("V1" in e for e in w.evidence)
+
+
+@pytest.mark.parametrize("birth, linked", [
+    ("2003-04-02", True),     # 17 on the arrival date: a household child
+    ("2003-04-01", False),    # 18 that day: an adult is for the register's household links
+    ("2003", True),           # a year only: may still be 17, so counted
+])
+def test_only_children_are_linked_by_the_home(sf, birth, linked):
+    load(sf, [person("X1", "Unrelated", "Person", "2001-01-01", postcode="ZZ1 1ZZ")])
+    sf.check(at("V1", "2021-03-20", "Jo", "Lowe", birth, "14 Fern Close", dx=("S42.0",)))
+    result = sf.check(at("V2", "2021-04-01", "Ivy", "Lowe", "2019-06-06", "14 Fern Close"))
+    assert (warning(result, "SIBLING_INJURY") is not None) is linked
+
+
+def test_the_child_under_another_first_name_is_not_its_own_household(sf):
+    """The same birth date at the same home: on attendance data alone that may be the child
+    itself (a middle name, two keying slips), so it is never listed."""
+    sf.check(at("V1", "2021-03-01", "Olivia", "Lowe", "2019-06-06", "14 Fern Close",
+                dx=("S42.0",)))
+    result = sf.check(at("V2", "2021-04-01", "Grace", "Lowe", "2019-06-06", "14 Fern Close"))
+    assert warning(result, "SIBLING_INJURY") is None
+
+
+def test_a_child_linked_to_the_register_is_shown_as_that_person(sf):
+    """An attendee matched to a register person is that person (whose own register address
+    is elsewhere now, so the register alone does not place them at the home)."""
+    load(sf, [person("P1", "Tom", "Lowe", "2016-02-02", sex="male", postcode="HU1 2AA",
+                     nhs="9434765919")])
+    first = sf.check(at("V1", "2021-03-01", "Tom", "Lowe", "2016-02-02", "14 Fern Close",
+                        dx=("S42.0",), nhs="9434765919", sex="male"))
+    assert first.match.person_id == "P1"
+    result = sf.check(at("V2", "2021-04-01", "Ivy", "Lowe", "2019-06-06", "14 Fern Close"))
+    w = warning(result, "SIBLING_INJURY")
+    assert w is not None and any(e.startswith("household-member P1 ") for e in w.evidence)
+
+
+def test_an_adult_at_the_home_does_not_bring_attendance_only_children_into_think_family(sf):
+    """THINK_FAMILY speaks of the register's children: a child known only from attendances
+    at the same home is not enough to put before the adult's clinician."""
+    sf.check(at("V1", "2021-03-01", "Tom", "Lowe", "2016-02-02", "14 Fern Close"))
+    adult = sf.check(at("A1", "2021-04-01", "Dan", "Lowe", "1988-03-03", "14 Fern Close",
+                        dx=("T39.1",), sex="male"))
+    assert warning(adult, "THINK_FAMILY") is None
+
+
+_KIDS = [("Amy", "2010-05-01"), ("Ben", "2012-08-13"), ("Cal", "2014-11-20"),
+         ("Dee", "2016-03-09")]
+
+
+def _children(sf, n: int) -> None:
+    for i, (given, birth) in enumerate(_KIDS[:n]):
+        sf.check(at(f"V{i}", "2021-03-01", given, "Lowe", birth, "1 Hostel Road",
+                    dx=("S42.0",)))
+
+
+@pytest.mark.parametrize("others, linked", [(2, True), (3, False)])
+def test_more_children_at_one_home_than_most_is_communal(others, linked):
+    settings = Settings(rules=RuleSettings(address_household_most=2))
+    with Safeflag(SqliteStore(":memory:"), settings) as sf:
+        _children(sf, others)
+        result = sf.check(at("A1", "2021-04-01", "Ivy", "Lowe", "2019-06-06",
+                             "1 Hostel Road"))
+    assert (warning(result, "SIBLING_INJURY") is not None) is linked
+    communal = [n for n in result.notes if "communal" in n]
+    assert (communal == []) is linked
+    if not linked:
+        assert f"{others} other children" in communal[0]
+
+
+def test_without_an_identity_or_premises_nobody_is_looked_for(sf):
+    _children(sf, 1)
+    on = date(2021, 4, 1)
+    assert children_at_home(sf.store, None, [], None, on, most=10) == ([], None)
+    no_numbers = demographics_identity(at("Q", "2021-04-01", "Ivy", "Lowe", "2019-06-06",
+                                          "Hostel Road").patient)
+    assert no_numbers.premises == ()
+    assert children_at_home(sf.store, no_numbers, [], None, on, most=10) == ([], None)
+    found, note = children_at_home(
+        sf.store, Identity(ref="q", families=("LOWE",), premises=("LS2 9JT|1",)), [], None,
+        on, most=10)
+    assert [r.person_id for r in found] == ["attendee:1"] and note is None
