@@ -513,6 +513,24 @@ def test_an_a08_that_corrects_the_mother_links_the_mother_it_names(sf):
     assert "VK1" in _sibling_names(fixed)
 
 
+@pytest.mark.parametrize("update, ann_kept", [
+    (kin("mother", "Kerry", "Lowe", nhs=NHS_OTHER), False),   # the mother corrected
+    (None, True),                                             # an update naming nobody
+    (kin("father", "Dan", "Lowe"), True),                     # another role added
+])
+def test_an_a08_that_corrects_the_mother_drops_the_mother_it_replaced(sf, update, ann_kept):
+    """Left linked, the mother first named wrongly would keep the child in her family: her
+    children's injuries shown as his siblings' at every later attendance."""
+    ann = kin("mother", "Ann", "Able", nhs=NHS_MUM)
+    sf.check(visit("VA1", "2021-03-01", "Al", "Able", "2016-05-05", ann, dx=("S42.0",),
+                   postcode=ELSEWHERE))
+    sf.check(visit("VT1", "2021-04-01", "Tom", "Lowe", "2019-02-02", ann))
+    kins = (update,) if update is not None else ()
+    sf.check(visit("VT1", "2021-04-01", "Tom", "Lowe", "2019-02-02", *kins, event="A08"))
+    later = sf.check(visit("VT2", "2021-05-01", "Tom", "Lowe", "2019-02-02"))
+    assert ("VA1" in _sibling_names(later)) is ann_kept
+
+
 def test_a_refused_nhs_number_is_not_kept_on_the_new_parent(sf):
     """Bel named with Ann's number is a new node without it: when Bel is later named with
     her own number, her children are still one family."""

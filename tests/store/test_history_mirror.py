@@ -31,6 +31,7 @@ write = st.one_of(
               st.sampled_from([None, *PERSONS])),
     st.tuples(st.just("link_parent"), st.integers(1, 8), st.integers(1, 5),
               st.sampled_from(["mother", "father"]), st.sampled_from(["V1", "V2", "V3"])),
+    st.tuples(st.just("unlink_parent"), st.integers(1, 8), st.integers(1, 5)),
     st.tuples(st.just("attendance"), st.sampled_from(["V1", "V2", "V3", "V4", "V5"]),
               st.integers(1, 8), st.integers(0, 40), st.booleans()),
 )
@@ -52,6 +53,8 @@ def _apply(store: SqliteStore, op: tuple, counts: dict[str, int]) -> None:
         store.update_parent(op[1], Identity(ref="", families=(f"U{op[1]}",)), op[2], op[3])
     elif kind == "link_parent":
         store.link_parent(ParentLink(op[1], op[2], op[3], op[4]))
+    elif kind == "unlink_parent":
+        store.unlink_parent(op[1], op[2])
     elif kind == "attendance":
         store.record_attendance(HistoryEntry(
             attendance_id=op[1], attendee_id=op[2], arrival=START + timedelta(days=op[3]),

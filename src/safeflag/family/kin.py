@@ -249,7 +249,9 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
     ``rechecked``: the attendance is already recorded for ``attendee_id`` (a rerun, an A08).
     A parent is then first looked for among the nodes the attendee is linked to
     (:func:`_linked_node`), so a re-check adds no node or link for a parent the first check
-    resolved — however many nodes later attendances have added since."""
+    resolved — however many nodes later attendances have added since. A link this attendance
+    made in a role it now names someone else in (an A08 that corrects the mother) is removed
+    (:func:`_drop_corrected`)."""
     resolved: list[ResolvedParent] = []
     if named is None:
         if child is None:
@@ -270,7 +272,25 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
             parent_id = _record_parent(store, kin, node, parent_id, attendee_id,
                                        attendance.attendance_id, candidates)
         resolved.append(ResolvedParent(parent_id, kin.relationship, kin.on_register, how))
+    if record and own:
+        _drop_corrected(store, attendee_id, attendance.attendance_id, own, resolved)
     return resolved
+
+
+def _drop_corrected(store: Store, attendee_id: int, attendance_id: str, own: list[ParentLink],
+                    resolved: list[ResolvedParent]) -> None:
+    """Remove the links ``attendance_id`` made to parents it no longer names in their role:
+    the first message named the wrong mother, and left linked she would keep the child in her
+    family. A role the re-check names nobody in keeps its link (an update may carry no NK1).
+    A link row records the first attendance that named the parent, so a parent both this
+    attendance and a later one of the child named loses the link until the child's next
+    attendance naming her makes it again."""
+    roles = {p.relationship for p in resolved}
+    kept = {p.parent_id for p in resolved}
+    for link in own:
+        if (link.attendee_id == attendee_id and link.attendance_id == attendance_id
+                and link.relationship in roles and link.parent_id not in kept):
+            store.unlink_parent(attendee_id, link.parent_id)
 
 
 def _find_node(store: Store, matcher: Matcher, kin: NamedParent, child: Identity | None,

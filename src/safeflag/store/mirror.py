@@ -222,6 +222,10 @@ class HistoryMirror:
         mine[link.parent_id] = (link.relationship, link.attendance_id)
         self.children.setdefault(link.parent_id, []).append(link.attendee_id)
 
+    def unlink_parent(self, attendee_id: int, parent_id: int) -> None:
+        if self.links.get(attendee_id, {}).pop(parent_id, None) is not None:
+            self.children[parent_id].remove(attendee_id)
+
     def record_attendance(self, entry: HistoryEntry, arrival: str, findings: str,
                           warnings: str) -> None:
         one = self._one

@@ -707,6 +707,12 @@ class SqliteStore:
         if self._mirror is not None:
             self._mirror.link_parent(link)
 
+    def unlink_parent(self, attendee_id: int, parent_id: int) -> None:
+        self._write("DELETE FROM attendee_parent WHERE attendee_id = ? AND parent_id = ?",
+                    (attendee_id, parent_id))
+        if self._mirror is not None:
+            self._mirror.unlink_parent(attendee_id, parent_id)
+
     def parents_of_attendees(self, attendee_ids: Iterable[int]) -> list[ParentLink]:
         if (mirror := self._mirrored()) is not None:
             return mirror.parents_of_attendees(attendee_ids)
