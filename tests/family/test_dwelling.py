@@ -63,6 +63,18 @@ def test_a_child_at_the_same_home_with_the_family_name_is_household(sf, line, fa
         assert any("V1" in e for e in w.evidence)
 
 
+@pytest.mark.parametrize("earlier_line, linked", [
+    ("14 Fern Close", True),      # the child gave the home before: its address history
+    ("16 Fern Close", False),     # another house before, and none given today
+])
+def test_a_home_the_child_gave_at_an_earlier_attendance_counts(sf, earlier_line, linked):
+    sf.check(at("V0", "2020-01-10", "Ivy", "Lowe", "2019-06-06", earlier_line, dx=()))
+    sf.check(at("V1", "2021-03-01", "Tom", "Lowe", "2016-02-02", "14 Fern Close",
+                dx=("S42.0",)))
+    result = sf.check(at("V2", "2021-04-01", "Ivy", "Lowe", "2019-06-06", ""))
+    assert (warning(result, "SIBLING_INJURY") is not None) is linked
+
+
 @pytest.mark.parametrize("birth, linked", [
     ("2003-04-02", True),     # 17 on the arrival date: a household child
     ("2003-04-01", False),    # 18 that day: an adult is for the register's household links

@@ -2,7 +2,8 @@
 
 A child social care has never met, whose attendances name no parent (or not the parent a
 sibling's attendances name), is still found when an earlier attendee gave **the same home**
-and **the same family name**:
+and **the same family name** as the child (at this attendance, or at an earlier one of the
+child's own: a home given before, a family name recorded before):
 
 - the same home: the same postcode unit *and* the numbers of the address line fit (``14``,
   ``Flat 2, 14``; :func:`~safeflag.algo.compare.premise_key`). A postcode unit alone holds
@@ -26,6 +27,7 @@ the address.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date
 
 from ..algo.compare import Identity
@@ -67,16 +69,29 @@ def _a_child(other: Identity, on: date) -> bool:
     return youngest < HOUSEHOLD_CHILD_MONTHS and oldest >= 0
 
 
+def _homes(child: Identity, own: list[Identity]) -> Identity:
+    """The child's homes and family names: those of this attendance and of the child's own
+    attendee records (the homes and names its earlier attendances gave)."""
+    def every(values) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(v for ident in (child, *own) for v in values(ident)))
+    return replace(child, premises=every(lambda i: i.premises),
+                   families=every(lambda i: i.families))
+
+
 def children_at_home(store: Store, child: Identity | None, attendee_ids: list[int],
                      person_id: str | None, on: date, *, most: int
                      ) -> tuple[list[Relative], str | None]:
-    """Other attending children who gave the child's home (as given on this attendance) and
-    family name: ``household`` relatives, ``confirmed=False``; and a note when the home is
-    taken as communal. ``child`` is this attendance's identity (its addresses only)."""
-    if child is None or not child.premises or not child.families:
+    """Other attending children who gave a home and family name of the child's (on this
+    attendance or an earlier one of the child's attendee records ``attendee_ids``):
+    ``household`` relatives, ``confirmed=False``; and a note when the homes are taken as
+    communal. ``child`` is this attendance's identity."""
+    if child is None:
         return [], None
-    found = [c for c in store.attendee_candidates(_home_keys(child))
-             if int(c.ref[1:]) not in attendee_ids and _same_home(child, c)
+    homes = _homes(child, store.attendees(attendee_ids) if attendee_ids else [])
+    if not homes.premises or not homes.families:
+        return [], None
+    found = [c for c in store.attendee_candidates(_home_keys(homes))
+             if int(c.ref[1:]) not in attendee_ids and _same_home(homes, c)
              and _a_child(c, on) and not may_be_self(child, c)]
     if not found:
         return [], None
@@ -89,9 +104,9 @@ def children_at_home(store: Store, child: Identity | None, attendee_ids: list[in
             continue
         by_key[person or f"{ATTENDEE}{aid}"].append(c)
     if len(by_key) > most:
-        return [], (f"the home given at this attendance was given at attendances of "
-                    f"{len(by_key)} other children of the same family name: taken as communal, "
-                    "so no household child is linked by it")
+        return [], (f"the child's home was given at attendances of {len(by_key)} other "
+                    "children of the same family name: taken as communal, so no household "
+                    "child is linked by it")
     relatives = []
     for key in sorted(by_key):
         ids = tuple(sorted(int(c.ref[1:]) for c in by_key[key]))
