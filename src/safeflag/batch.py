@@ -678,6 +678,7 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
     finally:
         handle.close()
         bad.close()
+        _drop_if_empty(partial)
         if ticker is not None:
             ticker.done()
         if pool is not None:
@@ -685,6 +686,16 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
     summary.quarantined = bad.count
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _drop_if_empty(partial: Path) -> None:
+    """A partial output a failed run wrote nothing to: removed, so nothing is left to look
+    like a run in progress (a run that wrote records keeps its partial file to resume)."""
+    try:
+        if partial.stat().st_size == 0:
+            partial.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def _report_finished(inputs: list[str], out: Path, fmt: str | None, strict: bool,

@@ -61,6 +61,26 @@ class RuleSettings(_Frozen):
                                           description="THINK_FAMILY: the attendee is an adult "
                                                       "from this age (years)")
 
+    @model_validator(mode="after")
+    def _consistent(self) -> "RuleSettings":
+        """Thresholds that only make sense one way round: the other way, a rule silently
+        never fires (or fires for the wrong children)."""
+        # (lower, higher, may the two be equal, why)
+        pairs = [("ten4_any_site_months", "ten4_months", True,
+                  "any-site bruising is the younger band of TEN-4-FACESp"),
+                 ("repeat_short_days", "repeat_long_days", False,
+                  "the short REPEAT_INJURY window lies inside the long one"),
+                 ("sibling_injury_days", "family_history_days", False,
+                  "FAMILY_INJURY_HISTORY looks back past the SIBLING_INJURY window")]
+        wrong = [f"{low} ({getattr(self, low)}) must be "
+                 f"{'at most' if equal else 'below'} {high} ({getattr(self, high)}): {why}"
+                 for low, high, equal, why in pairs
+                 if getattr(self, low) > getattr(self, high)
+                 or (not equal and getattr(self, low) == getattr(self, high))]
+        if wrong:
+            raise ValueError("; ".join(wrong))
+        return self
+
 
 class MatchSettings(_Frozen):
     certain: float = Field(0.99, gt=0, lt=1, description="posterior probability for 'certain'")

@@ -337,6 +337,28 @@ def test_a_bad_site_file_is_a_config_error(tmp_path, text):
     assert "\n" not in str(caught.value)          # one line, for a terminal or a log
 
 
+@pytest.mark.parametrize("rules, fine", [
+    ({"ten4_any_site_months": 48}, True),                      # equal: the bands meet
+    ({"ten4_any_site_months": 49}, False),
+    ({"repeat_short_days": 364}, True),
+    ({"repeat_short_days": 365}, False),                       # equal: no short window
+    ({"sibling_injury_days": 1094}, True),
+    ({"sibling_injury_days": 1095}, False),                    # FAMILY_INJURY_HISTORY never
+    ({"family_history_days": 60}, False),                      #   could fire
+])
+def test_thresholds_that_only_work_one_way_round_are_checked(tmp_path, rules, fine):
+    site = tmp_path / "safeflag.toml"
+    site.write_text("[rules]\n" + "".join(f"{k} = {v}\n" for k, v in rules.items()),
+                    encoding="utf-8")
+    if fine:
+        assert Settings.from_toml(site).rules.model_dump().items() >= rules.items()
+        return
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_toml(site)
+    key = next(iter(rules))
+    assert key in str(caught.value) and "must be" in str(caught.value)
+
+
 def test_a_whole_number_for_a_fraction_setting_is_fine(tmp_path):
     """The other side of "no coercion": TOML 1 for a float is still the number 1."""
     site = tmp_path / "safeflag.toml"

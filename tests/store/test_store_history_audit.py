@@ -217,6 +217,8 @@ def test_a_database_failure_stops_a_batch_instead_of_failing_each_record(tmp_pat
         _read_only(store)
         with pytest.raises(StoreError):
             run_batch(sf, [str(src)], tmp_path / "out.ndjson", workers=1, progress=False)
+    # nothing was written, so nothing is left behind to look like a run in progress
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("out")) == []
 
 
 @pytest.mark.parametrize("renumbered, relinked", [(True, 1), (False, 0)])
