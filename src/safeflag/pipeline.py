@@ -8,6 +8,7 @@ checks see it.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -33,6 +34,11 @@ from .store import AuditEntry, HistoryEntry, RegisterInfo, Store, open_store
 __all__ = ["Safeflag", "Prepared", "injury_findings", "index_register", "prepare_register"]
 
 log = logging.getLogger("safeflag")
+
+#: Earlier attendees matched again per transaction after a register load (about a third of a
+#: millisecond each): the write lock is held for one chunk at a time, never for them all.
+RELINK_CHUNK = 1000
+_RELINK_PENDING, _RELINK_DONE = "relink_pending", "relink_done"
 _EPOCH = date(1900, 1, 1)
 _ONE_READ = 500      # attendee ids the store reads in one query (SqliteStore chunks)
 
@@ -146,45 +152,64 @@ class Safeflag:
 
         Earlier attendees are kept linked to register persons by person_id. Those linked to a
         person_id the new register no longer holds, or whose person's name, birth date or NHS
-        number changed (a register renumbered, or ids given to other people), are matched
-        again against it in the same transaction: linked where the match is certain, else
-        unlinked. A sibling's past injuries stay with the family although the sibling never
-        attends again, and never follow an id to another child."""
+        number changed (a register renumbered, or ids given to other people), are unlinked in
+        the load's own transaction, so no history ever follows an id to another child. They
+        are then matched again against the new register, :data:`RELINK_CHUNK` to a
+        transaction, so triage checks get the database between chunks however many there
+        are: linked where the match is certain. A sibling's past injuries stay with the family
+        although the sibling never attends again. A load stopped while matching again (the
+        process killed, the database failing) leaves the rest recorded, and the next load
+        matches them too."""
         register = load_register(path)
         index, model = prepare_register(register)
         try:
             with self.store.transaction():
                 linked = self.store.attendee_person_links()
                 before = self.store.persons(set(linked.values()))
+                pending = self._relinks_pending()
                 info = self.store.replace_register(register, index, source=str(path),
                                                    meta={MODEL_META_KEY: model.to_json()})
                 self.matcher.reload(model)
                 now = {p.person_id: p for p in register.persons}
-                doubtful = sorted(a for a, pid in linked.items()
-                                  if pid not in now or _changed(before.get(pid), now[pid]))
-                relinked, unlinked = self._relink(doubtful, linked)
+                doubtful = sorted({*pending, *(
+                    a for a, pid in linked.items()
+                    if pid not in now or _changed(before.get(pid), now[pid]))})
+                for attendee in doubtful:
+                    if linked.get(attendee) is not None:
+                        self.store.link_attendee(attendee, None)
+                self.store.set_meta(_RELINK_PENDING, json.dumps(doubtful))
+                self.store.set_meta(_RELINK_DONE, "0")
         except BaseException:
             self.matcher.reload()     # the old register stays (even a failed commit): its model
             raise
-        return replace(info, relinked=relinked, unlinked=unlinked)
+        relinked = self._relink(doubtful)
+        return replace(info, relinked=relinked, unlinked=len(doubtful) - relinked)
 
-    def _relink(self, attendees: list[int], linked: dict[int, str]) -> tuple[int, int]:
-        """Match ``attendees`` again against the register just loaded: link each where the
-        match is certain, unlink the rest; (linked, left unlinked)."""
+    def _relinks_pending(self) -> list[int]:
+        """Attendees an earlier load unlinked but did not get to match again."""
+        pending = json.loads(self.store.get_meta(_RELINK_PENDING) or "[]")
+        return pending[int(self.store.get_meta(_RELINK_DONE) or 0):]
+
+    def _relink(self, attendees: list[int]) -> int:
+        """Match ``attendees`` (unlinked) again against the register just loaded, a chunk to a
+        transaction: link each where the match is certain; how many were linked."""
         relinked = 0
-        for ident in self.store.attendees(attendees) if attendees else ():
-            attendee = int(ident.ref[1:])
-            lookup = blocking_keys(ident, query=True)
-            found = self.matcher.result(self.matcher.rank(
-                ident, self.store.person_candidates(lookup)))
-            person = found.person_id if found.band == "certain" else None
-            if person != linked.get(attendee):
-                self.store.link_attendee(attendee, person)
-            relinked += person is not None
+        with self.store.give_way():
+            for start in range(0, len(attendees), RELINK_CHUNK):
+                chunk = attendees[start:start + RELINK_CHUNK]
+                with self.store.transaction():
+                    for ident in self.store.attendees(chunk):
+                        found = self.matcher.result(self.matcher.rank(
+                            ident, self.store.person_candidates(
+                                blocking_keys(ident, query=True))))
+                        if found.band == "certain":
+                            self.store.link_attendee(int(ident.ref[1:]), found.person_id)
+                            relinked += 1
+                    self.store.set_meta(_RELINK_DONE, str(start + len(chunk)))
         if attendees:
             log.info("register load: %d earlier attendee(s) matched again, %d left unlinked",
                      relinked, len(attendees) - relinked)
-        return relinked, len(attendees) - relinked
+        return relinked
 
     # --- checking -------------------------------------------------------------------------------
     def check(self, attendance: Attendance, *, record: bool = True, user: str | None = None,

@@ -255,6 +255,50 @@ def test_a_reload_that_renumbers_the_register_keeps_a_siblings_history(tmp_path,
         assert any("S9" in e for e in shown[0].evidence)
 
 
+def test_matching_again_after_a_load_is_chunked_and_resumes_after_a_failure(tmp_path,
+                                                                           monkeypatch):
+    """Renumbering a whole register must not hold the write lock while every earlier attendee
+    is matched again (triage checks would time out): each chunk commits on its own, and a
+    load stopped partway leaves no attendee linked to a wrong child and the rest for the next
+    load to match."""
+    import safeflag.pipeline as pipeline
+    from safeflag.errors import StoreError
+    monkeypatch.setattr(pipeline, "RELINK_CHUNK", 1)
+    kids = [("Amy", "Smith", "2019-02-02"), ("Ben", "Jones", "2018-05-05"),
+            ("Cal", "Brown", "2017-08-08")]
+    with Safeflag(SqliteStore(tmp_path / "r.db")) as sf:
+        load(sf, [person(f"P{i}", g, f, b, postcode="LS2 9JT") for i, (g, f, b) in
+                  enumerate(kids)])
+        for i, (g, f, b) in enumerate(kids):
+            sf.check(attendance(f"V{i}", "2021-03-01", given=g, family=f, birth=b,
+                                postcode="LS2 9JT"))
+        assert sf.store.attendee_person_links() == {1: "P0", 2: "P1", 3: "P2"}
+        folder = tmp_path / "reg"
+        folder.mkdir()
+        (folder / "persons.csv").write_text(
+            "person_id,given_name,family_name,birth_date,sex,postcode\n" + "".join(
+                f"N{i},{g},{f},{b},female,LS2 9JT\n" for i, (g, f, b) in enumerate(kids)),
+            encoding="utf-8")
+        reads = sf.store.attendees
+        calls = []
+
+        def fails_on_the_second_chunk(ids):
+            calls.append(ids)
+            if len(calls) == 2:
+                raise StoreError("database is locked")
+            return reads(ids)
+        monkeypatch.setattr(sf.store, "attendees", fails_on_the_second_chunk)
+        with pytest.raises(StoreError):
+            sf.load_register(folder)
+        assert sf.store.register_info().persons == 3          # the register itself is loaded
+        assert sf.store.attendee_person_links() == {1: "N0"}  # the first chunk committed
+        monkeypatch.setattr(sf.store, "attendees", reads)
+        info = sf.load_register(folder)                        # the same register again
+        assert (info.relinked, info.unlinked) == (2, 0)
+        assert sf.store.attendee_person_links() == {1: "N0", 2: "N1", 3: "N2"}
+        assert sf.load_register(folder).relinked == 0          # nothing left pending
+
+
 def _commit_will_fail(store: SqliteStore, table: str = "meta") -> None:
     """The next transaction that writes ``table`` fails at COMMIT (a deferred constraint),
     as a commit fails on a full disk: the writes themselves succeed."""
