@@ -72,10 +72,11 @@ def _a_child(other: Identity, on: date) -> bool:
 def _homes(child: Identity, own: list[Identity]) -> Identity:
     """The child's homes and family names: those of this attendance and of the child's own
     attendee records (the homes and names its earlier attendances gave)."""
-    def every(values) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(v for ident in (child, *own) for v in values(ident)))
-    return replace(child, premises=every(lambda i: i.premises),
-                   families=every(lambda i: i.families))
+    premises = tuple(dict.fromkeys(p for ident in (child, *own) for p in ident.premises))
+    families = tuple(dict.fromkeys(f for ident in (child, *own) for f in ident.families))
+    if premises == child.premises and families == child.families:
+        return child                 # nothing earlier that today's attendance does not give
+    return replace(child, premises=premises, families=families)
 
 
 def children_at_home(store: Store, child: Identity | None, attendee_ids: list[int],

@@ -45,7 +45,10 @@ class HistoryMirror:
 
     def __init__(self) -> None:
         self.version: int | None = None         # PRAGMA data_version when loaded
-        self.attendee: dict[int, str] = {}      # attendee id -> stored identity JSON
+        # attendee id -> stored identity JSON; an identity written since the last commit is
+        # kept parsed until then (the check that wrote it reads it back), its JSON in ``written``
+        self.attendee: dict[int, str | Identity] = {}
+        self.written: dict[int, str] = {}
         self.last_attendee = 0                  # the highest attendee id (rowid) and parent id
         self.last_parent = 0
         self.attendee_person: dict[int, str | None] = {}
@@ -166,8 +169,8 @@ class HistoryMirror:
 
     # --- writes, after the database took them ----------------------------------------------
     def add_attendee(self, attendee_id: int, stored: str, keys: Iterable[str],
-                     person_id: str | None) -> None:
-        self.attendee[attendee_id] = stored
+                     person_id: str | None, parsed: Identity | None = None) -> None:
+        self._put_identity(attendee_id, stored, parsed)
         self.attendee_person[attendee_id] = person_id
         self.last_attendee = max(self.last_attendee, attendee_id)
         if person_id is not None:
@@ -175,10 +178,11 @@ class HistoryMirror:
         for key in keys:
             self.fresh_attendee_keys.setdefault(key, []).append(attendee_id)
 
-    def update_attendee(self, attendee_id: int, stored: str, new_keys: Iterable[str]) -> None:
+    def update_attendee(self, attendee_id: int, stored: str, new_keys: Iterable[str],
+                        parsed: Identity | None = None) -> None:
         if attendee_id not in self.attendee:
             return                                   # the UPDATE matched no row either
-        self.attendee[attendee_id] = stored
+        self._put_identity(attendee_id, stored, parsed)
         for key in new_keys:
             self.fresh_attendee_keys.setdefault(key, []).append(attendee_id)
 
@@ -209,8 +213,21 @@ class HistoryMirror:
         """The keys of ``parent_id`` added since the last commit."""
         return self.fresh_keys_of_parent.get(parent_id, set())
 
+    def _put_identity(self, attendee_id: int, stored: str, parsed: Identity | None) -> None:
+        if parsed is None:
+            self.attendee[attendee_id] = stored
+            self.written.pop(attendee_id, None)
+        else:
+            self.attendee[attendee_id] = parsed
+            self.written[attendee_id] = stored
+
     def settled(self) -> None:
-        """The held-back writes are in the database: it answers for their keys from now on."""
+        """The held-back writes are in the database: it answers for their keys from now on,
+        and the identities written are held as JSON again (a long run's memory stays bounded)."""
+        for attendee_id, stored in self.written.items():
+            if attendee_id in self.attendee:
+                self.attendee[attendee_id] = stored
+        self.written.clear()
         self.fresh_attendee_keys.clear()
         self.fresh_parent_keys.clear()
         self.fresh_keys_of_parent.clear()

@@ -553,12 +553,13 @@ class SqliteStore:
         mirror = self._mirrored()
         if mirror is not None:          # the next rowid, as SQLite would give it
             attendee_id = mirror.last_attendee + 1
-            stored = replace(ident, ref=f"A{attendee_id}").to_json()
+            parsed = replace(ident, ref=f"A{attendee_id}")
+            stored = parsed.to_json()
             self._behind.append(("INSERT INTO attendee (attendee_id, person_id, identity) "
                                  "VALUES (?, ?, ?)", (attendee_id, person_id, stored)))
             self._behind.extend((_ADD_ATTENDEE_KEY, (k, attendee_id))
                                 for k in keys)
-            mirror.add_attendee(attendee_id, stored, keys, person_id)
+            mirror.add_attendee(attendee_id, stored, keys, person_id, parsed)
             return attendee_id
         with self.transaction() as db:
             cur = db.execute("INSERT INTO attendee (person_id, identity) VALUES (?, '')",
@@ -576,7 +577,8 @@ class SqliteStore:
     def update_attendee(self, attendee_id: int, ident: Identity, new_keys: set[str]) -> None:
         """What is now known of an attendee (``ident``), and the blocking keys it adds; nothing
         for an attendee with no row (no keys left behind for a later attendee to inherit)."""
-        stored = replace(ident, ref=f"A{attendee_id}").to_json()
+        parsed = replace(ident, ref=f"A{attendee_id}")
+        stored = parsed.to_json()
         keys = sorted(new_keys)
         mirror = self._mirrored()
         if mirror is not None:
@@ -586,7 +588,7 @@ class SqliteStore:
                                  (stored, attendee_id)))
             self._behind.extend((_ADD_ATTENDEE_KEY, (k, attendee_id))
                                 for k in keys)
-            mirror.update_attendee(attendee_id, stored, keys)
+            mirror.update_attendee(attendee_id, stored, keys, parsed)
             return
         with self.transaction() as db:
             if not db.execute("UPDATE attendee SET identity = ? WHERE attendee_id = ?",
