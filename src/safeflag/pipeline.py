@@ -323,7 +323,8 @@ class Safeflag:
             since=arrival - timedelta(days=max(s.repeat_long_days, s.repeat_short_days)))
 
         family = build_family(self.store, person_id, attendee_ids, arrival, parents, child,
-                              register=prepared.register_family, most=s.address_household_most)
+                              register=prepared.register_family, most=s.address_household_most,
+                              child_months=s.household_child_years * 12)
         rel_ids = [r.person_id for r in family.relatives]
         # the plans on record by the arrival date: a look-back over old attendances against
         # today's register must not show a plan that began later

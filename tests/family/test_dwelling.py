@@ -87,6 +87,17 @@ def test_only_children_are_linked_by_the_home(sf, birth, linked):
     assert (warning(result, "SIBLING_INJURY") is not None) is linked
 
 
+@pytest.mark.parametrize("years, linked", [(17, True), (16, False)])
+def test_household_child_years_sets_who_is_a_child_at_the_home(sf, years, linked):
+    sf.check(at("V1", "2021-03-20", "Jo", "Lowe", "2004-06-06", "14 Fern Close",
+                dx=("S42.0",)))                                # 16 on the day
+    child = demographics_identity(at("V2", "2021-04-01", "Ivy", "Lowe", "2019-06-06",
+                                     "14 Fern Close").patient)
+    found, _ = children_at_home(sf.store, child, [], None, date(2021, 4, 1), most=10,
+                                child_months=years * 12)
+    assert bool(found) is linked
+
+
 def test_the_child_under_another_first_name_is_not_its_own_household(sf):
     """The same birth date at the same home: on attendance data alone that may be the child
     itself (a middle name, two keying slips), so it is never listed."""

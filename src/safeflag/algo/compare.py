@@ -68,7 +68,8 @@ class Identity:
     twin_hint: bool = False                   # a placeholder such as "TWIN 2" was sent
     parent_of: int | None = None
     #: where in a postcode unit: ``UNIT|numbers of the address line`` (:func:`premise_key`);
-    #: kept for parents named on attendances, to tell two homes of one unit apart
+    #: kept for attending patients and the parents they name, to tell two homes of one unit
+    #: apart (and to find one home's children: :mod:`safeflag.family.dwelling`)
     premises: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     # derived once, used by every comparison

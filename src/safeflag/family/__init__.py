@@ -20,7 +20,7 @@ from datetime import date
 
 from ..algo.compare import Identity
 from ..store import Store
-from .dwelling import children_at_home
+from .dwelling import HOUSEHOLD_CHILD_MONTHS, children_at_home
 from .graph import (DEFAULT_HOUSEHOLD_MOST, INVERSE, Family, Relative, co_residents,
                     family_of, residents_at, same_place)
 from .kin import (PARENT_ROLES, NamedParent, ResolvedParent, attendance_only,
@@ -34,8 +34,8 @@ __all__ = ["Relative", "Family", "family_of", "build_family", "INVERSE", "PARENT
 
 def build_family(store: Store, person_id: str | None, attendee_ids: list[int], on: date,
                  parents: list[ResolvedParent] = (), child: Identity | None = None,
-                 register: Family | None = None, *,
-                 most: int = DEFAULT_HOUSEHOLD_MOST) -> Family:
+                 register: Family | None = None, *, most: int = DEFAULT_HOUSEHOLD_MOST,
+                 child_months: int = HOUSEHOLD_CHILD_MONTHS) -> Family:
     """The register family of ``person_id`` (if matched) plus attendance-derived siblings,
     then the register's residents at the address given (``register.at_address``) and the
     attending children at the same home (:func:`children_at_home`) whom none of those names.
@@ -44,7 +44,7 @@ def build_family(store: Store, person_id: str | None, attendee_ids: list[int], o
     the same child from being listed as its sibling, and gives the home. ``register`` is
     ``family_of(store, person_id, on)`` when the caller has already made it (it needs the
     register alone). ``most`` is ``address_household_most``: more children than this at one
-    home is a communal address."""
+    home is a communal address; ``child_months`` is ``household_child_years`` in months."""
     if register is None:
         register = family_of(store, person_id, on) if person_id else Family(person_id or "")
     known = {r.person_id for r in register.relatives}
@@ -59,7 +59,8 @@ def build_family(store: Store, person_id: str | None, attendee_ids: list[int], o
     known |= {r.person_id for r in derived}
     at_address = [r for r in register.at_address if r.person_id not in known]
     known |= {r.person_id for r in at_address}
-    home, note = children_at_home(store, child, attendee_ids, person_id, on, most=most)
+    home, note = children_at_home(store, child, attendee_ids, person_id, on, most=most,
+                                  child_months=child_months)
     at_home = [r for r in home if r.person_id not in known]
     return Family(person_id or "", (*register.relatives, *derived, *at_address, *at_home),
                   (*register.notes, *([note] if note else [])))

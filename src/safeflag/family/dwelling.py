@@ -12,8 +12,8 @@ child's own: a home given before, a family name recorded before):
   double-barrelled name): a home given by two attending children of different surnames may
   be a house in multiple occupation, a refuge or flats recorded without their numbers, where
   linking would show one family's injuries to clinicians treating another family's child;
-- a child: the attendee's birth date puts them under 18 on the arrival date (an adult at the
-  home is for the register's own household links);
+- a child: the attendee's birth date puts them under ``household_child_years`` (18) on the
+  arrival date (an adult at the home is for the register's own household links);
 - not the child itself (:func:`~safeflag.family.kin.may_be_self`) nor already linked to the
   child's register person.
 
@@ -39,7 +39,8 @@ from .kin import ATTENDEE, may_be_self
 
 __all__ = ["children_at_home", "HOUSEHOLD_CHILD_MONTHS"]
 
-#: A household child is a household-linked person under 18 (the interface contract).
+#: A household child is a household-linked person under 18 (the interface contract;
+#: ``household_child_years``' default, for callers without settings).
 HOUSEHOLD_CHILD_MONTHS = 18 * 12
 
 
@@ -62,11 +63,11 @@ def _same_home(child: Identity, other: Identity) -> bool:
                for unit, mine in split(child) for u, nums in theirs)
 
 
-def _a_child(other: Identity, on: date) -> bool:
+def _a_child(other: Identity, on: date, months: int) -> bool:
     if other.birth is None:
         return False
     youngest, oldest = age_months_range(other.birth, on)
-    return youngest < HOUSEHOLD_CHILD_MONTHS and oldest >= 0
+    return youngest < months and oldest >= 0
 
 
 def _homes(child: Identity, own: list[Identity]) -> Identity:
@@ -80,12 +81,13 @@ def _homes(child: Identity, own: list[Identity]) -> Identity:
 
 
 def children_at_home(store: Store, child: Identity | None, attendee_ids: list[int],
-                     person_id: str | None, on: date, *, most: int
+                     person_id: str | None, on: date, *, most: int,
+                     child_months: int = HOUSEHOLD_CHILD_MONTHS
                      ) -> tuple[list[Relative], str | None]:
-    """Other attending children who gave a home and family name of the child's (on this
-    attendance or an earlier one of the child's attendee records ``attendee_ids``):
-    ``household`` relatives, ``confirmed=False``; and a note when the homes are taken as
-    communal. ``child`` is this attendance's identity."""
+    """Other attending children (under ``child_months`` on ``on``) who gave a home and family
+    name of the child's (on this attendance or an earlier one of the child's attendee records
+    ``attendee_ids``): ``household`` relatives, ``confirmed=False``; and a note when the
+    homes are taken as communal. ``child`` is this attendance's identity."""
     if child is None:
         return [], None
     homes = _homes(child, store.attendees(attendee_ids) if attendee_ids else [])
@@ -93,7 +95,7 @@ def children_at_home(store: Store, child: Identity | None, attendee_ids: list[in
         return [], None
     found = [c for c in store.attendee_candidates(_home_keys(homes))
              if int(c.ref[1:]) not in attendee_ids and _same_home(homes, c)
-             and _a_child(c, on) and not may_be_self(child, c)]
+             and _a_child(c, on, child_months) and not may_be_self(child, c)]
     if not found:
         return [], None
     linked = store.persons_of_attendees(int(c.ref[1:]) for c in found)
