@@ -31,6 +31,7 @@ from datetime import date
 from safeflag import Safeflag
 from safeflag.algo.dates import PartialDate
 from safeflag.family import Family, Relative, family_of
+from safeflag.match.identity import premises_of
 from safeflag.models import Attendance, CheckResult
 from safeflag.pipeline import index_register, injury_findings
 from safeflag.rules import RULES, Age, RelativeView, RuleContext, evaluate, flags_for
@@ -160,7 +161,9 @@ class NamedParents:
         # child → (arrival, true parent key, NHS number as named, postcodes the parent is
         # taken to live at: the parent's own, else the child's on that attendance)
         self.named: dict[str, list[tuple]] = defaultdict(list)
+        self.by_child: dict[str, list[Attendance]] = defaultdict(list)
         for a in world.attendances:
+            self.by_child[world.child_of.get(a.attendance_id, "")].append(a)
             child = world.children.get(world.child_of.get(a.attendance_id, ""))
             if child is None:
                 continue
@@ -193,6 +196,15 @@ class NamedParents:
                 return "identity" if linked else "no link"
             best = "name"
         return best
+
+    def homes(self, child_id: str, until) -> tuple[set[str], set[str]]:
+        """The homes (``premise_key``) and family names this child's attendances gave so far."""
+        homes, names = set(), set()
+        for a in self.by_child.get(child_id, ()):
+            if a.arrival <= until:
+                homes.update(premises_of(a.patient.addresses))
+                names.update(n.family.upper() for n in a.patient.names if n.family)
+        return homes, names
 
     def upto(self, child_id: str, until) -> set[str]:
         return {row[1] for row in self.named.get(child_id, ()) if row[0] <= until}
@@ -235,6 +247,10 @@ def _sibling_reason(world: World, named: NamedParents, attendance: Attendance,
     shared = [s for s in sibs if mine & named.upto(s, until)]
     if any(named.corroborated(child_id, s, until) for s in shared):
         return "same parent named with the same NHS number or postcode: not resolved to one"
+    homes, names = named.homes(child_id, until)
+    at_home = [s for s in sibs if homes & named.homes(s, until)[0]]
+    if at_home and not any(names & named.homes(s, until)[1] for s in at_home):
+        return "the same home given, but under another family name"
     if shared:
         return "same parent named, but tied by name alone (no NHS number or postcode in common)"
     return "the sibling's attendances name no parent this child's name"
