@@ -20,8 +20,7 @@ child's own: a home given before, a family name recorded before):
 More than ``most`` such children at one home is taken as communal (a children's home, a
 hostel), as for the register's residents at an address, and links nobody. The link is one
 hop from the child's own address, so it cannot chain two families together; the relative is
-``household`` (the contract's household-member), shown with the attendee records that gave
-the address.
+``household`` (the contract's household-member), and the evidence says how it was found.
 """
 
 from __future__ import annotations
@@ -115,7 +114,7 @@ def children_at_home(store: Store, child: Identity | None, attendee_ids: list[in
         ids = tuple(sorted(int(c.ref[1:]) for c in by_key[key]))
         relatives.append(Relative(
             key, "household", "household-member",
-            "attendances: the same home (postcode unit and house number) and family name "
-            f"given at attendances of attendee record(s) {', '.join(map(str, ids))}",
+            "attendances: gave the same home (postcode unit and house number) under the same "
+            "family name as this child",
             confirmed=False, attendee_ids=ids, birth=by_key[key][0].birth))
     return relatives, None
