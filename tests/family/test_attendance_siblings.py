@@ -201,6 +201,18 @@ def test_a_newborn_seen_again_under_her_name_is_not_her_own_sibling(sf):
     assert sibling_warning(result) is None
 
 
+@pytest.mark.parametrize("second_given, linked", [
+    ("Ivy", False),     # the same first name, no birth date today: may be the child itself
+    ("Ivey", False),    # one letter off
+    ("Amy", True),      # another first name: a sister
+])
+def test_a_child_without_a_birth_date_today_is_not_its_own_sibling(sf, second_given, linked):
+    mum = kin("mother", "Kerry", "Lowe", nhs=NHS_MUM)
+    sf.check(visit("V1", "2021-03-01", "Ivy", "Lowe", "2019-02-20", mum, dx=("S42.0",)))
+    result = sf.check(visit("V2", "2021-03-20", second_given, "Lowe", "", mum))
+    assert ("V1" in _sibling_names(result)) is linked
+
+
 @pytest.mark.parametrize("twin_nhs, second_given, linked", [
     (("9434765900", "9434765935"), "Tia", True),   # different NHS numbers: two children, twins
     ((None, None), "Tia", True),       # another first name and the other sex: twins

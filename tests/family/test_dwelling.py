@@ -107,6 +107,17 @@ def test_the_child_under_another_first_name_is_not_its_own_household(sf):
     assert warning(result, "SIBLING_INJURY") is None
 
 
+@pytest.mark.parametrize("given, linked", [("Ivy", False), ("Ivey", False), ("Amy", True)])
+def test_a_record_of_the_child_itself_is_not_its_household_when_today_has_no_birth_date(
+        sf, given, linked):
+    """Without today's birth date nothing tells an earlier record of the same first name at
+    the home from the child itself (the matcher does not join them without it)."""
+    sf.check(at("V1", "2021-03-01", given, "Lowe", "2019-06-06", "14 Fern Close",
+                dx=("S42.0",)))
+    result = sf.check(at("V2", "2021-04-01", "Ivy", "Lowe", None, "14 Fern Close"))
+    assert (warning(result, "SIBLING_INJURY") is not None) is linked
+
+
 def test_a_child_linked_to_the_register_is_shown_as_that_person(sf):
     """An attendee matched to a register person is that person (whose own register address
     is elsewhere now, so the register alone does not place them at the home)."""

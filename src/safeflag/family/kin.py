@@ -377,8 +377,8 @@ def _record_parent(store: Store, kin: NamedParent, node: Identity | None,
 
 def _look_alikes(store: Store, child: Identity | None, ids: Iterable[int]) -> set[int]:
     """Those of the attendees ``ids`` that :func:`may_be_self` says could be the attending
-    child (none when the child's birth date is unknown)."""
-    if child is None or child.birth is None:
+    child."""
+    if child is None:
         return set()
     return {int(c.ref[1:]) for c in store.attendees(ids) if may_be_self(child, c)}
 
@@ -426,9 +426,11 @@ def may_be_self(child: Identity | None, other: Identity) -> bool:
     first name *and* the other sex recorded). Another first name alone does not tell them
     apart: a child goes by a middle name the register does not hold, or a name carries two
     keying slips, as often as a twin attends (a sibling link would list the child as its own
-    sibling). A birth date one keying slip away (a digit, day and month swapped) or known only
-    in part: yes when the first names agree as the matcher sees it (same, nickname, one edit,
-    middle name). A child is never listed as their own sibling.
+    sibling). A birth date one keying slip away (a digit, day and month swapped), known only
+    in part, or missing on either record: yes when the first names agree as the matcher sees
+    it (same, nickname, one edit, middle name) — without both birth dates the matcher does not
+    join two records of one child, so they meet here. A child is never listed as their own
+    sibling.
     """
     if child is None:
         return False
@@ -442,7 +444,7 @@ def may_be_self(child: Identity | None, other: Identity) -> bool:
         return not other_sex_twins(levels)
     given = levels.get("given_name", "")
     same_first = given not in ("no data", "otherwise") and not given.startswith("jaro")
-    return birth in _SLIPS and same_first
+    return (birth in _SLIPS or birth == NO_DATA) and same_first
 
 
 def attendance_relatives(store: Store, attendee_ids: list[int], person_id: str | None,
