@@ -279,7 +279,8 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
 
 def _drop_corrected(store: Store, attendee_id: int, attendance_id: str, own: list[ParentLink],
                     resolved: list[ResolvedParent]) -> None:
-    """Remove the links ``attendance_id`` made to parents it no longer names in their role:
+    """Remove the links ``attendance_id`` made (among ``own``, the attendee's links) to parents
+    it no longer names in their role:
     the first message named the wrong mother, and left linked she would keep the child in her
     family. A role the re-check names nobody in keeps its link (an update may carry no NK1).
     A link row records the first attendance that named the parent, so a parent both this
@@ -288,8 +289,8 @@ def _drop_corrected(store: Store, attendee_id: int, attendance_id: str, own: lis
     roles = {p.relationship for p in resolved}
     kept = {p.parent_id for p in resolved}
     for link in own:
-        if (link.attendee_id == attendee_id and link.attendance_id == attendance_id
-                and link.relationship in roles and link.parent_id not in kept):
+        if (link.attendance_id == attendance_id and link.relationship in roles
+                and link.parent_id not in kept):
             store.unlink_parent(attendee_id, link.parent_id)
 
 
