@@ -23,6 +23,8 @@ import logging
 import os
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
 
@@ -75,7 +77,7 @@ def register_load(path: Path = typer.Argument(..., help="Register: a CSV folder 
     """Replace the register with the CSV folder or FHIR Bundle at PATH (all or nothing)."""
     try:
         with _open(db, config) as sf:
-            info = sf.load_register(path)
+            info = sf.load_register(path, progress=_relink_progress())
     except SafeflagError as exc:
         raise _fail(exc) from exc
     typer.echo(f"register loaded: {info.persons} persons, {info.relationships} relationships, "
@@ -83,6 +85,19 @@ def register_load(path: Path = typer.Argument(..., help="Register: a CSV folder 
     if info.relinked or info.unlinked:
         typer.echo(f"earlier attendees of persons this register no longer holds: "
                    f"{info.relinked} matched again, {info.unlinked} left unlinked")
+
+
+def _relink_progress(every: float = 5.0) -> Callable[[int, int], None]:
+    """A line on stderr at most every ``every`` seconds (and at the end) while a register load
+    matches earlier attendees again: after a renumbering that can take minutes."""
+    last = [time.monotonic()]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - last[0] >= every:
+            last[0] = now
+            typer.echo(f"matching earlier attendees again: {done:,} of {total:,}", err=True)
+    return show
 
 
 def _check_input_format(input_format: Optional[str]) -> None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from .algo.injury import InjuryFinding, classify
-from .errors import MessageError, NotAnArrival
+from .errors import MessageError, NotAnArrival, StoreError
 from .family import (Family, NamedParent, attendance_only, build_family, family_of,
                      name_parents, resolve_parents)
 from .ingest import IngestItem
@@ -147,7 +147,8 @@ class Safeflag:
         self.close()
 
     # --- register -------------------------------------------------------------------------------
-    def load_register(self, path: str | Path) -> RegisterInfo:
+    def load_register(self, path: str | Path, *,
+                      progress: Callable[[int, int], None] | None = None) -> RegisterInfo:
         """Replace the register with a CSV folder or FHIR Bundle at ``path`` (all or nothing).
 
         Earlier attendees are kept linked to register persons by person_id. Those linked to a
@@ -159,7 +160,8 @@ class Safeflag:
         are: linked where the match is certain. A sibling's past injuries stay with the family
         although the sibling never attends again. A load stopped while matching again (the
         process killed, the database failing) leaves the rest recorded, and the next load
-        matches them too."""
+        matches them too. ``progress`` is called after each chunk with (attendees matched
+        again so far, all to match)."""
         register = load_register(path)
         index, model = prepare_register(register)
         try:
@@ -182,7 +184,7 @@ class Safeflag:
         except BaseException:
             self.matcher.reload()     # the old register stays (even a failed commit): its model
             raise
-        relinked = self._relink(doubtful)
+        relinked = self._relink(doubtful, progress)
         return replace(info, relinked=relinked, unlinked=len(doubtful) - relinked)
 
     def _relinks_pending(self) -> list[int]:
@@ -190,22 +192,32 @@ class Safeflag:
         pending = json.loads(self.store.get_meta(_RELINK_PENDING) or "[]")
         return pending[int(self.store.get_meta(_RELINK_DONE) or 0):]
 
-    def _relink(self, attendees: list[int]) -> int:
+    def _relink(self, attendees: list[int],
+                progress: Callable[[int, int], None] | None = None) -> int:
         """Match ``attendees`` (unlinked) again against the register just loaded, a chunk to a
         transaction: link each where the match is certain; how many were linked."""
-        relinked = 0
-        with self.store.give_way():
-            for start in range(0, len(attendees), RELINK_CHUNK):
-                chunk = attendees[start:start + RELINK_CHUNK]
-                with self.store.transaction():
-                    for ident in self.store.attendees(chunk):
-                        found = self.matcher.result(self.matcher.rank(
-                            ident, self.store.person_candidates(
-                                blocking_keys(ident, query=True))))
-                        if found.band == "certain":
-                            self.store.link_attendee(int(ident.ref[1:]), found.person_id)
-                            relinked += 1
-                    self.store.set_meta(_RELINK_DONE, str(start + len(chunk)))
+        relinked, done = 0, 0
+        try:
+            with self.store.give_way():
+                for start in range(0, len(attendees), RELINK_CHUNK):
+                    chunk = attendees[start:start + RELINK_CHUNK]
+                    with self.store.transaction():
+                        for ident in self.store.attendees(chunk):
+                            found = self.matcher.result(self.matcher.rank(
+                                ident, self.store.person_candidates(
+                                    blocking_keys(ident, query=True))))
+                            if found.band == "certain":
+                                self.store.link_attendee(int(ident.ref[1:]), found.person_id)
+                                relinked += 1
+                        self.store.set_meta(_RELINK_DONE, str(start + len(chunk)))
+                    done = start + len(chunk)
+                    if progress is not None:
+                        progress(done, len(attendees))
+        except StoreError as exc:
+            raise StoreError(
+                f"the register was loaded, but matching earlier attendees to it again stopped "
+                f"after {done:,} of {len(attendees):,}: {exc} The rest are recorded; load the "
+                "register again to finish.") from exc
         if attendees:
             log.info("register load: %d earlier attendee(s) matched again, %d left unlinked",
                      relinked, len(attendees) - relinked)

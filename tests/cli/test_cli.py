@@ -77,6 +77,20 @@ def test_check_with_nothing_to_check_exits_2(db, tmp_path, what):
     assert "attendance_id" not in result.output
 
 
+def test_a_renumbering_reload_says_how_earlier_attendees_were_matched_again(db, tmp_path):
+    assert runner.invoke(app, ["check", "-", "--db", str(db)], input=ARRIVAL).exit_code == 0
+    with demo_data() as (register, _):
+        folder = tmp_path / "renumbered"
+        folder.mkdir()
+        for src in register.iterdir():     # every person_id given another prefix
+            (folder / src.name).write_text(src.read_text(encoding="utf-8").replace("CL-", "NE-"),
+                                           encoding="utf-8")
+    result = runner.invoke(app, ["register", "load", str(folder), "--db", str(db)])
+    assert result.exit_code == EXIT_OK, result.output
+    assert "matching earlier attendees again: 1 of 1" in result.output
+    assert "1 matched again, 0 left unlinked" in result.output
+
+
 def test_bad_register_exits_2_and_names_the_row(tmp_path):
     folder = tmp_path / "reg"
     folder.mkdir()

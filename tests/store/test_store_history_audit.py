@@ -288,13 +288,16 @@ def test_matching_again_after_a_load_is_chunked_and_resumes_after_a_failure(tmp_
                 raise StoreError("database is locked")
             return reads(ids)
         monkeypatch.setattr(sf.store, "attendees", fails_on_the_second_chunk)
-        with pytest.raises(StoreError):
+        with pytest.raises(StoreError, match="register was loaded.*after 1 of 3.*load the "
+                                             "register again"):
             sf.load_register(folder)
         assert sf.store.register_info().persons == 3          # the register itself is loaded
         assert sf.store.attendee_person_links() == {1: "N0"}  # the first chunk committed
         monkeypatch.setattr(sf.store, "attendees", reads)
-        info = sf.load_register(folder)                        # the same register again
-        assert (info.relinked, info.unlinked) == (2, 0)
+        seen = []
+        info = sf.load_register(folder, progress=lambda done, total: seen.append((done, total)))
+        assert (info.relinked, info.unlinked) == (2, 0)       # the same register again
+        assert seen == [(1, 2), (2, 2)]
         assert sf.store.attendee_person_links() == {1: "N0", 2: "N1", 3: "N2"}
         assert sf.load_register(folder).relinked == 0          # nothing left pending
 
