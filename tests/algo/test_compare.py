@@ -292,6 +292,11 @@ def test_kin_roles_are_stored_and_older_identities_still_read():
     ("Flat 2, 14 Fern Close", "LS2 9JT|2,14"),
     ("14 Fern Close", "LS2 9JT|14"),
     ("Fern Close", None),                       # no number: nothing to tell homes apart by
+    ("Flat B, 12 Fern Close", "LS2 9JT|b,12"),  # a flat's letter
+    ("flat b 12 fern close", "LS2 9JT|b,12"),
+    ("12B Fern Close", "LS2 9JT|b,12"),         # a letter after the house number
+    ("Apartment 3, 12 Fern Close", "LS2 9JT|3,12"),
+    ("12 Fern Close, Block A", "LS2 9JT|12"),   # a lone letter elsewhere is not a flat
 ])
 def test_premise_key(line, key):
     from safeflag.algo.compare import premise_key
@@ -301,6 +306,8 @@ def test_premise_key(line, key):
 
 @pytest.mark.parametrize("a, b, different", [
     (("LS2 9JT|1,14",), ("LS2 9JT|7,14",), True),
+    (("LS2 9JT|a,12",), ("LS2 9JT|b,12",), True),      # Flat A and Flat B of number 12
+    (("LS2 9JT|12",), ("LS2 9JT|b,12",), False),       # the letter left out: may be one home
     (("LS2 9JT|1,14",), ("LS2 9JT|1,14",), False),
     (("LS2 9JT|14",), ("LS2 9JT|1,14",), False),     # one left the flat number out
     ((), ("LS2 9JT|7,14",), False),                  # one without numbers: cannot tell

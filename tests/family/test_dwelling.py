@@ -41,6 +41,8 @@ def warning(result, code: str):
     ("14 fern close", "LOWE", HOME, True),            # case and spacing
     ("14 Fern Close", "Lowe-Dunn", HOME, True),       # one part of a double-barrelled name
     ("16 Fern Close", "Lowe", HOME, False),           # another house in the postcode unit
+    ("Flat A, 14 Fern Close", "Lowe", HOME, True),    # the flat's letter only on one side
+    ("14B Fern Close", "Lowe", HOME, True),
     ("14 Fern Close", "Dunn", HOME, False),           # another family name at the home
     ("Fern Cottage", "Lowe", HOME, False),            # no number: the unit alone is ~15 homes
     ("", "Lowe", HOME, False),                        # no address line at all
@@ -73,6 +75,17 @@ def test_a_home_the_child_gave_at_an_earlier_attendance_counts(sf, earlier_line,
                 dx=("S42.0",)))
     result = sf.check(at("V2", "2021-04-01", "Ivy", "Lowe", "2019-06-06", ""))
     assert (warning(result, "SIBLING_INJURY") is not None) is linked
+
+
+def test_flats_a_and_b_of_one_house_are_two_homes(sf):
+    sf.check(at("V1", "2021-03-01", "Tom", "Lowe", "2016-02-02", "Flat A, 14 Fern Close",
+                dx=("S42.0",)))
+    other_flat = sf.check(at("V2", "2021-04-01", "Ivy", "Lowe", "2019-06-06",
+                             "Flat B, 14 Fern Close"))
+    same_flat = sf.check(at("V3", "2021-04-02", "Amy", "Lowe", "2018-01-09",
+                            "Flat A, 14 Fern Close"))
+    assert warning(other_flat, "SIBLING_INJURY") is None
+    assert warning(same_flat, "SIBLING_INJURY") is not None
 
 
 @pytest.mark.parametrize("birth, linked", [

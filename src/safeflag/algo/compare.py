@@ -132,15 +132,26 @@ class Identity:
                    premises=tuple(d.get("pm", ())))
 
 
+#: A flat's letter ("Flat B", "Apartment c"), or a letter after a house number ("12A").
+_FLAT_LETTER = re.compile(r"\b(?:flat|apartment|apt|unit|room|maisonette)\s+([a-z])\b"
+                          r"|\b\d+([a-z])\b")
+
+
 def premise_key(postcode: str | None, line: str | None) -> str | None:
-    """``UNIT|numbers``: the postcode unit and the numbers of the address line (house, flat),
-    e.g. ``LS29JT|2,14`` for "Flat 2, 14 Fern Close"; ``None`` without a valid postcode or a
-    number in the line."""
+    """``UNIT|marks``: the postcode unit and what tells homes in it apart — the numbers of the
+    address line (house, flat) and a flat's letter, e.g. ``LS2 9JT|2,14`` for "Flat 2, 14
+    Fern Close" and ``LS2 9JT|b,12`` for "Flat B, 12 Fern Close" (or "12B Fern Close");
+    ``None`` without a valid postcode or a number in the line. A letter is its own mark, so
+    "12 Fern Close" still fits "12B" (the letter left out) while "Flat A" and "Flat B" of
+    number 12 are two homes."""
     parsed = parse_postcode(postcode)
-    numbers = sorted(set(re.findall(r"\d+", line or "")), key=lambda n: (len(n), n))
+    text = (line or "").lower()
+    numbers = set(re.findall(r"\d+", text))
     if parsed is None or not numbers:
         return None
-    return f"{parsed.unit}|{','.join(numbers)}"
+    letters = {a or b for a, b in _FLAT_LETTER.findall(text)}
+    marks = sorted(numbers | letters, key=lambda n: (len(n), n))
+    return f"{parsed.unit}|{','.join(marks)}"
 
 
 def different_dwellings(a: Identity, b: Identity) -> bool:

@@ -5,8 +5,9 @@ sibling's attendances name), is still found when an earlier attendee gave **the 
 and **the same family name** as the child (at this attendance, or at an earlier one of the
 child's own: a home given before, a family name recorded before):
 
-- the same home: the same postcode unit *and* the numbers of the address line fit (``14``,
-  ``Flat 2, 14``; :func:`~safeflag.algo.compare.premise_key`). A postcode unit alone holds
+- the same home: the same postcode unit *and* the numbers (and flat letters) of the address
+  line fit (``14``, ``Flat 2, 14``; not ``Flat A, 14`` and ``Flat B, 14``;
+  :func:`~safeflag.algo.compare.premise_key`). A postcode unit alone holds
   about fifteen homes, so an address line with no number links nobody;
 - the same family name, as the matcher's blocking key holds it (phonetic, any part of a
   double-barrelled name): a home given by two attending children of different surnames may
