@@ -328,3 +328,16 @@ def test_premises_survive_storage_and_merging():
     assert Identity.from_json(a.to_json()).premises == a.premises
     b = Identity(ref="q", postcodes=("LS2 9JT",), premises=("LS2 9JT|7,14",))
     assert merge_identities(a, b).premises == ("LS2 9JT|1,14", "LS2 9JT|7,14")
+
+
+@pytest.mark.parametrize("a, b, same", [
+    (("LS2 9JT|14",), ("LS2 9JT|2,14",), True),       # one left the flat number out
+    (("LS2 9JT|a,14",), ("LS2 9JT|b,14",), False),    # two flats of one house
+    (("LS2 9JT|14",), ("LS2 9JT|16",), False),        # two houses of one unit
+    (("LS2 9JT|14",), ("LS2 9JU|14",), False),        # two units
+    ((), ("LS2 9JT|14",), False),                     # no premises: no home to share
+])
+def test_same_dwelling(a, b, same):
+    from safeflag.algo.compare import same_dwelling
+    one, other = Identity(ref="a", premises=a), Identity(ref="b", premises=b)
+    assert same_dwelling(one, other) is same and same_dwelling(other, one) is same

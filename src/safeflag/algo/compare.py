@@ -27,7 +27,7 @@ from .postcode import parse_postcode
 __all__ = ["Identity", "Comparison", "COMPARISONS", "FIELDS", "blocking_keys", "compare",
            "probability", "is_twin_pattern", "is_generation_gap", "personal_evidence",
            "no_name_agrees", "nhs_contradicted", "merge_identities", "premise_key",
-           "different_dwellings",
+           "different_dwellings", "same_dwelling", "family_unit_keys",
            "PRIOR_LOG2_ODDS", "NO_DATA", "OTHERWISE", "GENERATION_YEARS", "FIRST_NAME_AGREES",
            "BIRTH_AGREES"]
 
@@ -165,9 +165,20 @@ def different_dwellings(a: Identity, b: Identity) -> bool:
         return False
     for unit in shared:
         mine, theirs = _numbers_at(a, unit), _numbers_at(b, unit)
-        if not mine or not theirs or any(x <= y or y <= x for x in mine for y in theirs):
+        if not mine or not theirs or _fit(mine, theirs):
             return False
     return True
+
+
+def same_dwelling(a: Identity, b: Identity) -> bool:
+    """Do ``a`` and ``b`` give one home: premises in one postcode unit whose marks fit (one
+    set holds the other, as for :func:`different_dwellings`)?"""
+    return any(_fit(_numbers_at(a, unit), _numbers_at(b, unit))
+               for unit in {key.split("|", 1)[0] for key in a.premises})
+
+
+def _fit(mine: list[frozenset[str]], theirs: list[frozenset[str]]) -> bool:
+    return any(x <= y or y <= x for x in mine for y in theirs)
 
 
 def _numbers_at(ident: Identity, unit: str) -> list[frozenset[str]]:
@@ -268,10 +279,16 @@ def blocking_keys(ident: Identity, *, query: bool = False) -> set[str]:
             keys.update(f"GFY:{gf}:{y}" for gf in gfs)
     if not query or b is None or not b.is_full:
         keys.update(f"GFP:{gf}:{d}" for gf in gfs for d in ident.districts)
+    keys |= family_unit_keys(ident, ident.postcodes)
     for unit in ident.postcodes:
-        keys.update(f"FP:{f}:{unit}" for f in fs)
         keys.update(f"GP:{g}:{unit}" for g in gs)
     return keys
+
+
+def family_unit_keys(ident: Identity, units: Iterable[str]) -> set[str]:
+    """The ``FP`` blocking keys of ``ident``'s family names at the postcode units ``units``."""
+    units = tuple(units)
+    return {f"FP:{phonetic(f)}:{unit}" for f in ident.family_words for unit in units}
 
 
 # --- comparison levels --------------------------------------------------------------------------

@@ -30,9 +30,8 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import date
 
-from ..algo.compare import Identity
+from ..algo.compare import Identity, family_unit_keys, same_dwelling
 from ..algo.dates import age_months_range
-from ..algo.names import phonetic
 from ..store import Store
 from .graph import Relative
 from .kin import ATTENDEE, may_be_self
@@ -42,25 +41,6 @@ __all__ = ["children_at_home", "HOUSEHOLD_CHILD_MONTHS"]
 #: A household child is a household-linked person under 18 (the interface contract;
 #: ``household_child_years``' default, for callers without settings).
 HOUSEHOLD_CHILD_MONTHS = 18 * 12
-
-
-def _home_keys(child: Identity) -> set[str]:
-    """The family name + postcode unit blocking keys (``FP``, as
-    :func:`~safeflag.algo.compare.blocking_keys` stores every attendee under) of the units
-    where the child's address on the day has premises."""
-    units = {p.split("|", 1)[0] for p in child.premises}
-    return {f"FP:{phonetic(f)}:{unit}" for f in child.family_words for unit in units}
-
-
-def _same_home(child: Identity, other: Identity) -> bool:
-    """Some premises of ``other`` are in a postcode unit of ``child``'s with numbers that fit
-    (one set holds the other)."""
-    def split(ident: Identity) -> list[tuple[str, frozenset[str]]]:
-        return [(unit, frozenset(numbers.split(","))) for unit, numbers in
-                (p.split("|", 1) for p in ident.premises)]
-    theirs = split(other)
-    return any(unit == u and (mine <= nums or nums <= mine)
-               for unit, mine in split(child) for u, nums in theirs)
 
 
 def _a_child(other: Identity, on: date, months: int) -> bool:
@@ -93,8 +73,9 @@ def children_at_home(store: Store, child: Identity | None, attendee_ids: list[in
     homes = _homes(child, store.attendees(attendee_ids) if attendee_ids else [])
     if not homes.premises or not homes.families:
         return [], None
-    found = [c for c in store.attendee_candidates(_home_keys(homes))
-             if int(c.ref[1:]) not in attendee_ids and _same_home(homes, c)
+    units = {p.split("|", 1)[0] for p in homes.premises}
+    found = [c for c in store.attendee_candidates(family_unit_keys(homes, units))
+             if int(c.ref[1:]) not in attendee_ids and same_dwelling(homes, c)
              and _a_child(c, on, child_months) and not may_be_self(child, c)]
     if not found:
         return [], None
