@@ -334,9 +334,11 @@ class Safeflag:
             attendee_ids, until=attendance.arrival, exclude=attendance.attendance_id,
             since=arrival - timedelta(days=max(s.repeat_long_days, s.repeat_short_days)))
 
-        family = build_family(self.store, person_id, attendee_ids, arrival, parents, child,
-                              register=prepared.register_family, most=s.address_household_most,
-                              child_months=s.household_child_years * 12)
+        family = build_family(self.store, person_id, attendee_ids, attendance.arrival, parents,
+                              child, register=prepared.register_family,
+                              most=s.address_household_most,
+                              child_months=s.household_child_years * 12,
+                              shared_days=s.home_shared_days)
         rel_ids = [r.person_id for r in family.relatives]
         # the plans on record by the arrival date: a look-back over old attendances against
         # today's register must not show a plan that began later
@@ -366,6 +368,8 @@ class Safeflag:
                 arrival=attendance.arrival, injury=bool(findings),
                 findings=tuple(f.describe() for f in findings), event=attendance.event,
                 person_id=person_id, warnings=shown))
+            self.store.record_homes(attendance.attendance_id, attendee_id, attendance.arrival,
+                                    child.premises)
         log.debug("checked attendance %s: band=%s flags=%d warnings=%d",
                   attendance.attendance_id, match.band, len(flags), len(warnings))
         result = CheckResult(attendance_id=attendance.attendance_id, arrival=attendance.arrival,

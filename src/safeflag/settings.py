@@ -57,6 +57,11 @@ class RuleSettings(_Frozen):
         10, ge=1, description="household from the address given at an attendance: an address "
                               "where the register places more persons than this on the day is "
                               "taken as communal and links nobody")
+    home_shared_days: int = Field(
+        365, ge=0, description="household from the homes given at attendances: another child "
+                               "who gave the very same home (postcode unit, house and flat "
+                               "numbers) at an attendance within this many days is a "
+                               "household child, whatever their family name")
     think_family_adult_years: int = Field(18, ge=1,
                                           description="THINK_FAMILY: the attendee is an adult "
                                                       "from this age (years)")

@@ -1,11 +1,12 @@
 """Household children from the addresses given at attendances: another attending child who
 gave the same home (postcode unit and the numbers of the address line) and the same family
-name, linked as ``household`` and unconfirmed; nobody by a postcode unit, a surname or a
-street alone, no adult, never the child itself, nobody at a communal address."""
+name, or the very same home under any family name within ``home_shared_days``, linked as
+``household`` and unconfirmed; nobody by a postcode unit, a surname or a street alone, no
+adult, never the child itself, nobody at a communal address."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -43,7 +44,8 @@ def warning(result, code: str):
     ("16 Fern Close", "Lowe", HOME, False),           # another house in the postcode unit
     ("Flat A, 14 Fern Close", "Lowe", HOME, True),    # the flat's letter only on one side
     ("14B Fern Close", "Lowe", HOME, True),
-    ("14 Fern Close", "Dunn", HOME, False),           # another family name at the home
+    ("14 Fern Close", "Dunn", HOME, True),            # another family name, a month apart
+    ("Flat 2, 14 Fern Close", "Dunn", HOME, False),   # ... but the numbers only fit
     ("Fern Cottage", "Lowe", HOME, False),            # no number: the unit alone is ~15 homes
     ("", "Lowe", HOME, False),                        # no address line at all
     ("14 Fern Close", "Lowe", "LS2 9JU", False),      # another postcode unit
@@ -106,7 +108,7 @@ def test_household_child_years_sets_who_is_a_child_at_the_home(sf, years, linked
                 dx=("S42.0",)))                                # 16 on the day
     child = demographics_identity(at("V2", "2021-04-01", "Ivy", "Lowe", "2019-06-06",
                                      "14 Fern Close").patient)
-    found, _ = children_at_home(sf.store, child, [], None, date(2021, 4, 1), most=10,
+    found, _ = children_at_home(sf.store, child, [], None, datetime(2021, 4, 1, 10), most=10,
                                 child_months=years * 12)
     assert bool(found) is linked
 
@@ -179,13 +181,89 @@ def test_more_children_at_one_home_than_most_is_communal(others, linked):
 
 def test_without_an_identity_or_premises_nobody_is_looked_for(sf):
     _children(sf, 1)
-    on = date(2021, 4, 1)
-    assert children_at_home(sf.store, None, [], None, on, most=10) == ([], None)
+    on = datetime(2021, 4, 1, 10)
+    assert children_at_home(sf.store, None, [], None, on, most=10) == ([], [])
     no_numbers = demographics_identity(at("Q", "2021-04-01", "Ivy", "Lowe", "2019-06-06",
                                           "Hostel Road").patient)
     assert no_numbers.premises == ()
-    assert children_at_home(sf.store, no_numbers, [], None, on, most=10) == ([], None)
-    found, note = children_at_home(
+    assert children_at_home(sf.store, no_numbers, [], None, on, most=10) == ([], [])
+    found, notes = children_at_home(
         sf.store, Identity(ref="q", families=("LOWE",), premises=("LS2 9JT|1",)), [], None,
         on, most=10)
-    assert [r.person_id for r in found] == ["attendee:1"] and note is None
+    assert [r.person_id for r in found] == ["attendee:1"] and notes == []
+
+
+# --- the very same home lately, whatever the family name --------------------------------------
+def _rules(**values) -> Safeflag:
+    return Safeflag(SqliteStore(":memory:"), Settings(rules=RuleSettings(**values)))
+
+
+@pytest.mark.parametrize("apart, shared_days, linked", [
+    (30, 30, True),               # the window counts back inclusively, as every window does
+    (31, 30, False),
+    (31, 31, True),
+    (0, 0, True),                 # the same day, with a window of none
+])
+def test_another_family_name_at_the_very_same_home_counts_within_home_shared_days(
+        apart, shared_days, linked):
+    """A half-sibling with their father's surname, or a step-sibling, at the same home."""
+    with _rules(home_shared_days=shared_days) as sf:
+        sf.check(at("V1", "2021-03-01T09:00:00", "Tom", "Dunn", "2016-02-02", "14 Fern Close",
+                    dx=("S42.0",)))
+        arrival = (datetime(2021, 3, 1, 11) + timedelta(days=apart)).isoformat()
+        result = sf.check(at("V2", arrival, "Ivy", "Lowe", "2019-06-06", "14 Fern Close"))
+    w = warning(result, "SIBLING_INJURY")
+    assert (w is not None) is linked
+    if linked:
+        assert w.subject == "household" and w.confirmed is False
+        assert any(e.startswith("household-member attendee:") and
+                   f"at attendance V1 on 2021-03-01, within {shared_days} days" in e
+                   for e in w.evidence)
+
+
+def test_the_latest_attendance_at_the_home_dates_the_link():
+    """An earlier child's injury long ago still shows when a later attendance of theirs (of no
+    injury) gave the home within the window: they still live there."""
+    with _rules(home_shared_days=30) as sf:
+        sf.check(at("V1", "2020-01-10", "Tom", "Dunn", "2016-02-02", "14 Fern Close",
+                    dx=("S42.0",)))
+        sf.check(at("V2", "2021-03-20", "Tom", "Dunn", "2016-02-02", "14 Fern Close", dx=()))
+        result = sf.check(at("V3", "2021-04-01", "Ivy", "Lowe", "2019-06-06", "14 Fern Close"))
+    w = warning(result, "FAMILY_INJURY_HISTORY")
+    assert w is not None
+    assert any("at attendance V2 on 2021-03-20, within 30 days" in e for e in w.evidence)
+
+
+@pytest.mark.parametrize("corrected, linked", [(None, True), ("16 Fern Close", False)])
+def test_an_a08_that_corrects_the_address_takes_the_old_home_away(sf, corrected, linked):
+    first = at("V1", "2021-03-01", "Tom", "Dunn", "2016-02-02", "14 Fern Close", dx=("S42.0",))
+    sf.check(first)
+    if corrected:
+        sf.check(at("V1", "2021-03-01", "Tom", "Dunn", "2016-02-02", corrected,
+                    dx=("S42.0",), event="A08"))
+    result = sf.check(at("V2", "2021-04-01", "Ivy", "Lowe", "2019-06-06", "14 Fern Close"))
+    assert (warning(result, "SIBLING_INJURY") is not None) is linked
+
+
+@pytest.mark.parametrize("birth, linked", [("2003-04-02", True), ("2003-04-01", False)])
+def test_only_children_are_linked_by_the_very_same_home(sf, birth, linked):
+    sf.check(at("V1", "2021-03-01", "Sam", "Dunn", birth, "14 Fern Close", dx=("S42.0",)))
+    result = sf.check(at("V2", "2021-04-01", "Ivy", "Lowe", "2019-06-06", "14 Fern Close"))
+    assert (warning(result, "SIBLING_INJURY") is not None) is linked
+
+
+@pytest.mark.parametrize("others, linked", [(2, True), (3, False)])
+def test_more_children_at_the_very_same_home_than_most_is_communal(others, linked):
+    with _rules(address_household_most=2) as sf:
+        for i, (given, birth) in enumerate(_KIDS[:others]):
+            sf.check(at(f"V{i}", "2021-03-01", given, f"Family{'ABC'[i]}", birth,
+                        "1 Refuge Road", dx=("S42.0",)))
+        result = sf.check(at("A1", "2021-04-01", "Ivy", "Lowe", "2019-06-06",
+                             "1 Refuge Road"))
+    assert (warning(result, "SIBLING_INJURY") is not None) is linked
+    communal = [n for n in result.notes if "communal" in n]
+    assert (communal == []) is linked
+    if not linked:
+        assert communal == [f"the child's home was given at attendances of {others} other "
+                            "children in the previous 365 days: taken as communal, so no "
+                            "household child is linked by it"]

@@ -34,6 +34,10 @@ write = st.one_of(
     st.tuples(st.just("unlink_parent"), st.integers(1, 8), st.integers(1, 5)),
     st.tuples(st.just("attendance"), st.sampled_from(["V1", "V2", "V3", "V4", "V5"]),
               st.integers(1, 8), st.integers(0, 40), st.booleans()),
+    st.tuples(st.just("homes"), st.sampled_from(["V1", "V2", "V3", "V4", "V5"]),
+              st.integers(1, 8), st.integers(0, 40),
+              st.lists(st.sampled_from(["LS2 9JT|14", "LS2 9JT|2,14", "LS2 9JU|14"]),
+                       max_size=3)),
 )
 
 
@@ -59,6 +63,8 @@ def _apply(store: SqliteStore, op: tuple, counts: dict[str, int]) -> None:
         store.record_attendance(HistoryEntry(
             attendance_id=op[1], attendee_id=op[2], arrival=START + timedelta(days=op[3]),
             injury=op[4], findings=("S00.0",) if op[4] else (), event="A01"))
+    elif kind == "homes":
+        store.record_homes(op[1], op[2], START + timedelta(days=op[3]), op[4])
 
 
 def _reads(store: SqliteStore) -> dict[str, object]:
@@ -76,6 +82,8 @@ def _reads(store: SqliteStore) -> dict[str, object]:
         "attendance": [store.attendance(f"V{i}") for i in range(1, 6)],
         "history": store.history(every, until=START + timedelta(days=30),
                                  since=date(2014, 1, 5), exclude="V2"),
+        "homes_given": store.homes_given(["LS2 9JT", "XX1 1XX"], until=START + timedelta(days=30),
+                                         since=date(2014, 1, 5)),
     }
 
 

@@ -61,7 +61,7 @@ def test_an_older_database_has_its_key_tables_rebuilt_once_with_every_row(tmp_pa
 
     store = SqliteStore(path)
     try:
-        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "2"
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "3"
         assert [i.ref for i in store.attendee_candidates(["k1"])] == ["A1", "A2"]
         assert [i.ref for i in store.attendee_candidates(["k2"])] == ["A1"]
         assert [i.ref for i in store.parent_candidates(["p2"])] == ["K1"]
@@ -75,6 +75,36 @@ def test_an_older_database_has_its_key_tables_rebuilt_once_with_every_row(tmp_pa
     assert "attendee_key_cover" not in tables and "parent_key_cover" not in tables
     assert "parent_key_of" in tables          # the index the parent's own keys are read by
     assert not any(name.endswith("_rebuilt") for name in tables)
+
+
+# A database as schema version 2 made it: no table of the homes attendances gave.
+_HOME_TABLE = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS home ("):
+                     SCHEMA.index("CREATE TABLE IF NOT EXISTS audit")]
+
+
+def test_a_version_2_database_gains_the_homes_table_and_keeps_its_history(tmp_path):
+    from datetime import date, datetime
+
+    from safeflag.store import HistoryEntry
+    assert "home_attendance" in _HOME_TABLE, "the home table's definition moved"
+    path = tmp_path / "v2.db"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA.replace(_HOME_TABLE, "") +
+                      "INSERT INTO meta VALUES ('schema_version', '2');")
+    old.close()
+    assert "home" not in _tables(path)
+    store = SqliteStore(path)
+    try:
+        assert store.get_meta("schema_version") == "3"
+        store.add_attendee(Identity(ref="", givens=("AMY",)), {"k1"}, None)
+        arrival = datetime(2021, 3, 1, 10)
+        store.record_attendance(HistoryEntry("V1", 1, arrival, injury=False))
+        store.record_homes("V1", 1, arrival, ["LS2 9JT|14"])
+        assert [h.attendance_id for h in store.homes_given(
+            ["LS2 9JT"], until=arrival, since=date(2021, 1, 1))] == ["V1"]
+    finally:
+        store.close()
+    assert "home" in _tables(path)
 
 
 def test_a_current_database_is_opened_without_a_write(tmp_path):
@@ -108,14 +138,15 @@ def test_a_process_opening_during_an_upgrade_waits_and_finds_it_done(tmp_path):
     assert thread.is_alive(), "the opening store did not wait for the write lock"
     for table in ("attendee_key", "parent_key"):
         rebuild_key_table(old, table)
-    old.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    old.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                (str(SCHEMA_VERSION),))
     old.execute("COMMIT")
     old.close()
     thread.join(10)
     assert opened, "the store did not open once the lock was free"
     store = opened[0]
     try:
-        assert store.get_meta("schema_version") == "2"
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
         assert [i for i in store.attendee_candidates(["k1"])] == []   # no attendee rows here
     finally:
         store.close()

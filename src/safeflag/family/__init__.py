@@ -8,7 +8,8 @@ Three sources, one hop each (see :mod:`.graph` for the guard against merging fam
 - the attendances (:mod:`.kin`): children whose attendances name the same mother or father
   (same NHS number, or name with birth date/address matched with certainty);
 - the attendances' addresses (:mod:`.dwelling`): children who gave the same home (postcode
-  unit and house number) and family name at their own attendances.
+  unit and house number) and family name at their own attendances, or the very same home
+  under any family name within the last ``home_shared_days``.
 
 The last two are marked ``confirmed=False``; the register's own link wins wherever it knows a
 person, then a named parent, then the home.
@@ -16,11 +17,11 @@ person, then a named parent, then the home.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 
 from ..algo.compare import Identity
 from ..store import Store
-from .dwelling import HOUSEHOLD_CHILD_MONTHS, children_at_home
+from .dwelling import HOME_SHARED_DAYS, HOUSEHOLD_CHILD_MONTHS, children_at_home
 from .graph import (DEFAULT_HOUSEHOLD_MOST, INVERSE, Family, Relative, co_residents,
                     family_of, residents_at, same_place)
 from .kin import (PARENT_ROLES, NamedParent, ResolvedParent, attendance_only,
@@ -32,10 +33,11 @@ __all__ = ["Relative", "Family", "family_of", "build_family", "INVERSE", "PARENT
            "same_place", "may_be_self", "children_at_home"]
 
 
-def build_family(store: Store, person_id: str | None, attendee_ids: list[int], on: date,
-                 parents: list[ResolvedParent] = (), child: Identity | None = None,
-                 register: Family | None = None, *, most: int = DEFAULT_HOUSEHOLD_MOST,
-                 child_months: int = HOUSEHOLD_CHILD_MONTHS) -> Family:
+def build_family(store: Store, person_id: str | None, attendee_ids: list[int],
+                 arrival: datetime, parents: list[ResolvedParent] = (),
+                 child: Identity | None = None, register: Family | None = None, *,
+                 most: int = DEFAULT_HOUSEHOLD_MOST, child_months: int = HOUSEHOLD_CHILD_MONTHS,
+                 shared_days: int = HOME_SHARED_DAYS) -> Family:
     """The register family of ``person_id`` (if matched) plus attendance-derived siblings,
     then the register's residents at the address given (``register.at_address``) and the
     attending children at the same home (:func:`children_at_home`) whom none of those names.
@@ -44,7 +46,10 @@ def build_family(store: Store, person_id: str | None, attendee_ids: list[int], o
     the same child from being listed as its sibling, and gives the home. ``register`` is
     ``family_of(store, person_id, on)`` when the caller has already made it (it needs the
     register alone). ``most`` is ``address_household_most``: more children than this at one
-    home is a communal address; ``child_months`` is ``household_child_years`` in months."""
+    home is a communal address; ``child_months`` is ``household_child_years`` in months;
+    ``shared_days`` is ``home_shared_days``. ``arrival`` is the attendance's arrival (wall
+    clock): the family is as known on its date, the homes as given up to that moment."""
+    on = arrival.date()
     if register is None:
         register = family_of(store, person_id, on) if person_id else Family(person_id or "")
     known = {r.person_id for r in register.relatives}
@@ -59,8 +64,8 @@ def build_family(store: Store, person_id: str | None, attendee_ids: list[int], o
     known |= {r.person_id for r in derived}
     at_address = [r for r in register.at_address if r.person_id not in known]
     known |= {r.person_id for r in at_address}
-    home, note = children_at_home(store, child, attendee_ids, person_id, on, most=most,
-                                  child_months=child_months)
+    home, notes = children_at_home(store, child, attendee_ids, person_id, arrival, most=most,
+                                   child_months=child_months, shared_days=shared_days)
     at_home = [r for r in home if r.person_id not in known]
     return Family(person_id or "", (*register.relatives, *derived, *at_address, *at_home),
-                  (*register.notes, *([note] if note else [])))
+                  (*register.notes, *notes))

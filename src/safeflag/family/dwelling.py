@@ -1,46 +1,57 @@
 """Household children from the addresses given at attendances (derived, ``confirmed=False``).
 
 A child social care has never met, whose attendances name no parent (or not the parent a
-sibling's attendances name), is still found when an earlier attendee gave **the same home**
-and **the same family name** as the child (at this attendance, or at an earlier one of the
-child's own: a home given before, a family name recorded before):
+sibling's attendances name), is still found through the homes attendances gave. Two ways,
+each one hop from the child's own address (so they cannot chain two families together):
 
-- the same home: the same postcode unit *and* the numbers (and flat letters) of the address
-  line fit (``14``, ``Flat 2, 14``; not ``Flat A, 14`` and ``Flat B, 14``;
-  :func:`~safeflag.algo.compare.premise_key`). A postcode unit alone holds
-  about fifteen homes, so an address line with no number links nobody;
-- the same family name, as the matcher's blocking key holds it (phonetic, any part of a
-  double-barrelled name): a home given by two attending children of different surnames may
-  be a house in multiple occupation, a refuge or flats recorded without their numbers, where
-  linking would show one family's injuries to clinicians treating another family's child;
-- a child: the attendee's birth date puts them under ``household_child_years`` (18) on the
-  arrival date (an adult at the home is for the register's own household links);
-- not the child itself (:func:`~safeflag.family.kin.may_be_self`) nor already linked to the
-  child's register person.
+1. **The same home and the same family name, at any time**: an earlier attendee gave a home
+   the child gives (at this attendance, or gave at an earlier one of the child's own) and a
+   family name of the child's (as the matcher's blocking key holds it: phonetic, any part of
+   a double-barrelled name). The same home is the same postcode unit *and* numbers (and
+   flat letters) of the address line that fit (``14``, ``Flat 2, 14``; not ``Flat A, 14``
+   and ``Flat B, 14``; :func:`~safeflag.algo.compare.premise_key`). A postcode unit alone
+   holds about fifteen homes, so an address line with no number links nobody.
+2. **The very same home lately, whatever the family name**: another child's attendance in the
+   previous ``shared_days`` (365) gave exactly the premises this attendance gives (the same
+   unit and the same numbers and letters: ``14`` does not meet ``Flat 2, 14`` here, where a
+   house in flats would join two families). Half-siblings with their fathers' names and
+   step-siblings share a home under several surnames. Without the date, a house in multiple
+   occupation or successive tenancies over the years would join unrelated children; the
+   homes are dated per attendance (an A08 that corrects the address takes the old home away).
 
-More than ``most`` such children at one home is taken as communal (a children's home, a
-hostel), as for the register's residents at an address, and links nobody. The link is one
-hop from the child's own address, so it cannot chain two families together; the relative is
-``household`` (the contract's household-member), and the evidence says how it was found.
+Either way the other must be a child (their birth date puts them under
+``household_child_years`` on the arrival date: an adult at the home is for the register's
+own household links), not possibly the child itself
+(:func:`~safeflag.family.kin.may_be_self`), and not the child's own register person.
+
+More than ``most`` such children at one home (for each way) is taken as communal (a children's
+home, a hostel, a refuge), as for the register's residents at an address, and links nobody by
+that way. The relative is ``household`` (the contract's household-member), and the evidence
+says how it was found.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from ..algo.compare import Identity, family_unit_keys, same_dwelling
 from ..algo.dates import age_months_range
-from ..store import Store
+from ..settings import RuleSettings
+from ..store import HomeGiven, Store
 from .graph import Relative
 from .kin import ATTENDEE, may_be_self
 
-__all__ = ["children_at_home", "HOUSEHOLD_CHILD_MONTHS"]
+__all__ = ["children_at_home", "HOUSEHOLD_CHILD_MONTHS", "HOME_SHARED_DAYS"]
 
 #: A household child is a household-linked person under 18 (the interface contract;
 #: ``household_child_years``' default, for callers without settings).
 HOUSEHOLD_CHILD_MONTHS = 18 * 12
+#: ``home_shared_days``' default (for callers without settings): how recently another child
+#: must have given the very same home.
+HOME_SHARED_DAYS: int = RuleSettings.model_fields["home_shared_days"].default
 
 
 def _a_child(other: Identity, on: date, months: int) -> bool:
@@ -61,15 +72,29 @@ def _homes(child: Identity, own: list[Identity]) -> Identity:
 
 
 def children_at_home(store: Store, child: Identity | None, attendee_ids: list[int],
-                     person_id: str | None, on: date, *, most: int,
-                     child_months: int = HOUSEHOLD_CHILD_MONTHS
-                     ) -> tuple[list[Relative], str | None]:
-    """Other attending children (under ``child_months`` on ``on``) who gave a home and family
-    name of the child's (on this attendance or an earlier one of the child's attendee records
-    ``attendee_ids``): ``household`` relatives, ``confirmed=False``; and a note when the
-    homes are taken as communal. ``child`` is this attendance's identity."""
+                     person_id: str | None, arrival: datetime, *, most: int,
+                     child_months: int = HOUSEHOLD_CHILD_MONTHS,
+                     shared_days: int = HOME_SHARED_DAYS) -> tuple[list[Relative], list[str]]:
+    """Other attending children (under ``child_months`` on the arrival date) at the child's
+    home (see the module's two ways): ``household`` relatives, ``confirmed=False``; and a note
+    for each way that found a communal home. ``child`` is this attendance's identity,
+    ``attendee_ids`` the child's attendee records."""
     if child is None:
-        return [], None
+        return [], []
+    on = arrival.date()
+    named, note = _same_family_name(store, child, attendee_ids, person_id, on, most,
+                                    child_months)
+    lately, late_note = _same_home_lately(store, child, attendee_ids, person_id, arrival,
+                                          most, child_months, shared_days)
+    seen = {r.person_id for r in named}
+    return ([*named, *(r for r in lately if r.person_id not in seen)],
+            [n for n in (note, late_note) if n])
+
+
+def _same_family_name(store: Store, child: Identity, attendee_ids: list[int],
+                      person_id: str | None, on: date, most: int, child_months: int
+                      ) -> tuple[list[Relative], str | None]:
+    """Way 1: a home and a family name of the child's, given at any time."""
     homes = _homes(child, store.attendees(attendee_ids) if attendee_ids else [])
     if not homes.premises or not homes.families:
         return [], None
@@ -77,6 +102,45 @@ def children_at_home(store: Store, child: Identity | None, attendee_ids: list[in
     found = [c for c in store.attendee_candidates(family_unit_keys(homes, units))
              if int(c.ref[1:]) not in attendee_ids and same_dwelling(homes, c)
              and _a_child(c, on, child_months) and not may_be_self(child, c)]
+    return _relatives(
+        store, found, person_id, most,
+        lambda _: ("attendances: gave the same home (postcode unit and house number) under "
+                   "the same family name as this child"),
+        "of the same family name")
+
+
+def _same_home_lately(store: Store, child: Identity, attendee_ids: list[int],
+                      person_id: str | None, arrival: datetime, most: int, child_months: int,
+                      shared_days: int) -> tuple[list[Relative], str | None]:
+    """Way 2: exactly the premises this attendance gives, given by another child's attendance
+    in the previous ``shared_days`` (whatever their family name)."""
+    if not child.premises:
+        return [], None
+    on = arrival.date()
+    mine = set(child.premises)
+    latest: dict[int, HomeGiven] = {}       # attendee -> their latest attendance at the home
+    for home in store.homes_given({p.split("|", 1)[0] for p in mine}, until=arrival,
+                                  since=on - timedelta(days=shared_days)):
+        if home.premise in mine and home.attendee_id not in attendee_ids:
+            latest[home.attendee_id] = home
+    found = [c for c in store.attendees(latest)
+             if _a_child(c, on, child_months) and not may_be_self(child, c)]
+
+    def evidence(records: list[Identity]) -> str:
+        last = max((latest[int(c.ref[1:])] for c in records), key=lambda h: h.arrival)
+        return (f"attendances: gave the same home (postcode unit, house and flat numbers) at "
+                f"attendance {last.attendance_id} on {last.arrival.date().isoformat()}, within "
+                f"{shared_days} days of this one")
+
+    return _relatives(store, found, person_id, most, evidence,
+                      f"in the previous {shared_days} days")
+
+
+def _relatives(store: Store, found: list[Identity], person_id: str | None, most: int,
+               evidence: Callable[[list[Identity]], str], which: str
+               ) -> tuple[list[Relative], str | None]:
+    """The attendee records ``found`` as relatives, one per person (a register person, or an
+    attendee known only from attendances); none, and a note, past ``most``."""
     if not found:
         return [], None
     linked = store.persons_of_attendees(int(c.ref[1:]) for c in found)
@@ -89,14 +153,10 @@ def children_at_home(store: Store, child: Identity | None, attendee_ids: list[in
         by_key[person or f"{ATTENDEE}{aid}"].append(c)
     if len(by_key) > most:
         return [], (f"the child's home was given at attendances of {len(by_key)} other "
-                    "children of the same family name: taken as communal, so no household "
-                    "child is linked by it")
-    relatives = []
-    for key in sorted(by_key):
-        ids = tuple(sorted(int(c.ref[1:]) for c in by_key[key]))
-        relatives.append(Relative(
-            key, "household", "household-member",
-            "attendances: gave the same home (postcode unit and house number) under the same "
-            "family name as this child",
-            confirmed=False, attendee_ids=ids, birth=by_key[key][0].birth))
-    return relatives, None
+                    f"children {which}: taken as communal, so no household child is linked "
+                    "by it")
+    return [Relative(key, "household", "household-member", evidence(by_key[key]),
+                     confirmed=False,
+                     attendee_ids=tuple(sorted(int(c.ref[1:]) for c in by_key[key])),
+                     birth=by_key[key][0].birth)
+            for key in sorted(by_key)], None

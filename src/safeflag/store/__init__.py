@@ -17,8 +17,8 @@ from typing import Protocol
 from ..algo.compare import Identity
 from ..models import AddressPeriod, Person, Plan, Register, Relationship
 
-__all__ = ["Store", "HistoryEntry", "RegisterInfo", "AuditEntry", "ParentLink", "default_db_path",
-           "open_store"]
+__all__ = ["Store", "HistoryEntry", "HomeGiven", "RegisterInfo", "AuditEntry", "ParentLink",
+           "default_db_path", "open_store"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,17 @@ class HistoryEntry:
     event: str = ""
     person_id: str | None = None
     warnings: tuple[str, ...] = ()    # warning codes already shown for this attendance
+
+
+@dataclass(frozen=True)
+class HomeGiven:
+    """A home an attendance gave: its premises (``UNIT|marks``,
+    :func:`~safeflag.algo.compare.premise_key`), whose attendance it was and when."""
+
+    premise: str
+    attendee_id: int
+    attendance_id: str
+    arrival: datetime
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,10 @@ class Store(Protocol):
     def attendance(self, attendance_id: str) -> HistoryEntry | None: ...
     def history(self, attendee_ids: Iterable[int], *, until: datetime, since: date,
                 exclude: str = "") -> list[HistoryEntry]: ...
+    def record_homes(self, attendance_id: str, attendee_id: int, arrival: datetime,
+                     premises: Sequence[str]) -> None: ...   # replaces the attendance's homes
+    def homes_given(self, units: Iterable[str], *, until: datetime,
+                    since: date) -> list[HomeGiven]: ...     # in these postcode units
 
     # parents named on attendances (the attendance-derived family graph)
     def parent_candidates(self, keys: Iterable[str]) -> list[Identity]: ...

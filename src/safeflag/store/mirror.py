@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from ..algo.compare import Identity
-from . import HistoryEntry, ParentLink
+from . import HistoryEntry, HomeGiven, ParentLink
 
 __all__ = ["HistoryMirror"]
 
@@ -60,6 +60,9 @@ class HistoryMirror:
         self.fresh_attendee_keys: dict[str, list[int]] = {}
         self.fresh_parent_keys: dict[str, list[int]] = {}
         self.fresh_keys_of_parent: dict[int, set[str]] = {}
+        # homes given, by attendance, written since the last commit (the database has the rest;
+        # the homes are not held for the whole history: they would add a quarter of its size)
+        self.fresh_homes: dict[str, list[HomeGiven]] = {}
         # one copy of each findings, warnings, event and relationship text
         self._strings: dict[str, str] = {}
         # attendee_parent rows: by attendee (parent id -> (relationship, attendance id)) and
@@ -159,6 +162,16 @@ class HistoryMirror:
         found.sort()
         return [self._entry(aid, self.attendance[aid]) for _, aid in found]
 
+    def homes_given(self, stored: list[HomeGiven], units: list[str], since: str,
+                    until: str) -> list[HomeGiven]:
+        """``stored``, the database's homes in ``units`` from ``since`` to ``until`` (wall-clock
+        text), with the homes written since the last commit in place of theirs."""
+        wanted = set(units)
+        fresh = [h for homes in self.fresh_homes.values() for h in homes
+                 if h.premise.split("|", 1)[0] in wanted
+                 and since <= h.arrival.replace(tzinfo=None).isoformat() <= until]
+        return [*(h for h in stored if h.attendance_id not in self.fresh_homes), *fresh]
+
     def _entry(self, attendance_id: str, row: tuple) -> HistoryEntry:
         attendee_id, arrival, injury, findings, event, warnings = row
         return HistoryEntry(attendance_id=attendance_id, attendee_id=attendee_id,
@@ -231,6 +244,10 @@ class HistoryMirror:
         self.fresh_attendee_keys.clear()
         self.fresh_parent_keys.clear()
         self.fresh_keys_of_parent.clear()
+        self.fresh_homes.clear()
+
+    def record_homes(self, attendance_id: str, homes: list[HomeGiven]) -> None:
+        self.fresh_homes[attendance_id] = homes
 
     def link_parent(self, link: ParentLink) -> None:
         mine = self.links.setdefault(link.attendee_id, {})

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from ..algo.compare import Identity
 from ..errors import StoreError
 from ..models import AddressPeriod, Person, Plan, Register, Relationship
-from . import AuditEntry, HistoryEntry, ParentLink, RegisterInfo
+from . import AuditEntry, HistoryEntry, HomeGiven, ParentLink, RegisterInfo
 from ._rows import (HISTORY_SELECT, PARENT_SELECT, SCHEMA, chunks, history_entry,
                     key_tables_to_rebuild, postcode_key, rebuild_key_table, utc_text, wall_text)
 from .mirror import HistoryMirror
@@ -38,7 +38,9 @@ from .priority import WritePriority
 __all__ = ["SqliteStore", "SCHEMA_VERSION"]
 
 #: 2: the blocking-key tables are stored without a rowid (``_rows.KEY_TABLES``).
-SCHEMA_VERSION = 2
+#: 3: the homes each attendance gave, dated (``home``); an older safeflag would record
+#: attendances without them, and leave an updated attendance's old home in place.
+SCHEMA_VERSION = 3
 log = logging.getLogger("safeflag.store")
 
 _REGISTER_TABLES = ("person", "person_key", "relationship", "plan", "address")
@@ -635,6 +637,37 @@ class SqliteStore:
             "AND t.arrival >= ? AND t.attendance_id != ? ORDER BY t.arrival, t.attendance_id",
             attendee_ids, (wall_text(until), since.isoformat(), exclude))
         return [history_entry(r) for r in rows]
+
+    def record_homes(self, attendance_id: str, attendee_id: int, arrival: datetime,
+                     premises: Sequence[str]) -> None:
+        """The homes (premise keys) ``attendance_id`` gave, in place of any it gave before (an
+        A08 that corrects the address takes the old home away)."""
+        mirror = self._mirrored()
+        homes = [HomeGiven(p, attendee_id, attendance_id, arrival)
+                 for p in dict.fromkeys(premises)]
+        self._write("DELETE FROM home WHERE attendance_id = ?", (attendance_id,))
+        when = wall_text(arrival)
+        for home in homes:
+            unit, marks = home.premise.split("|", 1)
+            self._write("INSERT OR IGNORE INTO home VALUES (?, ?, ?, ?, ?)",
+                        (unit, when, attendance_id, marks, attendee_id))
+        if mirror is not None:
+            mirror.record_homes(attendance_id, homes)
+
+    def homes_given(self, units: Iterable[str], *, until: datetime,
+                    since: date) -> list[HomeGiven]:
+        """The homes given in the postcode ``units`` by attendances that arrived from
+        ``since`` to ``until``, in arrival order."""
+        units = sorted(set(units))
+        window = (since.isoformat(), wall_text(until))
+        found = [HomeGiven(f"{unit}|{marks}", attendee_id, attendance_id,
+                           datetime.fromisoformat(arrival))
+                 for unit, marks, attendee_id, attendance_id, arrival in self._in(
+                     "SELECT unit, marks, attendee_id, attendance_id, arrival FROM home "
+                     "WHERE unit IN ({marks}) AND arrival >= ? AND arrival <= ?", units, window)]
+        if (mirror := self._mirrored()) is not None:
+            found = mirror.homes_given(found, units, *window)
+        return sorted(found, key=lambda h: (h.arrival, h.attendance_id, h.premise))
 
     # --- parents named on attendances -----------------------------------------------------
     def parent_candidates(self, keys: Iterable[str]) -> list[Identity]:
