@@ -250,7 +250,8 @@ def _sibling_reason(world: World, named: NamedParents, attendance: Attendance,
     homes, names = named.homes(child_id, until)
     at_home = [s for s in sibs if homes & named.homes(s, until)[0]]
     if at_home and not any(names & named.homes(s, until)[1] for s in at_home):
-        return "the same home given, but under another family name"
+        return ("the same home given, but under another family name and not lately "
+                "(home_shared_days)")
     if shared:
         return "same parent named, but tied by name alone (no NHS number or postcode in common)"
     return "the sibling's attendances name no parent this child's name"

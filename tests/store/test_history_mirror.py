@@ -82,7 +82,8 @@ def _reads(store: SqliteStore) -> dict[str, object]:
         "attendance": [store.attendance(f"V{i}") for i in range(1, 6)],
         "history": store.history(every, until=START + timedelta(days=30),
                                  since=date(2014, 1, 5), exclude="V2"),
-        "homes_given": store.homes_given(["LS2 9JT", "XX1 1XX"], until=START + timedelta(days=30),
+        "homes_given": store.homes_given(["LS2 9JT|14", "LS2 9JU|14", "XX1 1XX|1"],
+                                         until=START + timedelta(days=30),
                                          since=date(2014, 1, 5)),
     }
 

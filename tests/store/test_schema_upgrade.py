@@ -101,7 +101,7 @@ def test_a_version_2_database_gains_the_homes_table_and_keeps_its_history(tmp_pa
         store.record_attendance(HistoryEntry("V1", 1, arrival, injury=False))
         store.record_homes("V1", 1, arrival, ["LS2 9JT|14"])
         assert [h.attendance_id for h in store.homes_given(
-            ["LS2 9JT"], until=arrival, since=date(2021, 1, 1))] == ["V1"]
+            ["LS2 9JT|14"], until=arrival, since=date(2021, 1, 1))] == ["V1"]
     finally:
         store.close()
     assert "home" in _tables(path)

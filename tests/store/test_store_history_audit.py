@@ -66,28 +66,28 @@ def test_recording_an_attendance_twice_keeps_one_row(store):
     assert [(h.attendance_id, h.event) for h in got] == [("V1", "A08")]
 
 
-def test_homes_given_are_replaced_per_attendance_and_read_by_unit_and_window(store):
+def test_homes_given_are_replaced_per_attendance_and_read_by_home_and_window(store):
     day = datetime(2021, 3, 1, 10)
     store.record_homes("V1", 1, day, ["LS2 9JT|14", "LS2 9JT|14", "HU1 2AA|3"])
-    store.record_homes("V2", 2, day + timedelta(days=10), ["LS2 9JT|2,14"])
-    store.record_homes("V3", 3, day + timedelta(days=20), ["LS2 9JU|14"])   # another unit
+    store.record_homes("V2", 2, day + timedelta(days=10), ["LS2 9JT|14"])
+    store.record_homes("V3", 3, day + timedelta(days=20), ["LS2 9JT|2,14"])   # another home
 
-    def given(until: datetime, since: date) -> list[tuple[str, str]]:
-        return [(h.attendance_id, h.premise)
-                for h in store.homes_given(["LS2 9JT"], until=until, since=since)]
+    def given(until: datetime, since: date) -> list[tuple[str, int]]:
+        return [(h.attendance_id, h.attendee_id)
+                for h in store.homes_given(["LS2 9JT|14"], until=until, since=since)]
 
-    assert given(day + timedelta(days=30), date(2021, 3, 1)) == [
-        ("V1", "LS2 9JT|14"), ("V2", "LS2 9JT|2,14")]          # one row for a repeated home
-    assert given(day + timedelta(days=30), date(2021, 3, 2)) == [("V2", "LS2 9JT|2,14")]
+    assert given(day + timedelta(days=30), date(2021, 3, 1)) == [("V1", 1), ("V2", 2)]
+    assert given(day + timedelta(days=30), date(2021, 3, 2)) == [("V2", 2)]
     assert given(day + timedelta(days=10, seconds=-1), date(2021, 3, 1)) == [
-        ("V1", "LS2 9JT|14")]                                  # until the moment, inclusive
+        ("V1", 1)]                                             # until the moment, inclusive
     store.record_homes("V1", 1, day, ["LS2 9JU|16"])           # an A08 corrects the address
-    assert given(day + timedelta(days=30), date(2021, 3, 1)) == [("V2", "LS2 9JT|2,14")]
+    assert given(day + timedelta(days=30), date(2021, 3, 1)) == [("V2", 2)]
     store.record_homes("V2", 2, day + timedelta(days=10), [])  # ... or takes it away
     assert given(day + timedelta(days=30), date(2000, 1, 1)) == []
-    got = store.homes_given(["LS2 9JU"], until=day + timedelta(days=30), since=date(2000, 1, 1))
+    got = store.homes_given(["LS2 9JU|16", "LS2 9JT|2,14", "HU1 2AA|3"],
+                            until=day + timedelta(days=30), since=date(2000, 1, 1))
     assert [(h.premise, h.attendee_id, h.attendance_id, h.arrival) for h in got] == [
-        ("LS2 9JU|16", 1, "V1", day), ("LS2 9JU|14", 3, "V3", day + timedelta(days=20))]
+        ("LS2 9JU|16", 1, "V1", day), ("LS2 9JT|2,14", 3, "V3", day + timedelta(days=20))]
 
 
 def _ident():

@@ -117,11 +117,10 @@ def _same_home_lately(store: Store, child: Identity, attendee_ids: list[int],
     if not child.premises:
         return [], None
     on = arrival.date()
-    mine = set(child.premises)
     latest: dict[int, HomeGiven] = {}       # attendee -> their latest attendance at the home
-    for home in store.homes_given({p.split("|", 1)[0] for p in mine}, until=arrival,
+    for home in store.homes_given(child.premises, until=arrival,
                                   since=on - timedelta(days=shared_days)):
-        if home.premise in mine and home.attendee_id not in attendee_ids:
+        if home.attendee_id not in attendee_ids:
             latest[home.attendee_id] = home
     found = [c for c in store.attendees(latest)
              if _a_child(c, on, child_months) and not may_be_self(child, c)]

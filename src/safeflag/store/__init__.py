@@ -120,8 +120,8 @@ class Store(Protocol):
                 exclude: str = "") -> list[HistoryEntry]: ...
     def record_homes(self, attendance_id: str, attendee_id: int, arrival: datetime,
                      premises: Sequence[str]) -> None: ...   # replaces the attendance's homes
-    def homes_given(self, units: Iterable[str], *, until: datetime,
-                    since: date) -> list[HomeGiven]: ...     # in these postcode units
+    def homes_given(self, premises: Iterable[str], *, until: datetime,
+                    since: date) -> list[HomeGiven]: ...     # these very homes
 
     # parents named on attendances (the attendance-derived family graph)
     def parent_candidates(self, keys: Iterable[str]) -> list[Identity]: ...

@@ -14,8 +14,8 @@ __all__ = ["SCHEMA", "KEY_TABLES", "key_tables_to_rebuild", "rebuild_key_table",
            "PARENT_SELECT", "HISTORY_SELECT", "postcode_key", "wall_text", "utc_text",
            "history_entry", "chunks"]
 
-#: ``home`` holds the homes each attendance gave (postcode unit and address marks), by unit and
-#: arrival: the children who gave one home in a period are one range read.
+#: ``home`` holds the homes each attendance gave (premise keys: postcode unit and address
+#: marks), by home and arrival: the children who gave one home in a period are one range read.
 #: Blocking keys live in tables keyed by (key, id) without a rowid: a candidate search reads
 #: one B-tree, and each key written is one B-tree insert, not two (a table and its covering
 #: index). Older databases have their key tables rebuilt when opened (:data:`KEY_TABLES`;
@@ -61,8 +61,8 @@ CREATE TABLE IF NOT EXISTS attendance (
     warnings TEXT NOT NULL, recorded_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS attendance_attendee ON attendance(attendee_id, arrival);
 CREATE TABLE IF NOT EXISTS home (
-    unit TEXT NOT NULL, arrival TEXT NOT NULL, attendance_id TEXT NOT NULL, marks TEXT NOT NULL,
-    attendee_id INTEGER NOT NULL, PRIMARY KEY (unit, arrival, attendance_id, marks)) WITHOUT ROWID;
+    premise TEXT NOT NULL, arrival TEXT NOT NULL, attendance_id TEXT NOT NULL,
+    attendee_id INTEGER NOT NULL, PRIMARY KEY (premise, arrival, attendance_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS home_attendance ON home(attendance_id);
 CREATE TABLE IF NOT EXISTS audit (
     audit_id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL,

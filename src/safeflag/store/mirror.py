@@ -63,6 +63,7 @@ class HistoryMirror:
         # homes given, by attendance, written since the last commit (the database has the rest;
         # the homes are not held for the whole history: they would add a quarter of its size)
         self.fresh_homes: dict[str, list[HomeGiven]] = {}
+        self.fresh_by_premise: dict[str, dict[str, HomeGiven]] = {}   # premise -> by attendance
         # one copy of each findings, warnings, event and relationship text
         self._strings: dict[str, str] = {}
         # attendee_parent rows: by attendee (parent id -> (relationship, attendance id)) and
@@ -162,14 +163,14 @@ class HistoryMirror:
         found.sort()
         return [self._entry(aid, self.attendance[aid]) for _, aid in found]
 
-    def homes_given(self, stored: list[HomeGiven], units: list[str], since: str,
+    def homes_given(self, stored: list[HomeGiven], premises: list[str], since: str,
                     until: str) -> list[HomeGiven]:
-        """``stored``, the database's homes in ``units`` from ``since`` to ``until`` (wall-clock
-        text), with the homes written since the last commit in place of theirs."""
-        wanted = set(units)
-        fresh = [h for homes in self.fresh_homes.values() for h in homes
-                 if h.premise.split("|", 1)[0] in wanted
-                 and since <= h.arrival.replace(tzinfo=None).isoformat() <= until]
+        """``stored``, the database's rows for ``premises`` from ``since`` to ``until``
+        (wall-clock text), with the homes written since the last commit in place of theirs."""
+        if not self.fresh_homes:
+            return stored
+        fresh = [h for p in premises for h in self.fresh_by_premise.get(p, {}).values()
+                 if since <= h.arrival.replace(tzinfo=None).isoformat() <= until]
         return [*(h for h in stored if h.attendance_id not in self.fresh_homes), *fresh]
 
     def _entry(self, attendance_id: str, row: tuple) -> HistoryEntry:
@@ -245,9 +246,14 @@ class HistoryMirror:
         self.fresh_parent_keys.clear()
         self.fresh_keys_of_parent.clear()
         self.fresh_homes.clear()
+        self.fresh_by_premise.clear()
 
     def record_homes(self, attendance_id: str, homes: list[HomeGiven]) -> None:
+        for before in self.fresh_homes.get(attendance_id, ()):
+            del self.fresh_by_premise[before.premise][attendance_id]
         self.fresh_homes[attendance_id] = homes
+        for home in homes:
+            self.fresh_by_premise.setdefault(home.premise, {})[attendance_id] = home
 
     def link_parent(self, link: ParentLink) -> None:
         mine = self.links.setdefault(link.attendee_id, {})

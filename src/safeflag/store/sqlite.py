@@ -648,25 +648,24 @@ class SqliteStore:
         self._write("DELETE FROM home WHERE attendance_id = ?", (attendance_id,))
         when = wall_text(arrival)
         for home in homes:
-            unit, marks = home.premise.split("|", 1)
-            self._write("INSERT OR IGNORE INTO home VALUES (?, ?, ?, ?, ?)",
-                        (unit, when, attendance_id, marks, attendee_id))
+            self._write("INSERT OR IGNORE INTO home VALUES (?, ?, ?, ?)",
+                        (home.premise, when, attendance_id, attendee_id))
         if mirror is not None:
             mirror.record_homes(attendance_id, homes)
 
-    def homes_given(self, units: Iterable[str], *, until: datetime,
+    def homes_given(self, premises: Iterable[str], *, until: datetime,
                     since: date) -> list[HomeGiven]:
-        """The homes given in the postcode ``units`` by attendances that arrived from
+        """Who gave these very homes (premise keys) at attendances that arrived from
         ``since`` to ``until``, in arrival order."""
-        units = sorted(set(units))
+        premises = sorted(set(premises))
         window = (since.isoformat(), wall_text(until))
-        found = [HomeGiven(f"{unit}|{marks}", attendee_id, attendance_id,
-                           datetime.fromisoformat(arrival))
-                 for unit, marks, attendee_id, attendance_id, arrival in self._in(
-                     "SELECT unit, marks, attendee_id, attendance_id, arrival FROM home "
-                     "WHERE unit IN ({marks}) AND arrival >= ? AND arrival <= ?", units, window)]
+        found = [HomeGiven(premise, attendee_id, attendance_id, datetime.fromisoformat(arrival))
+                 for premise, attendee_id, attendance_id, arrival in self._in(
+                     "SELECT premise, attendee_id, attendance_id, arrival FROM home "
+                     "WHERE premise IN ({marks}) AND arrival >= ? AND arrival <= ?", premises,
+                     window)]
         if (mirror := self._mirrored()) is not None:
-            found = mirror.homes_given(found, units, *window)
+            found = mirror.homes_given(found, premises, *window)
         return sorted(found, key=lambda h: (h.arrival, h.attendance_id, h.premise))
 
     # --- parents named on attendances -----------------------------------------------------
