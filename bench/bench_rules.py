@@ -324,6 +324,13 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--adults", type=float, default=0.03,
                     help="adult attendances, as a share of --attendances added on top")
+    ap.add_argument("--shared-houses", type=float, default=0.0, metavar="SHARE",
+                    help="put this share of the families in a house another family also "
+                         "gives as its address (default 0: none), to measure what linking "
+                         "children by a home costs in precision")
+    ap.add_argument("--config", metavar="FILE", default=None,
+                    help="settings file (safeflag.toml) for the pipeline and the truth alike "
+                         "(default: the contract's defaults)")
     ap.add_argument("--explain", metavar="CODE", default="",
                     help="list every missed and extra CODE (flag or warning; several: "
                          "comma-separated) with its reason")
@@ -331,9 +338,9 @@ def main() -> None:
 
     started = time.perf_counter()
     world = generate_world(children=args.children, attendances=args.attendances, seed=args.seed,
-                           adult_share=args.adults)
+                           adult_share=args.adults, shared_houses=args.shared_houses)
     made = time.perf_counter()
-    settings = Settings()
+    settings = Settings.from_toml(args.config) if args.config else Settings()
     sf = Safeflag(SqliteStore(":memory:"), settings)
     sf.store.replace_register(world.register, index_register(world.register), source="bench")
     oracle = Oracle(world, settings)
@@ -367,6 +374,9 @@ def main() -> None:
           f"({args.children} children asked), {n} attendances ({n - adults} of children, "
           f"{registered} of them registered; {adults} of adults), "
           f"generated in {made - started:.1f}s")
+    if args.shared_houses:
+        print(f"shared houses: about {args.shared_houses:.0%} of the families give another "
+              "family's address")
     print(f"system: {n / checked:.0f} checks/s in process ({checked:.1f}s), "
           f"SQLite in memory, one core")
 

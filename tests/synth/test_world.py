@@ -174,3 +174,25 @@ def test_a_slipped_digit_never_lands_after_the_limit() -> None:
     assert any(s.as_date() != born for s in slips)
     free = [one_digit_date(rng, born) for _ in range(300)]
     assert any(s.as_date() > limit for s in free)
+
+
+def _first_homes(world: World) -> Counter:
+    return Counter((f.homes[0].line, f.homes[0].postcode) for f in world.families)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.2])
+def test_shared_houses_put_unrelated_families_at_one_address_and_change_nothing_else(
+        world: World, share: float) -> None:
+    """``shared_houses`` (for measuring what linking children by a home costs): that share of
+    families give another family's first address; the people and visits stay the same."""
+    shared = generate_world(children=600, attendances=4_000, seed=11, shared_houses=share)
+    homes = _first_homes(shared)
+    together = sum(n for n in homes.values() if n > 1)
+    if share:
+        assert 0.1 * len(shared.families) < together < 0.5 * len(shared.families)
+        assert shared.register != world.register        # the register's addresses follow
+    else:
+        assert together == sum(n for n in _first_homes(world).values() if n > 1) == 0
+        assert shared.attendances == world.attendances
+    assert shared.child_of == world.child_of and shared.truth == world.truth
+    assert [a.arrival for a in shared.attendances] == [a.arrival for a in world.attendances]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -412,8 +412,26 @@ class _AttendanceMaker:
         return {"text": rng.choice(pools.OTHER_TEXT)}, ()
 
 
+def _share_houses(families: list[TrueFamily], share: float, seed: int) -> None:
+    """About ``share`` of the families live, from their first home, in a house another family
+    also lives in from its first home: a house in multiple occupation whose flats are
+    recorded without their numbers, so both give one address. (Its own random source: the
+    rest of the world is unchanged.)"""
+    if share <= 0:
+        return
+    rng = random.Random(f"safeflag-synth-shared-houses-{seed}")
+    for fam in families:
+        if rng.random() < share:
+            other = rng.choice(families)
+            if other is not fam:
+                there = other.homes[0]
+                fam.homes[0] = replace(fam.homes[0], line=there.line, town=there.town,
+                                       postcode=there.postcode)
+
+
 def generate_world(children: int = 1_000, attendances: int = 5_000, seed: int = 7, *,
-                   outside_ratio: float = 2.5, adult_share: float = 0.0) -> World:
+                   outside_ratio: float = 2.5, adult_share: float = 0.0,
+                   shared_houses: float = 0.0) -> World:
     """A deterministic synthetic world.
 
     ``children`` registered children (plus their parents and carers on the register);
@@ -422,9 +440,13 @@ def generate_world(children: int = 1_000, attendances: int = 5_000, seed: int = 
     children and children in high-risk families attend more often). ``adult_share`` adds
     that share of ``attendances`` again as attendances of the families' mothers and mothers'
     partners (ids ``A…``), merged in arrival order; at 0 every attendance is a child's.
+    ``shared_houses`` puts that share of the families in a house another family also gives as
+    its address (unrelated children at one address: the risk of linking children by a home);
+    at 0 (the default) no two families share a home.
     """
     rng = random.Random(seed)
     families, ids = _population(rng, children, outside_ratio)
+    _share_houses(families, shared_houses, seed)
     reg = _RegisterBuilder(rng, ids, random.Random(f"safeflag-synth-slips-{seed}"))
     for fam in families:
         reg.add_family(fam)
