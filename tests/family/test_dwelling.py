@@ -14,7 +14,7 @@ from safeflag import Safeflag
 from safeflag.algo.compare import Identity
 from safeflag.family import children_at_home
 from safeflag.match import demographics_identity
-from safeflag.models import Address
+from safeflag.models import Address, Demographics, Name, NextOfKin
 from safeflag.settings import RuleSettings, Settings
 from safeflag.store.sqlite import SqliteStore
 
@@ -267,3 +267,40 @@ def test_more_children_at_the_very_same_home_than_most_is_communal(others, linke
         assert communal == [f"the child's home was given at attendances of {others} other "
                             "children in the previous 365 days: taken as communal, so no "
                             "household child is linked by it"]
+
+
+def _mother(given: str, family: str, nhs: str | None = None) -> NextOfKin:
+    return NextOfKin(relationship="mother", code="MTH", demographics=Demographics(
+        nhs_number=nhs, names=(Name(given=given, family=family),)))
+
+
+@pytest.mark.parametrize("first_mother, second_mother, linked", [
+    (("Kerry", "Dunn"), ("Lisa", "Lowe"), False),     # two women: two families in one house
+    (("Kerry", "Dunn"), ("Kerry", "Lowe"), True),     # she may have married: her first name
+    (("Rebecca", "Dunn"), ("Becky", "Lowe"), True),   # ... or be named by a nickname
+    (("Kerry", "Dunn"), None, True),                  # nothing says who the mother is
+    (None, ("Lisa", "Lowe"), True),
+    (("Kerry", "Dunn", "9434765919"), ("Kerry", "Lowe", "9434765927"), False),  # two numbers
+])
+def test_two_mothers_named_at_the_very_same_home_are_two_families(sf, first_mother,
+                                                                  second_mother, linked):
+    """The very same home under another family name links half- and step-siblings; where the
+    two children's attendances name two different women as mother, it is a shared house."""
+    first = at("V1", "2021-03-01", "Tom", "Dunn", "2016-02-02", "14 Fern Close", dx=("S42.0",))
+    if first_mother:
+        first = first.model_copy(update={"next_of_kin": (_mother(*first_mother),)})
+    sf.check(first)
+    second = at("V2", "2021-04-01", "Ivy", "Lowe", "2019-06-06", "14 Fern Close")
+    if second_mother:
+        second = second.model_copy(update={"next_of_kin": (_mother(*second_mother),)})
+    result = sf.check(second)
+    assert (warning(result, "SIBLING_INJURY") is not None) is linked
+
+
+def test_a_mother_named_at_an_earlier_attendance_counts_for_the_child(sf):
+    sf.check(at("V0", "2020-01-10", "Ivy", "Lowe", "2019-06-06", "3 Oak Road", dx=()
+                ).model_copy(update={"next_of_kin": (_mother("Lisa", "Lowe"),)}))
+    sf.check(at("V1", "2021-03-01", "Tom", "Dunn", "2016-02-02", "14 Fern Close",
+                dx=("S42.0",)).model_copy(update={"next_of_kin": (_mother("Kerry", "Dunn"),)}))
+    result = sf.check(at("V2", "2021-04-01", "Ivy", "Lowe", "2019-06-06", "14 Fern Close"))
+    assert warning(result, "SIBLING_INJURY") is None

@@ -64,8 +64,11 @@ def build_family(store: Store, person_id: str | None, attendee_ids: list[int],
     known |= {r.person_id for r in derived}
     at_address = [r for r in register.at_address if r.person_id not in known]
     known |= {r.person_id for r in at_address}
+    mothers = [p.parent_id for p in parents
+               if p.relationship == "mother" and p.parent_id is not None]
     home, notes = children_at_home(store, child, attendee_ids, person_id, arrival, most=most,
-                                   child_months=child_months, shared_days=shared_days)
+                                   child_months=child_months, shared_days=shared_days,
+                                   mothers=mothers)
     at_home = [r for r in home if r.person_id not in known]
     return Family(person_id or "", (*register.relatives, *derived, *at_address, *at_home),
                   (*register.notes, *notes))

@@ -18,6 +18,8 @@ each one hop from the child's own address (so they cannot chain two families tog
    step-siblings share a home under several surnames. Without the date, a house in multiple
    occupation or successive tenancies over the years would join unrelated children; the
    homes are dated per attendance (an A08 that corrects the address takes the old home away).
+   Where the two children's attendances name two different women as their mother (two NHS
+   numbers, or another first name), they are two families in one house and are not linked.
 
 Either way the other must be a child (their birth date puts them under
 ``household_child_years`` on the arrival date: an adult at the home is for the register's
@@ -33,11 +35,11 @@ says how it was found.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from ..algo.compare import Identity, family_unit_keys, same_dwelling
+from ..algo.compare import OTHERWISE, Identity, compare, family_unit_keys, same_dwelling
 from ..algo.dates import age_months_range
 from ..settings import RuleSettings
 from ..store import HomeGiven, Store
@@ -74,18 +76,20 @@ def _homes(child: Identity, own: list[Identity]) -> Identity:
 def children_at_home(store: Store, child: Identity | None, attendee_ids: list[int],
                      person_id: str | None, arrival: datetime, *, most: int,
                      child_months: int = HOUSEHOLD_CHILD_MONTHS,
-                     shared_days: int = HOME_SHARED_DAYS) -> tuple[list[Relative], list[str]]:
+                     shared_days: int = HOME_SHARED_DAYS, mothers: Sequence[int] = ()
+                     ) -> tuple[list[Relative], list[str]]:
     """Other attending children (under ``child_months`` on the arrival date) at the child's
     home (see the module's two ways): ``household`` relatives, ``confirmed=False``; and a note
     for each way that found a communal home. ``child`` is this attendance's identity,
-    ``attendee_ids`` the child's attendee records."""
+    ``attendee_ids`` the child's attendee records, ``mothers`` the parent nodes of the
+    mothers named at this attendance."""
     if child is None:
         return [], []
     on = arrival.date()
     named, note = _same_family_name(store, child, attendee_ids, person_id, on, most,
                                     child_months)
     lately, late_note = _same_home_lately(store, child, attendee_ids, person_id, arrival,
-                                          most, child_months, shared_days)
+                                          most, child_months, shared_days, mothers)
     seen = {r.person_id for r in named}
     return ([*named, *(r for r in lately if r.person_id not in seen)],
             [n for n in (note, late_note) if n])
@@ -111,9 +115,11 @@ def _same_family_name(store: Store, child: Identity, attendee_ids: list[int],
 
 def _same_home_lately(store: Store, child: Identity, attendee_ids: list[int],
                       person_id: str | None, arrival: datetime, most: int, child_months: int,
-                      shared_days: int) -> tuple[list[Relative], str | None]:
+                      shared_days: int, mothers: Sequence[int]
+                      ) -> tuple[list[Relative], str | None]:
     """Way 2: exactly the premises this attendance gives, given by another child's attendance
-    in the previous ``shared_days`` (whatever their family name)."""
+    in the previous ``shared_days`` (whatever their family name), unless the two children's
+    attendances name two different mothers."""
     if not child.premises:
         return [], None
     on = arrival.date()
@@ -124,6 +130,8 @@ def _same_home_lately(store: Store, child: Identity, attendee_ids: list[int],
             latest[home.attendee_id] = home
     found = [c for c in store.attendees(latest)
              if _a_child(c, on, child_months) and not may_be_self(child, c)]
+    if found:
+        found = _not_another_mothers(store, found, attendee_ids, mothers)
 
     def evidence(records: list[Identity]) -> str:
         last = max((latest[int(c.ref[1:])] for c in records), key=lambda h: h.arrival)
@@ -133,6 +141,40 @@ def _same_home_lately(store: Store, child: Identity, attendee_ids: list[int],
 
     return _relatives(store, found, person_id, most, evidence,
                       f"in the previous {shared_days} days")
+
+
+def _not_another_mothers(store: Store, found: list[Identity], attendee_ids: list[int],
+                         mothers: Sequence[int]) -> list[Identity]:
+    """``found`` but those whose attendances name a mother who is clearly another woman than
+    every mother the child's attendances name (``mothers``: named today, not yet stored):
+    two families at one address. Clearly another woman: two valid, different NHS numbers,
+    or another first name (a mother who married keeps hers; a nickname or a slip is not
+    another name). Where either child has no mother named, nothing says so."""
+    links = store.parents_of_attendees([*attendee_ids, *(int(c.ref[1:]) for c in found)])
+    own = set(mothers) | {k.parent_id for k in links
+                          if k.relationship == "mother" and k.attendee_id in attendee_ids}
+    if not own:
+        return found
+    theirs: dict[int, set[int]] = defaultdict(set)
+    for k in links:
+        if k.relationship == "mother" and k.attendee_id not in attendee_ids:
+            theirs[k.attendee_id].add(k.parent_id)
+    women = {int(p.ref[1:]): p for p in store.parents(own | {p for ids in theirs.values()
+                                                              for p in ids})}
+
+    def another(a: int, b: int) -> bool:
+        if a == b:
+            return False
+        one, other = women.get(a), women.get(b)
+        if one is None or other is None:
+            return False
+        levels = dict(compare(one, other))
+        return bool(one.nhs and other.nhs and one.nhs != other.nhs) or \
+            levels.get("given_name") == OTHERWISE
+
+    return [c for c in found
+            if not (theirs.get(int(c.ref[1:])) and
+                    all(another(a, b) for a in own for b in theirs[int(c.ref[1:])]))]
 
 
 def _relatives(store: Store, found: list[Identity], person_id: str | None, most: int,
