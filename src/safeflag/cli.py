@@ -7,6 +7,8 @@ Exit codes:
 1     finished, but some records could not be read (their lines carry ``errors``;
       ``batch`` also writes them, raw, to its quarantine file)
 2     could not run: bad arguments, unreadable register or settings, database error
+141   whoever read standard output stopped reading (``| head``): the command stopped
+      quietly, as one killed by SIGPIPE would (what was checked stays recorded)
 ====  ==========================================================================
 
 Readable messages that are not arrivals (ADT^A03 discharges, ORU results, ...) get a line
@@ -24,7 +26,8 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -62,6 +65,22 @@ UserOption = typer.Option(None, "--user", envvar="SAFEFLAG_USER",
 def _fail(exc: BaseException) -> "typer.Exit":
     typer.echo(f"safeflag: {exc}", err=True)
     return typer.Exit(EXIT_CANNOT_RUN)
+
+
+#: The status of a command whose standard output's reader went away (128 + SIGPIPE).
+EXIT_READER_GONE = 128 + 13
+
+
+@contextmanager
+def _reader_may_go() -> Iterator[None]:
+    """Writing to standard output: if whoever reads it stops (``| head``), stop quietly, as
+    other command-line tools do, with the status of one killed by SIGPIPE. Output still
+    buffered for the closed pipe then goes nowhere instead of failing again at exit."""
+    try:
+        yield
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(EXIT_READER_GONE) from None
 
 
 def _open(db: Optional[Path], config: Optional[Path], user: Optional[str] = None,
@@ -130,12 +149,12 @@ def check(file: str = typer.Argument("-", help="Attendance file (HL7 v2, FHIR JS
           ) -> None:
     """Check one attendance (or each in FILE) and print its flags and prompts."""
     if fmt not in ("json", "text", "fhir"):
-        raise _fail(ValueError("--format must be json, text or fhir"))
+        raise _fail(InputError("--format must be json, text or fhir"))
     failed, seen = False, 0
     try:
         _check_input_format(input_format)
         check_inputs([file])
-        with _open(db, config, user, channel="check") as sf:
+        with _open(db, config, user, channel="check") as sf, _reader_may_go():
             for seen, item in enumerate(read_attendances(file, fmt=input_format,
                                                          strict=strict), start=1):
                 result = sf.check_item(item)
@@ -220,7 +239,7 @@ def audit(db: Optional[Path] = DbOption,
     from .audit import AUDIT_FORMATS, parse_since, write_audit
     from .store import default_db_path, open_store
     if fmt not in AUDIT_FORMATS:
-        raise _fail(ValueError("--format must be csv or json"))
+        raise _fail(InputError("--format must be csv or json"))
     try:
         start = parse_since(since) if since else None
         path = db if db is not None else default_db_path()
@@ -229,7 +248,8 @@ def audit(db: Optional[Path] = DbOption,
         store = open_store(path)
         try:
             if out is None:
-                write_audit(store.audit_entries(since=start, user=user), sys.stdout, fmt)
+                with _reader_may_go():
+                    write_audit(store.audit_entries(since=start, user=user), sys.stdout, fmt)
             else:
                 with open(out, "w", encoding="utf-8", newline="") as handle:
                     count = write_audit(store.audit_entries(since=start, user=user), handle, fmt)
@@ -249,7 +269,7 @@ def demo(db: Optional[Path] = typer.Option(None, "--db",
     with tempfile.TemporaryDirectory() as tmp:
         path = db or Path(tmp) / "demo.db"
         try:
-            with Safeflag.open(path) as sf:
+            with Safeflag.open(path) as sf, _reader_may_go():
                 if fmt == "text":
                     typer.echo("The Child L scenario (synthetic names; dates, plans and injuries "
                                "from the serious case review)\n")

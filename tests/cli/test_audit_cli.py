@@ -83,3 +83,43 @@ def test_an_audit_of_a_database_that_does_not_exist_cannot_run(db, tmp_path):
     assert result.exit_code == EXIT_CANNOT_RUN and "no database" in result.output
     assert not missing.parent.exists()
     assert runner.invoke(app, ["audit", "--db", str(db)]).exit_code == EXIT_OK
+
+
+@pytest.mark.parametrize("command", [["audit"], ["audit", "--format", "json"]])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(db, command):
+    """``safeflag audit | head``: the pipe closes before the output is written; the command
+    stops with the status of one killed by SIGPIPE, and says nothing on stderr."""
+    import subprocess
+    import sys
+
+    from safeflag.cli import EXIT_READER_GONE
+    proc = subprocess.Popen([sys.executable, "-m", "safeflag.cli", *command, "--db", str(db)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                       # the reader goes away before anything is read
+    assert proc.wait(timeout=60) == EXIT_READER_GONE == 141
+    assert proc.stderr.read() == b""
+    proc.stderr.close()
+
+
+def test_a_check_whose_reader_stops_reading_ends_quietly_with_its_checks_recorded(tmp_path):
+    import subprocess
+    import sys
+
+    from safeflag.cli import EXIT_READER_GONE
+    from safeflag.store.sqlite import SqliteStore
+    db = tmp_path / "c.db"
+    with demo_data() as (register, attendances):
+        assert runner.invoke(app, ["register", "load", str(register), "--db", str(db)]
+                             ).exit_code == EXIT_OK
+        proc = subprocess.Popen([sys.executable, "-m", "safeflag.cli", "check",
+                                 str(attendances), "--db", str(db)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc.stdout.close()
+        assert proc.wait(timeout=60) == EXIT_READER_GONE
+        assert proc.stderr.read() == b""
+        proc.stderr.close()
+    store = SqliteStore(db)
+    try:
+        assert len(list(store.audit_entries())) == 1    # the first check ran, then it stopped
+    finally:
+        store.close()
