@@ -258,6 +258,9 @@ class CheckResult(_Frozen):
     flags: tuple[Flag, ...] = ()
     warnings: tuple[Warning, ...] = ()
     errors: tuple[str, ...] = ()
+    #: the record was read but reports no arrival (an A03 discharge, an ORU result): nothing
+    #: to check, and not a failure; ``errors`` says what it was
+    not_arrival: bool = False
     message_id: str = ""
     injury: bool = False
     notes: tuple[str, ...] = Field(default=())

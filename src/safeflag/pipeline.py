@@ -418,6 +418,7 @@ class Safeflag:
             kind = "not an arrival" if isinstance(item, NotAnArrival) else "unreadable"
             log.warning("%s record %s: %s", kind, ref, item.describe())
             return CheckResult(attendance_id=ref, errors=(item.describe(),),
+                               not_arrival=isinstance(item, NotAnArrival),
                                message_id=item.message_ref or "")
         return self.check(item, record=record, user=user)
 

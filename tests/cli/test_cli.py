@@ -132,6 +132,15 @@ def test_check_reports_a_non_arrival_without_failing(db):
     assert result.exit_code == EXIT_OK
     line = json.loads(result.output)
     assert line["errors"] and "A03" in line["errors"][0]
+    assert line["not_arrival"] is True
+
+
+def test_an_unreadable_message_is_not_marked_as_a_non_arrival(db):
+    broken = ("MSH|^~\\&|EDIS|RXX|SF|RXX|20140103||ADT^A04^ADT_A01|B1|P|2.4\r"
+              "PID|1||X1^^^RXX^MR||PARKER^LILY||2012031X|F\r")
+    result = runner.invoke(app, ["check", "-", "--db", str(db)], input=broken)
+    line = json.loads(result.output)
+    assert line["errors"] and line["not_arrival"] is False
 
 
 def test_an_unexpected_error_shows_no_patient_details(db, tmp_path):

@@ -152,3 +152,14 @@ def test_the_bundle_names_its_attendance_and_carries_errors(errors):
             ("error", errors[0])]
     else:
         assert outcomes == [] and bundle["entry"] == []
+
+
+@pytest.mark.parametrize("not_arrival, severity, code", [
+    (False, "error", "processing"), (True, "information", "informational")])
+def test_a_message_that_is_not_an_arrival_is_information_not_an_error(not_arrival, severity,
+                                                                       code):
+    reason = "feed.hl7, message A3 (#2), MSH-9: ADT^A03 is not an arrival: nothing to check"
+    r = CheckResult(attendance_id="A3", errors=(reason,), not_arrival=not_arrival)
+    bundle = to_fhir_bundle(r)
+    (outcome,) = resources(bundle, "OperationOutcome")
+    assert [(i["severity"], i["code"]) for i in outcome["issue"]] == [(severity, code)]

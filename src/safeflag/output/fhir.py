@@ -24,8 +24,11 @@ the attendance and position, so the same result always gives the same Bundle.
 
 The Bundle's ``identifier`` is the attendance id (system ``…/Id/attendance``), so even a
 Bundle with no entry says which attendance it answers. A record that could not be read (or
-is not an arrival) gives an OperationOutcome with one ``error`` issue per reason, its
-``diagnostics`` the same located text as the JSON output's ``errors``.
+is not an arrival) gives an OperationOutcome with one issue per reason, its ``diagnostics``
+the same located text as the JSON output's ``errors``: severity ``error`` (code
+``processing``) for a record that could not be read, ``information`` (code
+``informational``) for one that was read but is not an arrival (an A03, an ORU), which is
+not a failure.
 
 Resources are built as JSON and validated with fhir.resources (R4B models, which share R4's
 Flag, DetectedIssue and Bundle structure); the Bundle model validates each entry by its
@@ -140,8 +143,11 @@ def _issue(result: CheckResult, warning: Warning, index: int) -> dict[str, Any]:
 
 
 def _outcome(result: CheckResult) -> dict[str, Any]:
+    # a message that is not an arrival was read, and is nothing to check: information
+    severity, code = ("information", "informational") if result.not_arrival else (
+        "error", "processing")
     return {"resourceType": "OperationOutcome", "id": _id(result, "outcome", 0),
-            "issue": [{"severity": "error", "code": "processing", "diagnostics": error}
+            "issue": [{"severity": severity, "code": code, "diagnostics": error}
                       for error in result.errors]}
 
 

@@ -41,6 +41,7 @@ def to_dict(result: CheckResult) -> dict[str, Any]:
             "source": w.source, "message": w.message, "confirmed": w.confirmed,
         } for w in result.warnings],
         "errors": list(result.errors),
+        "not_arrival": result.not_arrival,
         "message_id": result.message_id,
         "injury": result.injury,
         "notes": list(result.notes),
