@@ -19,7 +19,9 @@ each one hop from the child's own address (so they cannot chain two families tog
    occupation or successive tenancies over the years would join unrelated children; the
    homes are dated per attendance (an A08 that corrects the address takes the old home away).
    Where the two children's attendances name two different women as their mother (two NHS
-   numbers, or another first name), they are two families in one house and are not linked.
+   numbers, or another first name), they are two families in one house and are not linked
+   (nor, so, are step-siblings who each name their own mother: the register's step-parent
+   links are for them).
 
 Either way the other must be a child (their birth date puts them under
 ``household_child_years`` on the arrival date: an adult at the home is for the register's
