@@ -60,8 +60,9 @@ class HistoryMirror:
         self.fresh_attendee_keys: dict[str, list[int]] = {}
         self.fresh_parent_keys: dict[str, list[int]] = {}
         self.fresh_keys_of_parent: dict[int, set[str]] = {}
-        # homes given, by attendance, written since the last commit (the database has the rest;
-        # the homes are not held for the whole history: they would add a quarter of its size)
+        # homes given, by attendance, written since the last commit (the database has the rest:
+        # one indexed read per check finds a home's attendances, so the whole history's homes
+        # are not held in memory)
         self.fresh_homes: dict[str, list[HomeGiven]] = {}
         self.fresh_by_premise: dict[str, dict[str, HomeGiven]] = {}   # premise -> by attendance
         # one copy of each findings, warnings, event and relationship text
