@@ -253,3 +253,16 @@ def test_a_history_already_past_the_bound_is_never_loaded(two_connections):
     with kept.keep_history(most=3):
         with kept.transaction():
             assert kept._mirrored() is not None
+
+
+def test_a_long_run_has_a_larger_page_cache_and_gives_it_back(tmp_path):
+    from safeflag.store.sqlite import RUN_CACHE_KIB
+    store = SqliteStore(tmp_path / "s.db")
+    try:
+        before = store._query("PRAGMA cache_size")[0][0]
+        assert before != -RUN_CACHE_KIB
+        with store.keep_history():
+            assert store._query("PRAGMA cache_size")[0][0] == -RUN_CACHE_KIB
+        assert store._query("PRAGMA cache_size")[0][0] == before
+    finally:
+        store.close()
