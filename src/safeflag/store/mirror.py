@@ -25,6 +25,7 @@ from datetime import datetime
 
 from ..algo.compare import Identity
 from . import HistoryEntry, HomeGiven, ParentLink
+from ._rows import wall_text
 
 __all__ = ["HistoryMirror"]
 
@@ -171,7 +172,7 @@ class HistoryMirror:
         if not self.fresh_homes:
             return stored
         fresh = [h for p in premises for h in self.fresh_by_premise.get(p, {}).values()
-                 if since <= h.arrival.replace(tzinfo=None).isoformat() <= until]
+                 if since <= wall_text(h.arrival) <= until]
         return [*(h for h in stored if h.attendance_id not in self.fresh_homes), *fresh]
 
     def _entry(self, attendance_id: str, row: tuple) -> HistoryEntry:

@@ -442,7 +442,8 @@ def generate_world(children: int = 1_000, attendances: int = 5_000, seed: int = 
     partners (ids ``A…``), merged in arrival order; at 0 every attendance is a child's.
     ``shared_houses`` puts that share of the families in a house another family also gives as
     its address (unrelated children at one address: the risk of linking children by a home);
-    at 0 (the default) no two families share a home.
+    at 0 (the default) no family is put in another's house (a random address may still,
+    rarely, come up twice).
     """
     rng = random.Random(seed)
     families, ids = _population(rng, children, outside_ratio)
