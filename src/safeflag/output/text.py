@@ -36,17 +36,21 @@ def to_text(result: CheckResult, *, explain: bool = True) -> str:
             status = "ACTIVE" if f.status == "active" else "previous"
             la = f" — {f.local_authority}" if f.local_authority else ""
             contact = f", contact {f.contact}" if f.contact else ""
-            unconfirmed = " [link not confirmed by the register]" if not f.confirmed else ""
             lines.append(f"    {status} {_PLAN_NAMES.get(f.code, f.code)} ({f.code}), {who}, "
-                         f"{when}{la}{contact}{unconfirmed}")
+                         f"{when}{la}{contact}{_unconfirmed(f.confirmed)}")
     else:
         lines.append("  Flags: none on record")
     if result.warnings:
         lines.append("  Prompts:")
         for w in result.warnings:
-            lines.append(f"    [{w.level}] {w.code}: {w.message}")
+            lines.append(f"    [{w.level}] {w.code}: {w.message}{_unconfirmed(w.confirmed)}")
             lines += [f"        - {e}" for e in w.evidence]
             lines.append(f"        source: {w.source}")
     else:
         lines.append("  Prompts: none")
     return "\n".join(lines)
+
+
+def _unconfirmed(confirmed: bool) -> str:
+    """The mark of a flag or prompt that rests on a link only the attendances suggest."""
+    return "" if confirmed else " [link not confirmed by the register]"
