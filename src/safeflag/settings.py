@@ -27,6 +27,11 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
+#: The longest look-back a day window may have: a century. Arrivals start in 1900, and a
+#: window past this is a mistyped value (a window of millions of days cannot be computed).
+MOST_DAYS = 36_525
+
+
 class RuleSettings(_Frozen):
     infant_months: int = Field(12, ge=1, description="INFANT_INJURY: age under this many months")
     ten4_months: int = Field(48, ge=1,
@@ -35,22 +40,25 @@ class RuleSettings(_Frozen):
         5, ge=1, description="TEN4_BRUISING: any superficial injury under this")
     fracture_months: int = Field(24, ge=1, description="FRACTURE_UNDER_2: age under this")
     head_injury_months: int = Field(36, ge=1, description="HEAD_INJURY_UNDER_3: age under this")
-    repeat_short_days: int = Field(56, ge=1, description="REPEAT_INJURY: short window (days)")
+    repeat_short_days: int = Field(56, ge=1, le=MOST_DAYS,
+                                   description="REPEAT_INJURY: short window (days)")
     repeat_short_count: int = Field(1, ge=1,
                                     description="REPEAT_INJURY: earlier injuries in short window")
     repeat_short_max_months: int = Field(
         60, ge=1, description="REPEAT_INJURY: short window applies under this age")
-    repeat_long_days: int = Field(365, ge=1, description="REPEAT_INJURY: long window (days)")
+    repeat_long_days: int = Field(365, ge=1, le=MOST_DAYS,
+                                  description="REPEAT_INJURY: long window (days)")
     repeat_long_count: int = Field(2, ge=1,
                                    description="REPEAT_INJURY: earlier injuries in long window")
-    sibling_injury_days: int = Field(90, ge=1, description="SIBLING_INJURY: window (days)")
+    sibling_injury_days: int = Field(90, ge=1, le=MOST_DAYS,
+                                     description="SIBLING_INJURY: window (days)")
     household_child_years: int = Field(18, ge=1, description="a household child is under this age")
-    recent_closure_days: int = Field(90, ge=1,
+    recent_closure_days: int = Field(90, ge=1, le=MOST_DAYS,
                                      description="RECENT_CLOSURE: plan ended within (days)")
     non_mobile_months: int = Field(6, ge=1, description="NON_MOBILE_INJURY: age under this")
     delayed_presentation_hours: int = Field(
         24, ge=1, description="DELAYED_PRESENTATION: injury-to-arrival hours")
-    family_history_days: int = Field(1095, ge=1,
+    family_history_days: int = Field(1095, ge=1, le=MOST_DAYS,
                                      description="FAMILY_INJURY_HISTORY: look-back (days) for "
                                                  "siblings' older injury attendances")
     address_household_most: int = Field(
@@ -58,10 +66,11 @@ class RuleSettings(_Frozen):
                               "where the register places more persons than this on the day is "
                               "taken as communal and links nobody")
     home_shared_days: int = Field(
-        365, ge=0, description="household from the homes given at attendances: another child "
-                               "who gave the very same home (postcode unit, house and flat "
-                               "numbers) at an attendance within this many days is a "
-                               "household child, whatever their family name")
+        365, ge=0, le=MOST_DAYS,
+        description="household from the homes given at attendances: another child who gave "
+                    "the very same home (postcode unit, house and flat numbers) at an "
+                    "attendance within this many days is a household child, whatever their "
+                    "family name")
     think_family_adult_years: int = Field(18, ge=1,
                                           description="THINK_FAMILY: the attendee is an adult "
                                                       "from this age (years)")

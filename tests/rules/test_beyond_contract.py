@@ -359,6 +359,25 @@ def test_thresholds_that_only_work_one_way_round_are_checked(tmp_path, rules, fi
     assert key in str(caught.value) and "must be" in str(caught.value)
 
 
+@pytest.mark.parametrize("key", ["repeat_long_days", "recent_closure_days",
+                                 "family_history_days", "home_shared_days"])
+@pytest.mark.parametrize("days, fine", [(36_525, True), (36_526, False)])
+def test_a_day_window_longer_than_a_century_is_a_config_error(tmp_path, key, days, fine):
+    """A mistyped window (a million days) made every check fail with an overflow; a century
+    is the most any window may look back (arrivals start in 1900). The short windows must be
+    below these, so the same bound holds them."""
+    site = tmp_path / "safeflag.toml"
+    site.write_text(f"[rules]\n{key} = {days}\n", encoding="utf-8")
+    if not fine:
+        with pytest.raises(ConfigError, match=key):
+            Settings.from_toml(site)
+        return
+    with Safeflag(SqliteStore(":memory:"), Settings.from_toml(site)) as long_look:
+        long_look.check(attendance("A0", "2021-01-01"))
+        result = long_look.check(attendance("A1", ARRIVAL))
+    assert result.errors == () and result.warnings
+
+
 def test_a_whole_number_for_a_fraction_setting_is_fine(tmp_path):
     """The other side of "no coercion": TOML 1 for a float is still the number 1."""
     site = tmp_path / "safeflag.toml"
