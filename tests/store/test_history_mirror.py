@@ -266,3 +266,22 @@ def test_a_long_run_has_a_larger_page_cache_and_gives_it_back(tmp_path):
         assert store._query("PRAGMA cache_size")[0][0] == before
     finally:
         store.close()
+
+
+def test_homes_given_at_an_arrival_with_an_offset_read_back_as_wall_clock(tmp_path):
+    """The database holds wall-clock text; a home written moments before, with an offset,
+    must read back the same way, so the two sort together."""
+    from datetime import timezone
+    store = SqliteStore(tmp_path / "s.db")
+    try:
+        store.record_homes("V1", 1, START, ["LS2 9JT|14"])
+        with store.keep_history(), store.transaction():
+            aware = (START + timedelta(days=1)).replace(tzinfo=timezone(timedelta(hours=1)))
+            store.record_homes("V2", 2, aware, ["LS2 9JT|14"])
+            got = store.homes_given(["LS2 9JT|14"], until=START + timedelta(days=2),
+                                    since=START.date())
+            assert store._mirror is not None
+        assert [(h.attendance_id, h.arrival) for h in got] == [
+            ("V1", START), ("V2", START + timedelta(days=1))]
+    finally:
+        store.close()

@@ -651,6 +651,7 @@ class SqliteStore:
         """The homes (premise keys) ``attendance_id`` gave, in place of any it gave before (an
         A08 that corrects the address takes the old home away)."""
         mirror = self._mirrored()
+        arrival = arrival.replace(tzinfo=None)   # wall clock as sent, as the table holds it
         homes = [HomeGiven(p, attendee_id, attendance_id, arrival)
                  for p in dict.fromkeys(premises)]
         self._write("DELETE FROM home WHERE attendance_id = ?", (attendance_id,))
