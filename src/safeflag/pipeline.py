@@ -207,7 +207,7 @@ class Safeflag:
                                 ident, self.store.person_candidates(
                                     blocking_keys(ident, query=True))))
                             if found.band == "certain":
-                                self.store.link_attendee(int(ident.ref[1:]), found.person_id)
+                                self.store.link_attendee(ident.row_id, found.person_id)
                                 relinked += 1
                         self.store.set_meta(_RELINK_DONE, str(start + len(chunk)))
                     done = start + len(chunk)

@@ -77,6 +77,12 @@ class Identity:
     given_words: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
     family_words: frozenset[str] = field(init=False, compare=False, hash=False, repr=False)
 
+    @property
+    def row_id(self) -> int:
+        """The store's id of an attendee or parent identity read back from it (``ref``
+        ``"A12"`` → 12, ``"K7"`` → 7)."""
+        return int(self.ref[1:])
+
     def __post_init__(self) -> None:
         split = [g.split(" ") for g in self.givens if g]
         object.__setattr__(self, "firsts", frozenset(s[0] for s in split))

@@ -106,7 +106,7 @@ def _same_family_name(store: Store, child: Identity, attendee_ids: list[int],
         return [], None
     units = {p.split("|", 1)[0] for p in homes.premises}
     found = [c for c in store.attendee_candidates(family_unit_keys(homes, units))
-             if int(c.ref[1:]) not in attendee_ids and same_dwelling(homes, c)
+             if c.row_id not in attendee_ids and same_dwelling(homes, c)
              and _a_child(c, on, child_months) and not may_be_self(child, c)]
     return _relatives(
         store, found, person_id, most,
@@ -136,7 +136,7 @@ def _same_home_lately(store: Store, child: Identity, attendee_ids: list[int],
         found = _not_another_mothers(store, found, attendee_ids, mothers)
 
     def evidence(records: list[Identity]) -> str:
-        last = max((latest[int(c.ref[1:])] for c in records), key=lambda h: h.arrival)
+        last = max((latest[c.row_id] for c in records), key=lambda h: h.arrival)
         return (f"attendances: gave the same home (postcode unit, house and flat numbers) at "
                 f"attendance {last.attendance_id} on {last.arrival.date().isoformat()}, within "
                 f"{shared_days} days of this one")
@@ -152,7 +152,7 @@ def _not_another_mothers(store: Store, found: list[Identity], attendee_ids: list
     two families at one address. Clearly another woman: two valid, different NHS numbers,
     or another first name (a mother who married keeps hers; a nickname or a slip is not
     another name). Where either child has no mother named, nothing says so."""
-    links = store.parents_of_attendees([*attendee_ids, *(int(c.ref[1:]) for c in found)])
+    links = store.parents_of_attendees([*attendee_ids, *(c.row_id for c in found)])
     own = set(mothers) | {k.parent_id for k in links
                           if k.relationship == "mother" and k.attendee_id in attendee_ids}
     if not own:
@@ -161,7 +161,7 @@ def _not_another_mothers(store: Store, found: list[Identity], attendee_ids: list
     for k in links:
         if k.relationship == "mother" and k.attendee_id not in attendee_ids:
             theirs[k.attendee_id].add(k.parent_id)
-    women = {int(p.ref[1:]): p for p in store.parents(own | {p for ids in theirs.values()
+    women = {p.row_id: p for p in store.parents(own | {p for ids in theirs.values()
                                                               for p in ids})}
 
     def another(a: int, b: int) -> bool:
@@ -175,8 +175,8 @@ def _not_another_mothers(store: Store, found: list[Identity], attendee_ids: list
             levels.get("given_name") == OTHERWISE
 
     return [c for c in found
-            if not (theirs.get(int(c.ref[1:])) and
-                    all(another(a, b) for a in own for b in theirs[int(c.ref[1:])]))]
+            if not (theirs.get(c.row_id) and
+                    all(another(a, b) for a in own for b in theirs[c.row_id]))]
 
 
 def _relatives(store: Store, found: list[Identity], person_id: str | None, most: int,
@@ -186,10 +186,10 @@ def _relatives(store: Store, found: list[Identity], person_id: str | None, most:
     attendee known only from attendances); none, and a note, past ``most``."""
     if not found:
         return [], None
-    linked = store.persons_of_attendees(int(c.ref[1:]) for c in found)
+    linked = store.persons_of_attendees(c.row_id for c in found)
     by_key: dict[str, list[Identity]] = defaultdict(list)
     for c in found:
-        aid = int(c.ref[1:])
+        aid = c.row_id
         person = linked.get(aid)
         if person is not None and person == person_id:
             continue
@@ -200,6 +200,6 @@ def _relatives(store: Store, found: list[Identity], person_id: str | None, most:
                     "by it")
     return [Relative(key, "household", "household-member", evidence(by_key[key]),
                      confirmed=False,
-                     attendee_ids=tuple(sorted(int(c.ref[1:]) for c in by_key[key])),
+                     attendee_ids=tuple(sorted(c.row_id for c in by_key[key])),
                      birth=by_key[key][0].birth)
             for key in sorted(by_key)], None

@@ -215,14 +215,14 @@ def _renamed_node(store: Store, matcher: Matcher, ident: Identity, role: str,
     if not hits:
         return None
     same_family_here = {
-        int(c.ref[1:]) for c in store.attendee_candidates(blocking_keys(child, query=True))
+        c.row_id for c in store.attendee_candidates(blocking_keys(child, query=True))
         if set(c.families) & set(child.families) and set(c.postcodes) & set(child.postcodes)}
     if not same_family_here:
         return None
     named_for = {link.parent_id for link in store.children_of_parents(
-                 int(node.ref[1:]) for node in hits)
+                 node.row_id for node in hits)
                  if link.relationship == role and link.attendee_id in same_family_here}
-    found = [node for node in hits if int(node.ref[1:]) in named_for]
+    found = [node for node in hits if node.row_id in named_for]
     return found[0] if len(found) == 1 else None
 
 
@@ -301,7 +301,7 @@ def _find_node(store: Store, matcher: Matcher, kin: NamedParent, child: Identity
     node = _unique_certain(matcher, kin.ident, candidates)
     if node is not None:
         how = "nhs number" if kin.ident.nhs and node.nhs == kin.ident.nhs else "demographics"
-        return node, int(node.ref[1:]), how
+        return node, node.row_id, how
     if kin.on_register is not None:
         parent_id = store.parent_of_person(kin.on_register)
         if parent_id is not None:
@@ -309,7 +309,7 @@ def _find_node(store: Store, matcher: Matcher, kin: NamedParent, child: Identity
     if candidates:
         node = _renamed_node(store, matcher, kin.ident, kin.relationship, child, candidates)
         if node is not None:
-            return node, int(node.ref[1:]), "renamed"
+            return node, node.row_id, "renamed"
     return None, None, "new"
 
 
@@ -331,13 +331,13 @@ def _linked_node(store: Store, matcher: Matcher, kin: NamedParent, own: list[Par
     linked = store.parents({link.parent_id for link in mine}) if mine else []
     # this attendance's own link, unless the parent now named is someone else: an A08 that
     # names another mother is heard
-    fits = {int(c.ref[1:]) for c in linked if not _named_someone_else(matcher, kin.ident, c)}
+    fits = {c.row_id for c in linked if not _named_someone_else(matcher, kin.ident, c)}
     for link in mine:
         if link.attendance_id == attendance_id and link.parent_id in fits:
             return link.parent_id
     scored = _plausible(matcher, kin.ident, linked)
     if scored and probability(scored[0][0]) >= matcher.settings.certain:
-        return int(scored[0][1].ref[1:])
+        return scored[0][1].row_id
     return None
 
 
@@ -381,7 +381,7 @@ def _look_alikes(store: Store, child: Identity | None, ids: Iterable[int]) -> se
     child."""
     if child is None:
         return set()
-    return {int(c.ref[1:]) for c in store.attendees(ids) if may_be_self(child, c)}
+    return {c.row_id for c in store.attendees(ids) if may_be_self(child, c)}
 
 
 def _kind(mine: dict[int, str], theirs: dict[int, str]) -> str:

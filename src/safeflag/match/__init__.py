@@ -253,7 +253,7 @@ class Matcher:
         found = self._same_attendees(query, {*keys, *lookup})
         if record:
             self._learn(found, query)
-        same = [int(c.ref[1:]) for c in found]
+        same = [c.row_id for c in found]
         if person_id is not None and same:
             if rivals is None:
                 rivals = self.register_rivals(lookup, person_id)
@@ -280,7 +280,7 @@ class Matcher:
         for known in same:
             merged = merge_identities(known, query)
             if merged != known:
-                self.store.update_attendee(int(known.ref[1:]), merged,
+                self.store.update_attendee(known.row_id, merged,
                                            blocking_keys(merged) - blocking_keys(known))
 
     def _same_attendees(self, query: Identity, keys: set[str]) -> list[Identity]:
