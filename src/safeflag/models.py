@@ -184,8 +184,12 @@ class Attendance(_Frozen):
     # when the injury happened: a date alone when no time of day was sent (never its midnight)
     injury_time: datetime | date | None = None
     source: str = ""                     # file and position, for errors and audit
-    # optional fields that could not be read and were not used, by field (no values)
+    # optional fields that could not be read and were not used, and values taken with less
+    # precision than they seem to have, by field (no values)
     notes: tuple[str, ...] = ()
+    # False when the arrival was sent as a date alone: ``arrival`` is then the start of that
+    # day, the earliest it can have been, and no rule quotes hours from it
+    arrival_time_given: bool = True
 
     @field_validator("arrival")
     @classmethod

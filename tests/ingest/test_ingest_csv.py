@@ -104,6 +104,16 @@ def test_injury_time_column(value, expected, noted):
         assert att.notes[0].startswith("column injury_time:") and value not in att.notes[0]
 
 
+@pytest.mark.parametrize("arrival, given", [("2014-01-03", False), ("2014-01-03T00:00", True)])
+def test_an_arrival_sent_as_a_date_alone_is_noted(arrival, given):
+    text = ("attendance_id,arrival,family_name,given_name,birth_date\n"
+            f"V1,{arrival},Doe,Jane,2013-03-01\n")
+    [att] = list(read_text(text, fmt="csv"))
+    assert att.arrival == datetime(2014, 1, 3) and att.arrival_time_given is given
+    assert [n.split(";")[0] for n in att.notes] == (
+        [] if given else ["column arrival: the arrival has a date but no time of day"])
+
+
 _HEADER = "attendance_id,arrival,given_name,family_name,birth_date,postcode\n"
 
 

@@ -116,6 +116,20 @@ def _injury_time(b: dict):
     return att.injury_time
 
 
+@pytest.mark.parametrize("start, given", [("2014-01-03", False), ("2014-01-03T00:00:00Z", True),
+                                          ("2014-01-03T10:15:00+00:00", True)])
+def test_an_arrival_sent_as_a_date_alone_is_noted(start, given):
+    b = _bundle()
+    enc = next(e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "Encounter")
+    enc["period"]["start"] = start
+    [att] = parse_fhir(b)
+    assert att.arrival.date() == date(2014, 1, 3) and att.arrival_time_given is given
+    noted = [n for n in att.notes if "no time of day" in n]
+    assert noted == ([] if given else ["Encounter.period.start: the arrival has a date but no "
+                                       "time of day; taken as the start of that day (send "
+                                       "the time too)"])
+
+
 def test_no_onset_is_no_injury_time():
     assert _injury_time(_bundle()) is None
 

@@ -203,6 +203,67 @@ def test_utf8_bom_and_streaming_small_chunks(tmp_path):
         assert len(list(iter_hl7_stream(fp, chunk_size=7))) == 3
 
 
+# What concatenating files saved on other systems leaves between two messages: a UTF-8
+# byte-order mark (text, or bytes read as latin-1), a NUL, DOS's end-of-file Ctrl-Z, a BOM
+# inside an MLLP frame. Each must still start a message of its own, never let the next
+# message's segments (its DG1, its NK1) join the one before.
+@pytest.mark.parametrize("junk", ["\ufeff", "\x00", "\x1a", " \x1a\ufeff", "\x0b\ufeff"])
+def test_junk_before_a_later_msh_still_starts_a_message(junk, tmp_path):
+    from safeflag.ingest.er7 import iter_hl7_stream
+
+    second = msg(MSH.replace("C1", "C2"), PID.replace("Doe^Jane", "Roe^Tom"),
+                 PV1.replace("|V1|", "|V2|"), "DG1|1||S06.5^Head^I10", "NK1|1|Roe^Ann|MTH")
+    text = msg(MSH, PID, PV1, "DG1|1||R51^Headache^I10") + junk + second
+    first, other = list(read_text(text, fmt="hl7"))
+    assert (first.attendance_id, [d.code for d in first.diagnoses]) == ("V1", ["R51"])
+    assert first.next_of_kin == ()
+    assert (other.attendance_id, [d.code for d in other.diagnoses]) == ("V2", ["S06.5"])
+    path = tmp_path / "joined.hl7"
+    path.write_bytes(text.encode("utf-8"))
+    assert [a.attendance_id for a in read_attendances(path)] == ["V1", "V2"]
+    with open(path, "rb") as fp:
+        assert len(list(iter_hl7_stream(fp, chunk_size=5))) == 2
+
+
+def test_a_line_that_is_not_a_segment_keeps_its_text():
+    # a line of free text inside a message (an LF inside a field) is left as it is
+    text = msg(MSH, PID, PV1, "NTE|1||first line", "\u00efl y avait une ligne")
+    att = one(text)
+    assert isinstance(att, Attendance) and att.attendance_id == "V1"
+
+
+@pytest.mark.parametrize("pid_7, expected", [
+    ("20140101^Y", PartialDate(2014)),
+    ("20140301^L", PartialDate(2014, 3)),
+    ("20140301^D", PartialDate(2014, 3, 1)),
+    ("201403011200^M", PartialDate(2014, 3, 1)),
+    ("20140301", PartialDate(2014, 3, 1)),
+    ("2014^L", PartialDate(2014)),
+])
+def test_birth_date_degree_of_precision_ts_2(pid_7, expected):
+    # TS.2 (HL7 v2.3-2.5): a date sent as 1 January with precision Y is a year, not 1 January
+    att = one(msg(MSH, PID.replace("20130301", pid_7), PV1))
+    assert att.patient.birth_date == expected
+    nk1 = "NK1|1|Doe^Ann|MTH" + "|" * 13 + pid_7
+    mother = one(msg(MSH, PID, PV1, nk1)).next_of_kin[0]
+    assert mother.demographics.birth_date == expected
+
+
+@pytest.mark.parametrize("pv1_44, given", [("20140103", False), ("201401031015", True),
+                                          ("20140103000000", True)])
+def test_an_arrival_sent_as_a_date_alone_is_noted(pv1_44, given):
+    att = one(msg(MSH, PID, PV1.replace("20140103101500", pv1_44)))
+    assert att.arrival.date() == date(2014, 1, 3)
+    assert att.arrival_time_given is given
+    notes = [n for n in att.notes if "no time of day" in n]
+    assert bool(notes) is not given
+    if notes:
+        assert notes[0].startswith("PV1-44:")
+    fallback = one(msg(MSH.replace("20140103101700", "20140103"), PID,
+                       PV1.replace("20140103101500", "")))
+    assert fallback.arrival_time_given is False and fallback.notes[0].startswith("MSH-7:")
+
+
 def test_strict_validation_uses_hl7apy():
     assert validate_hl7_strict(msg(MSH.replace("ADT^A04", "XXX^Z99"), PID, PV1))
     problems = validate_hl7_strict(msg(MSH, PID, PV1))

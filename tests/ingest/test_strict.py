@@ -42,6 +42,31 @@ def test_hl7_missing_a_required_segment_is_refused_only_in_strict():
     assert not isinstance(lenient, MessageError)
 
 
+@pytest.mark.parametrize("field, value", [
+    ("PID-7", "15-11-2008"),        # hl7apy: "15-11-2008 is not an HL7 valid date value"
+    ("NK1-1", "WARD LEANNE"),       # hl7apy: "WARD LEANNE is not an HL7 valid SI value"
+])
+def test_strict_problems_never_quote_the_value_sent(field, value):
+    from safeflag.ingest.hl7v2 import validate_hl7_strict
+
+    # v2.5, where hl7apy checks date values (it does not in 2.4)
+    first = demo_messages().split("\nMSH")[0].replace("\n", "\r").replace("|P|2.4", "|P|2.5")
+    segments = first.split("\r")
+    seg, n = field.split("-")
+    for i, line in enumerate(segments):
+        if line.startswith(seg + "|"):
+            parts = line.split("|")
+            parts += [""] * (int(n) + 1 - len(parts))
+            parts[int(n)] = value
+            segments[i] = "|".join(parts)
+            break
+    else:
+        segments.append(f"{seg}|{value}")
+    [problem] = validate_hl7_strict("\r".join(segments))
+    assert "not an HL7 valid" in problem
+    assert value not in problem and value.split()[0] not in problem
+
+
 def test_fhir_strict_refuses_what_fhir_resources_rejects():
     bad = json.loads(json.dumps(BUNDLE))
     bad["entry"][0]["resource"]["unknownField"] = 1

@@ -104,6 +104,25 @@ def test_delayed_presentation_by_injury_date_alone(sf, days, at, fires):
                    for e in warning(result, "DELAYED_PRESENTATION").evidence)
 
 
+@pytest.mark.parametrize("injured_at, fires", [
+    ("2021-04-30T00:00", False),   # 24 hours before the start of the arrival day: not more
+    ("2021-04-29T23:00", True),
+])
+def test_delayed_presentation_when_the_arrival_came_as_a_date_alone(sf, injured_at, fires):
+    """An arrival sent without a time of day is the start of that day (the earliest it can
+    have been): the rule measures from there and quotes no hours it cannot know."""
+    a = attendance("A1", ARRIVAL, dx=("S62.5",)).model_copy(update={
+        "arrival": datetime.fromisoformat(ARRIVAL), "arrival_time_given": False,
+        "injury_time": datetime.fromisoformat(injured_at)})
+    result = sf.check(a)
+    assert ("DELAYED_PRESENTATION" in codes(result)) is fires
+    if fires:
+        [evidence] = warning(result, "DELAYED_PRESENTATION").evidence
+        assert evidence == ("injury time recorded on 2021-04-29, more than 24 hours before the "
+                            "arrival date 2021-05-01 (the arrival was sent without a time of "
+                            "day)")
+
+
 @pytest.mark.parametrize("complaint, fires", [
     ("swollen arm, fell three days ago", True),
     ("old fracture seen on x-ray", True),

@@ -32,7 +32,11 @@ __all__ = ["IngestItem", "FORMATS", "blank_input", "check_inputs", "detect_forma
 FORMATS = ("hl7", "fhir", "ndjson", "csv")
 _HEAD_BYTES = 64 * 1024
 _MAX_JSON_BYTES = 256 * 1024 * 1024
-_HL7_START = re.compile(r"(?:^|[\r\n\x0b])[ \t]*(?:MSH|FHS|BHS).", re.S)
+#: An MSH, FHS or BHS segment starting a line (after any control characters, white space or
+#: byte-order mark), followed by its field separator: never a letter, digit or space, so that
+#: a CSV row such as ``BHS0002,...`` or ``MSHARI,...`` is not taken for one.
+_HL7_START = re.compile(r"(?:^|[\r\n\x0b\x1c])(?:[\x00-\x20\x7f\ufeff]|\xef\xbb\xbf)*"
+                        r"(?:MSH|FHS|BHS)[^A-Za-z0-9\s]")
 _SEGMENT_LINE = re.compile(r"^[A-Z][A-Z0-9]{2}\|")
 _EXT = {".hl7": "hl7", ".er7": "hl7", ".json": "fhir", ".ndjson": "ndjson", ".jsonl": "ndjson",
         ".csv": "csv", ".tsv": "csv", ".xml": "fhir"}
@@ -69,21 +73,32 @@ def _detect(head: str, source: str) -> str:
         return "hl7"
     if stripped.startswith(("[", "<")):
         return "fhir"
-    if stripped.startswith("{"):
-        lines = [ln for ln in stripped.splitlines() if ln.strip()]
-        if len(lines) > 1 and _is_json_object(lines[0]):
-            return "ndjson"
-        return "fhir"
     ext = _EXT.get(Path(source).suffix.lower()) if source else None
+    if stripped.startswith("{"):
+        return "ndjson" if ext == "ndjson" or _one_object_per_line(stripped) else "fhir"
     first = stripped.split("\n", 1)[0].split("\r", 1)[0]
-    if ext == "hl7" or _SEGMENT_LINE.match(first):
+    if ext == "hl7" or (_SEGMENT_LINE.match(first) and ext != "csv"):
         return "hl7"
     if any(d in first for d in (",", ";", "\t", "|")):
         return "csv"
     if ext:
         return ext
     raise MessageError("cannot tell the format (not HL7 v2, FHIR JSON, NDJSON or CSV); pass "
-                       "the format explicitly", source=source or None)
+                       "the format explicitly", message="#1", source=source or None)
+
+
+def _one_object_per_line(head: str) -> bool:
+    """Does ``head`` (the start of a text beginning ``{``) hold one JSON object per line? Its
+    first line is a whole JSON object with another line after it; or, when that first line is
+    not valid JSON, it and the next line each open and close braces on their own line (a
+    pretty-printed document's first line is ``{`` or ends in a comma). Lines end only at LF
+    (a CR before it is white space): U+2028 and the like are characters inside strings."""
+    lines = [ln.strip() for ln in head.split("\n") if ln.strip()]
+    if len(lines) < 2:
+        return False
+    if _is_json_object(lines[0]):
+        return True
+    return all(ln.startswith("{") and ln.endswith("}") for ln in lines[:2])
 
 
 def _is_json_object(line: str) -> bool:

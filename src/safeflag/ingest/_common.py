@@ -18,7 +18,8 @@ from ..models import EARLIEST_ARRIVAL, Coded, Sex
 T = TypeVar("T")
 
 __all__ = ["coding_system", "coded", "sex_of", "relationship_of", "local_wall_time",
-           "checked_arrival", "EARLIEST_ARRIVAL", "infer_system", "optional",
+           "checked_arrival", "date_only_arrival", "EARLIEST_ARRIVAL", "infer_system",
+           "optional",
            "MAX_MESSAGE_CHARS"]
 
 #: A single message (HL7 message, FHIR bundle line, CSV row) larger than this is refused.
@@ -128,6 +129,12 @@ def local_wall_time(dt: datetime) -> datetime:
     if dt.tzinfo is None:
         return dt
     return dt.astimezone(_LONDON).replace(tzinfo=None)
+
+
+def date_only_arrival(field: str) -> str:
+    """The note an attendance carries when its arrival came as a date without a time of day."""
+    return (f"{field}: the arrival has a date but no time of day; taken as the start of that "
+            "day (send the time too)")
 
 
 def checked_arrival(dt: datetime, field: str,

@@ -16,7 +16,8 @@ from ..algo.dates import PartialDate, parse_iso_datetime
 from ..algo.nhs import normalise_nhs_number
 from ..errors import MessageError
 from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
-from ._common import MAX_MESSAGE_CHARS, checked_arrival, coded, local_wall_time, optional, sex_of
+from ._common import (MAX_MESSAGE_CHARS, checked_arrival, coded, date_only_arrival,
+                      local_wall_time, optional, sex_of)
 
 __all__ = ["COLUMNS", "REQUIRED", "sniff_delimiter", "iter_csv_rows", "parse_csv_row"]
 
@@ -184,6 +185,11 @@ def _datetime(row: _Row, column: str, required: bool = False) -> datetime | None
         raise row.error("not an ISO date/time (YYYY-MM-DDTHH:MM[:SS])", column) from exc
 
 
+def _date_only(value: str | None) -> bool:
+    """Is this ISO date/time a date alone (``YYYY-MM-DD``)?"""
+    return value is not None and len(value.strip()) == 10
+
+
 def _date(row: _Row, column: str) -> PartialDate | None:
     value = row.get(column)
     if not value:
@@ -244,6 +250,8 @@ def parse_csv_row(row: _Row) -> Attendance:
     if not attendance_id:
         raise row.error("empty; every row needs its attendance id", "attendance_id")
     arrival = _datetime(row, "arrival", required=True)
+    arrival_notes = ((date_only_arrival("column arrival"),) if _date_only(row.get("arrival"))
+                     else ())
     name = Name(given=row.get("given_name"), family=row.get("family_name"),
                 middle=row.get("middle_name"))
     address = Address(line=row.get("address_line"), city=row.get("city"),
@@ -262,5 +270,6 @@ def parse_csv_row(row: _Row) -> Attendance:
         next_of_kin=_kin(row),
         complaint=coded(row.get("complaint_code"), row.get("complaint_text"),
                         row.get("complaint_system")),
-        diagnoses=_diagnoses(row), injury_time=injured, notes=notes,
+        diagnoses=_diagnoses(row), injury_time=injured, notes=(*arrival_notes, *notes),
+        arrival_time_given=not arrival_notes,
         source=f"{row.source}:{row.line}" if row.source else f"line {row.line}")

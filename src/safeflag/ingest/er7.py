@@ -22,6 +22,19 @@ _ENVELOPE = frozenset({"FHS", "BHS", "BTS", "FTS"})
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}(?:[^A-Za-z0-9\s]|$)")
 _BOM = "\ufeff"
 _BOM_LATIN1 = "\xef\xbb\xbf"
+#: What may stand before a segment's id without being part of it: control characters (a NUL,
+#: DOS's end-of-file Ctrl-Z, MLLP bytes), white space and byte-order marks (UTF-8, or read as
+#: latin-1), as left between messages by concatenating files saved on other systems.
+_LEADING_JUNK = re.compile(r"^(?:[\x00-\x20\x7f\ufeff]|\xef\xbb\xbf)+")
+
+
+def _segment_text(raw: str) -> str:
+    """A line as a segment: trailing white space dropped, and leading junk
+    (:data:`_LEADING_JUNK`) too when it does not start with a letter."""
+    seg = raw.rstrip()
+    if seg and not ("A" <= seg[0] <= "Z"):
+        seg = _LEADING_JUNK.sub("", seg, count=1)
+    return seg
 
 
 def _normalise_breaks(text: str) -> str:
@@ -35,7 +48,7 @@ def _normalise_breaks(text: str) -> str:
 
 def split_segments(text: str) -> list[str]:
     """The non-blank segments of one message or stream, in order."""
-    return [s for s in (p.strip() for p in _normalise_breaks(text).split("\r")) if s]
+    return [s for s in map(_segment_text, _normalise_breaks(text).split("\r")) if s]
 
 
 def _group(segments: Iterable[str], limit: int) -> Iterator[tuple[int, str]]:
@@ -52,7 +65,7 @@ def _group(segments: Iterable[str], limit: int) -> Iterator[tuple[int, str]]:
     orphans: list[str] = []
     stray_text = ""
     for raw in segments:
-        seg = raw.strip()
+        seg = _segment_text(raw)
         if not seg:
             continue
         head = seg[:3]

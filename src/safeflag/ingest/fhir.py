@@ -19,7 +19,8 @@ from ..algo.injury import classify
 from ..algo.nhs import is_valid_nhs_number, normalise_nhs_number
 from ..errors import MessageError
 from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
-from ._common import checked_arrival, coded, local_wall_time, optional, relationship_of, sex_of
+from ._common import (checked_arrival, coded, date_only_arrival, local_wall_time, optional,
+                      relationship_of, sex_of)
 
 __all__ = ["NHS_NUMBER_SYSTEM", "parse_fhir", "parse_fhir_text", "iter_ndjson_lines",
            "parse_ndjson_line",
@@ -259,7 +260,8 @@ def _concept(cc: Any, path: str) -> Coded | None:
 
 
 # --- the attendance ------------------------------------------------------------------------------
-def _arrival(enc: dict, ctx: _Ctx) -> datetime:
+def _arrival(enc: dict, ctx: _Ctx) -> tuple[datetime, tuple[str, ...]]:
+    """The arrival, and the note to carry when it came as a date alone."""
     for key in ("period", "actualPeriod"):
         where = f"Encounter.{key}.start"
         start = _str(_obj(enc.get(key), f"Encounter.{key}").get("start"), where)
@@ -268,7 +270,8 @@ def _arrival(enc: dict, ctx: _Ctx) -> datetime:
                 parsed = parse_iso_datetime(start)
             except ValueError as exc:
                 raise ctx.error("not a FHIR dateTime", where) from exc
-            return checked_arrival(parsed, where, ctx.error)
+            return (checked_arrival(parsed, where, ctx.error),
+                    (date_only_arrival(where),) if len(start.strip()) == 10 else ())
     raise ctx.error("the Encounter has no period.start (arrival time); send it",
                     "Encounter.period.start")
 
@@ -529,13 +532,15 @@ def _attendance(enc: dict, bundle: _Bundle, ctx: _Ctx) -> Attendance:
     conditions = _conditions(enc, patient, resources, index, bundle.single)
     injured, notes = optional(lambda: _injury_time(conditions, ctx))
     kin, kin_notes = _kin(patient, resources, index, ctx)
+    arrival, arrival_notes = _arrival(enc, ctx)
     return Attendance(
         attendance_id=_attendance_id(enc, ctx), message_id=bundle.message_id, event="fhir",
-        arrival=_arrival(enc, ctx), patient_class=_patient_class(enc),
+        arrival=arrival, arrival_time_given=not arrival_notes,
+        patient_class=_patient_class(enc),
         patient=_demographics(patient, ctx, "Patient"),
         next_of_kin=kin, complaint=_complaint(enc),
         diagnoses=tuple(dx for _, dx in conditions),
-        injury_time=injured, source=ctx.source, notes=(*notes, *kin_notes))
+        injury_time=injured, source=ctx.source, notes=(*arrival_notes, *notes, *kin_notes))
 
 
 def parse_fhir_text(text: str, ref: str = "#1", source: str = "", *,

@@ -15,8 +15,8 @@ from ..algo.dates import PartialDate, parse_hl7_datetime
 from ..algo.nhs import is_valid_nhs_number, normalise_nhs_number
 from ..errors import MessageError, NotAnArrival
 from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
-from ._common import (MAX_MESSAGE_CHARS, checked_arrival, coded, local_wall_time, optional,
-                      relationship_of, sex_of)
+from ._common import (MAX_MESSAGE_CHARS, checked_arrival, coded, date_only_arrival,
+                      local_wall_time, optional, relationship_of, sex_of)
 from .er7 import Delimiters, iter_hl7_messages, message_ref, split_segments
 
 __all__ = ["iter_hl7_messages", "parse_hl7", "iter_hl7_attendances", "validate_hl7_strict",
@@ -131,8 +131,14 @@ def _hl7_time(value: str) -> datetime:
     return parse_hl7_datetime(text)
 
 
+#: TS.2, the degree of precision of a time stamp (HL7 v2.3 to 2.5, table 0529): a birth date
+#: sent as ``20140101^Y`` is known to the year, ``20140301^L`` to the month.
+_PRECISION_PARTS = {"Y": 1, "L": 2}
+
+
 def _birth_date(msg: _Msg, fields: list[str] | None, loc: str) -> PartialDate | None:
-    value = msg.value(fields, 7 if loc == "PID-7" else 16).replace(" ", "")
+    n = 7 if loc == "PID-7" else 16
+    value = msg.value(fields, n).replace(" ", "")
     if not value:
         return None
     m = _DATE.match(value)
@@ -140,7 +146,9 @@ def _birth_date(msg: _Msg, fields: list[str] | None, loc: str) -> PartialDate | 
         if not m:
             raise ValueError("bad shape")
         y, mo, d = m.groups()
-        return PartialDate(int(y), int(mo) if mo else None, int(d) if d else None)
+        parts = _PRECISION_PARTS.get(msg.value(fields, n, 2).strip().upper(), 3)
+        return PartialDate(int(y), int(mo) if mo and parts > 1 else None,
+                           int(d) if d and parts > 2 else None)
     except ValueError as exc:
         raise msg.error("the birth date is not a valid date; send YYYYMMDD (or YYYYMM / "
                         "YYYY when only part is known)", loc) from exc
@@ -257,9 +265,10 @@ def _diagnoses(msg: _Msg) -> tuple[Coded, ...]:
     return tuple(out)
 
 
-def _arrival(msg: _Msg, pv1: list[str] | None) -> datetime:
-    # An empty PV1-44 falls back to MSH-7 (the contract); a PV1-44 that is present but
-    # unreadable is an error, not silently replaced by the message time.
+def _arrival(msg: _Msg, pv1: list[str] | None) -> tuple[datetime, tuple[str, ...]]:
+    """The arrival, and the note to carry when it came as a date alone. An empty PV1-44 falls
+    back to MSH-7 (the contract); a PV1-44 that is present but unreadable is an error, not
+    silently replaced by the message time."""
     for fields, n, loc in ((pv1, 44, "PV1-44"), (msg.first("MSH"), 7, "MSH-7")):
         value = msg.value(fields, n)
         if value:
@@ -268,7 +277,9 @@ def _arrival(msg: _Msg, pv1: list[str] | None) -> datetime:
             except ValueError as exc:
                 raise msg.error("the arrival time is not an HL7 date/time; send "
                                 "YYYYMMDDHHMM[SS][+ZZZZ]", loc) from exc
-            return checked_arrival(sent, loc, msg.error)
+            date_only = len(_TS.match(value.replace(" ", "")).group(1)) == 8
+            return (checked_arrival(sent, loc, msg.error),
+                    (date_only_arrival(loc),) if date_only else ())
     raise msg.error("no arrival time: PV1-44 and MSH-7 are both empty; send the arrival in "
                     "PV1-44", "PV1-44")
 
@@ -350,13 +361,15 @@ def _parse(raw: str, ref: str, source: str) -> Attendance:
         raise msg.error("no visit number (PV1-19) and no message control id (MSH-10); send "
                         "the attendance number in PV1-19", "PV1-19")
     kin = (_next_of_kin(msg, nk1) for nk1 in msg.all("NK1"))
+    arrival, arrival_notes = _arrival(msg, pv1)
     injured, notes = optional(lambda: _injury_time(msg))
     return Attendance(
         attendance_id=attendance_id, message_id=control, event=event,
-        arrival=_arrival(msg, pv1), patient_class=msg.value(pv1, 2).upper(),
+        arrival=arrival, arrival_time_given=not arrival_notes,
+        patient_class=msg.value(pv1, 2).upper(),
         patient=_demographics(msg, pid), next_of_kin=tuple(k for k in kin if k is not None),
         complaint=_ce(msg, pv2, 3), diagnoses=_diagnoses(msg), injury_time=injured,
-        source=source, notes=notes)
+        source=source, notes=(*arrival_notes, *notes))
 
 
 def iter_hl7_attendances(text: str, source: str = "-", *,
@@ -390,10 +403,29 @@ def validate_hl7_strict(raw: str) -> list[str]:
         msg = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT)
         msg.validate()
     except Exception as exc:   # hl7apy raises many unrelated classes
-        return [f"{type(exc).__name__}: {_scrub(str(exc))}"]
+        return [f"{type(exc).__name__}: {_scrub(exc)}"]
     return []
 
 
-def _scrub(text: str) -> str:
-    """hl7apy messages name elements; cut anything after a value marker, and bound length."""
+#: hl7apy's messages that start with the value itself ("20231301 is not an HL7 valid date
+#: value"): only the part after the value is kept.
+_VALUE_FIRST = re.compile(r"\b(is not an HL7 valid \w+ value)\s*$")
+#: hl7apy's messages that carry a value after these words ("The value X exceed the max
+#: length: 20", "Invalid date offset: +99"): the words are kept, with the limit if any.
+_VALUE_AFTER = (("The value ", "a value exceeds the maximum length"),
+                ("Invalid date offset", "invalid date offset"),
+                ("Invalid date format", "invalid date format"))
+
+
+def _scrub(exc: Exception) -> str:
+    """hl7apy's message without the values it quotes (which may be a patient's name or birth
+    date): the problem and the element it names, never what was sent; bounded in length."""
+    text = str(exc)
+    m = _VALUE_FIRST.search(text)
+    if m:
+        return f"a value {m.group(1)}"
+    for start, said in _VALUE_AFTER:
+        if text.startswith(start):
+            limit = getattr(exc, "limit", None)
+            return f"{said} ({limit})" if isinstance(limit, int) else said
     return text.split(" value ", 1)[0][:300]

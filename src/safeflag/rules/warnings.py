@@ -273,12 +273,17 @@ def _delayed(ctx: RuleContext) -> Outcome:
         evidence.append("presenting complaint describes an earlier injury: "
                         f"\"{_DELAY_TEXT.search(complaint.text).group(0)}\"")
     injured = ctx.attendance.injury_time
+    # an arrival sent as a date alone is the start of that day: the earliest it can have been
     arrival = ctx.attendance.arrival.replace(tzinfo=None)
     if isinstance(injured, datetime):
         gap = arrival - injured.replace(tzinfo=None)
-        if gap > timedelta(hours=hours):
+        if gap > timedelta(hours=hours) and ctx.attendance.arrival_time_given:
             evidence.append(f"injury time recorded {gap.days} day(s) {gap.seconds // 3600} "
                             f"hour(s) before arrival (more than {hours} hours)")
+        elif gap > timedelta(hours=hours):
+            evidence.append(f"injury time recorded on {injured.date().isoformat()}, more than "
+                            f"{hours} hours before the arrival date {arrival.date().isoformat()}"
+                            " (the arrival was sent without a time of day)")
     elif injured is not None:
         # a date alone: the injury may have been as late as the end of that day
         if arrival - datetime.combine(injured + timedelta(days=1), time()) > timedelta(
