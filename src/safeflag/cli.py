@@ -42,6 +42,8 @@ from .settings import Settings
 
 EXIT_OK, EXIT_RECORD_ERRORS, EXIT_CANNOT_RUN = 0, 1, 2
 
+log = logging.getLogger(__name__)
+
 # An unexpected error still prints its traceback, but never the local variables typer would
 # show by default: they hold the message being read, names and birth dates included.
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -87,6 +89,28 @@ def _open(db: Optional[Path], config: Optional[Path], user: Optional[str] = None
           channel: str = "library") -> Safeflag:
     settings = Settings.from_toml(config) if config else Settings()
     return Safeflag.open(db, settings, user=user, channel=channel)
+
+
+def _open_for_checks(db: Optional[Path], config: Optional[Path], user: Optional[str],
+                     channel: str) -> Safeflag:
+    """The database ``check`` and ``batch`` record in. A database path given (``--db``,
+    ``SAFEFLAG_DB``) in a folder that does not exist is a mistyped path: refused, rather than
+    a new, empty database answering "no flags". A new database, or one with no register
+    loaded, is said on standard error: its checks cannot show a register's flags."""
+    from .store import default_db_path
+    path = Path(db) if db is not None else default_db_path()
+    if db is not None and not path.parent.is_dir():
+        raise InputError(f"no folder {path.parent} for the database {path.name}; check --db "
+                         "or SAFEFLAG_DB (a new database is made only in a folder that exists)")
+    new = str(path) != ":memory:" and not path.exists()
+    sf = _open(path, config, user, channel)
+    if new:
+        log.warning("there was no database at %s; a new, empty one was made", path)
+    if sf.store.register_info() is None:
+        log.warning("no register is loaded in %s: no register flags can be shown, only what "
+                    "its own attendance history holds; load one with `safeflag register load`",
+                    path)
+    return sf
 
 
 @register_app.command("load")
@@ -154,7 +178,7 @@ def check(file: str = typer.Argument("-", help="Attendance file (HL7 v2, FHIR JS
     try:
         _check_input_format(input_format)
         check_inputs([file])
-        with _open(db, config, user, channel="check") as sf, _reader_may_go():
+        with _open_for_checks(db, config, user, channel="check") as sf, _reader_may_go():
             for seen, item in enumerate(read_attendances(file, fmt=input_format,
                                                          strict=strict), start=1):
                 result = sf.check_item(item)
@@ -182,7 +206,8 @@ def batch(inputs: list[str] = typer.Argument(..., help="Attendance files, each i
                                                      "(default: the number of CPUs; 1 = none)."),
           quarantine: Optional[Path] = typer.Option(None, "--quarantine",
                                                     help="Where unreadable records go, raw "
-                                                         "(default: OUT.quarantine.ndjson)."),
+                                                         "(default: OUT.quarantine.ndjson, "
+                                                         "OUT being the whole --out path)."),
           user: Optional[str] = UserOption,
           strict: bool = typer.Option(False, "--strict",
                                       help="Also validate each HL7 message (hl7apy) or FHIR "
@@ -212,7 +237,7 @@ def batch(inputs: list[str] = typer.Argument(..., help="Attendance files, each i
     if nice and hasattr(os, "nice"):          # POSIX; workers inherit it
         os.nice(nice)
     try:
-        with _open(db, config, user, channel="batch") as sf:
+        with _open_for_checks(db, config, user, channel="batch") as sf:
             summary = run_batch(sf, inputs, out, fmt=input_format,
                                 workers=workers or default_workers(), quarantine=quarantine,
                                 strict=strict)
@@ -262,13 +287,19 @@ def audit(db: Optional[Path] = DbOption,
 
 @app.command()
 def demo(db: Optional[Path] = typer.Option(None, "--db",
-                                           help="Database to use (default: a temporary one)."),
+                                           help="A new database file to keep the scenario in "
+                                                "(default: a temporary one); an existing file "
+                                                "is refused."),
          fmt: str = typer.Option("text", "--format", help="text or json.")) -> None:
     """Tell the Child L story: what the hospital could have shown at each attendance."""
     from .demo import run_demo
     with tempfile.TemporaryDirectory() as tmp:
         path = db or Path(tmp) / "demo.db"
         try:
+            if db is not None and db.exists():     # never replace a real register
+                raise InputError(f"{db} already exists; the demo loads its own register and "
+                                 "history into a new database. Leave --db out (a temporary "
+                                 "one) or name a file that does not exist; nothing was changed")
             with Safeflag.open(path) as sf, _reader_may_go():
                 if fmt == "text":
                     typer.echo("The Child L scenario (synthetic names; dates, plans and injuries "

@@ -111,6 +111,52 @@ def test_batch_writes_one_line_per_record(db, tmp_path):
     assert [bool(x["errors"]) for x in lines] == [False, True]
 
 
+@pytest.mark.parametrize("command", ["check", "batch"])
+def test_a_database_path_in_a_folder_that_does_not_exist_is_refused(tmp_path, command):
+    """A mistyped --db would otherwise make a new, empty database that answers "no flags"."""
+    src = tmp_path / "a.hl7"
+    src.write_text(ARRIVAL)
+    missing = tmp_path / "no-such-folder" / "sf.db"
+    args = [str(src), "--db", str(missing)]
+    if command == "batch":
+        args += ["--out", str(tmp_path / "out.ndjson")]
+    result = runner.invoke(app, [command, *args])
+    assert result.exit_code == EXIT_CANNOT_RUN
+    assert "no folder" in result.output and "--db" in result.output
+    assert not missing.parent.exists()
+
+
+def test_a_new_database_or_one_without_a_register_is_said(tmp_path, db, caplog):
+    fresh = tmp_path / "fresh.db"
+    with caplog.at_level("WARNING", logger="safeflag.cli"):
+        result = runner.invoke(app, ["check", "-", "--db", str(fresh)], input=ARRIVAL)
+    assert result.exit_code == EXIT_OK, result.output
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert f"no database at {fresh}" in said and "no register is loaded" in said
+    assert fresh.exists()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="safeflag.cli"):
+        again = runner.invoke(app, ["check", "-", "--db", str(fresh)], input=ARRIVAL)
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert again.exit_code == EXIT_OK and "no register is loaded" in said
+    assert "no database at" not in said
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="safeflag.cli"):
+        loaded = runner.invoke(app, ["check", "-", "--db", str(db)], input=ARRIVAL)
+    assert loaded.exit_code == EXIT_OK and not caplog.records
+
+
+def test_the_demo_never_replaces_an_existing_database(db, tmp_path):
+    before = db.read_bytes()
+    result = runner.invoke(app, ["demo", "--db", str(db)])
+    assert result.exit_code == EXIT_CANNOT_RUN and "already exists" in result.output
+    assert db.read_bytes() == before
+    kept = tmp_path / "demo-kept.db"
+    result = runner.invoke(app, ["demo", "--db", str(kept), "--format", "json"])
+    assert result.exit_code == EXIT_OK and kept.exists()
+    assert len(result.output.splitlines()) == 5
+
+
 def test_demo_command_tells_the_story():
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == EXIT_OK, result.output
