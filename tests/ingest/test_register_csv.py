@@ -72,7 +72,8 @@ def test_duplicate_person_id(tmp_path):
      "column related_person_id"),
     ("relationships", "person_id,related_person_id,relationship\nP1,P1,aunt\n",
      "column relationship"),
-    ("plans", "person_id,start_date\nP1,2020-01-01\n", "missing column(s) plan"),
+    ("plans", "person_id,start_date,end_date\nP1,2020-01-01,\n", "missing column(s) plan"),
+    ("plans", "person_id,plan,start_date\nP1,CP,2020-01-01\n", "missing column(s) end_date"),
 ])
 def test_bad_rows_in_other_files(tmp_path, name, text, where):
     folder = write(tmp_path / "r", "P1,,A,B,,,,,\n", **{name: text})
@@ -108,7 +109,7 @@ def test_failed_load_keeps_the_previous_register(tmp_path):
 @pytest.mark.parametrize("plans_is_a_folder", [False, True])
 def test_a_register_file_that_cannot_be_read_is_a_register_error(tmp_path, plans_is_a_folder):
     folder = write(tmp_path / "r", "P1,,Amy,Lowe,2019-01-01,female,,,\n",
-                   plans="person_id,plan,start_date\n")
+                   plans="person_id,plan,start_date,end_date\n")
     if plans_is_a_folder:
         (folder / "plans.csv").unlink()
         (folder / "plans.csv").mkdir()
@@ -117,3 +118,54 @@ def test_a_register_file_that_cannot_be_read_is_a_register_error(tmp_path, plans
         assert "plans.csv" in str(caught.value)
     else:
         assert len(load_register_csv(folder).persons) == 1
+
+
+# --- what a load would otherwise pass over unseen ---------------------------------------------
+PLANS = "person_id,plan,start_date,end_date,category,local_authority,contact\n"
+RELATIONSHIPS = "person_id,related_person_id,relationship,from_date,to_date\n"
+
+
+def test_a_register_file_is_found_whatever_the_case_of_its_name(tmp_path):
+    folder = write(tmp_path / "r", "P1,,Amy,Lowe,2019-01-01,female,,,\n",
+                   relationships=RELATIONSHIPS)
+    (folder / "Plans.csv").write_text(PLANS + "P1,CP,2020-01-01,,,LA,\n", encoding="utf-8")
+    assert len(load_register_csv(folder).plans) == 1
+    (folder / "plans.csv").write_text(PLANS, encoding="utf-8")
+    with pytest.raises(RegisterError, match="Plans.csv and plans.csv are both here"):
+        load_register_csv(folder)
+
+
+def test_missing_files_and_other_files_are_warned_of(tmp_path, caplog):
+    folder = write(tmp_path / "r", "P1,,Amy,Lowe,2019-01-01,female,,,\n")
+    (folder / "plan.csv").write_text(PLANS, encoding="utf-8")
+    with caplog.at_level("WARNING", logger="safeflag.ingest.register"):
+        load_register_csv(folder)
+    said = [r.getMessage() for r in caplog.records]
+    assert any("has no relationships.csv" in s for s in said)
+    assert any("has no plans.csv" in s for s in said)
+    assert any("plan.csv is not a register file" in s for s in said)
+    caplog.clear()
+    (folder / "plan.csv").rename(folder / "plans.csv")
+    (folder / "relationships.csv").write_text(RELATIONSHIPS, encoding="utf-8")
+    with caplog.at_level("WARNING", logger="safeflag.ingest.register"):
+        load_register_csv(folder)
+    assert caplog.records == []
+
+
+def test_columns_the_contract_does_not_name_or_misses_are_warned_of(tmp_path, caplog):
+    folder = write(tmp_path / "r", "P1,,Amy,Lowe,2019-01-01,female,,,\n",
+                   relationships=RELATIONSHIPS,
+                   plans="person_id,plan,start_date,end_date,enddate,local_authority\n"
+                         "P1,CP,2020-01-01,,2021-01-01,LA\n")
+    (folder / "persons.csv").write_text("person_id,given_name,family_name,dob\n"
+                                        "P1,Amy,Lowe,2019-01-01\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="safeflag.ingest.register"):
+        reg = load_register_csv(folder)
+    said = " | ".join(r.getMessage() for r in caplog.records)
+    assert "column 'enddate' is not one the register reads, and is ignored (did you mean " \
+           "'end_date'?)" in said
+    assert "column 'dob' is not one the register reads, and is ignored |" in said + " |"
+    assert "persons.csv has no column nhs_number, birth_date, sex, address_line, postcode" in said
+    assert "plans.csv has no column category, contact" in said
+    assert "Amy" not in said and "2019-01-01" not in said     # names of columns, never values
+    assert reg.persons[0].birth_date is None

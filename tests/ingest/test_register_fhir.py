@@ -212,6 +212,35 @@ def test_plan_status_decides_whether_it_is_a_plan(tmp_path, caplog, kind, status
         assert "Lily" not in line and "Doe" not in line
 
 
+@pytest.mark.parametrize("coding, loaded", [
+    ({"system": "http://snomed.info/sct", "code": "342191000000101"}, True),
+    ({"system": PLAN_SYSTEM, "code": "LAC"}, True),
+    ({"system": "http://snomed.info/sct", "code": "15188001"}, False),    # another alert
+    ({"system": "https://example.org/alerts", "code": "SENSITIVE"}, False),
+])
+def test_a_flag_of_another_kind_is_left_out_and_logged(tmp_path, caplog, coding, loaded):
+    bundle = _one_plan_bundle("Flag", "active", None)
+    bundle["entry"][1]["resource"]["code"] = {"coding": [coding]}
+    path = tmp_path / "register.json"
+    path.write_text(json.dumps(bundle))
+    with caplog.at_level("WARNING", logger="safeflag"):
+        reg = load_register(path)
+    assert len(reg.plans) == int(loaded) and len(reg.persons) == 1
+    logged = [r.getMessage() for r in caplog.records]
+    assert bool(logged) is not loaded
+    if logged:
+        assert "Bundle.entry[1].resource is a Flag with no safeguarding plan code" in logged[0]
+
+
+def test_an_unknown_code_of_the_plan_system_is_still_an_error(tmp_path):
+    bundle = _one_plan_bundle("Flag", "active", None)
+    bundle["entry"][1]["resource"]["code"] = {"coding": [{"system": PLAN_SYSTEM, "code": "CPP"}]}
+    path = tmp_path / "register.json"
+    path.write_text(json.dumps(bundle))
+    with pytest.raises(RegisterError, match="expected a plan code"):
+        load_register(path)
+
+
 @pytest.mark.parametrize("kind, status", [("Flag", "inactive"), ("EpisodeOfCare", "finished")])
 def test_an_ended_plan_without_an_end_date_is_refused(tmp_path, kind, status):
     """Shown as open, an ended plan would say "active"; the load fails and names the field."""

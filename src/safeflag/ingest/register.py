@@ -5,13 +5,19 @@ The whole folder is validated before anything is stored: one bad row raises a
 previous register stays as it was.
 
 Files (UTF-8, header row, any column order): ``persons.csv`` (required), ``relationships.csv``,
-``plans.csv``, ``addresses.csv`` (optional). Unknown extra columns are ignored; a missing
-required column is an error.
+``plans.csv``, ``addresses.csv`` (optional). A file is found whatever the case of its name
+(``Plans.csv``). A missing required column is an error (``plans.csv`` must say ``end_date``:
+without it every plan would read as still open). What would otherwise pass unseen is logged as
+a warning, naming files and columns only: a missing ``relationships.csv`` or ``plans.csv``,
+another CSV file in the folder, a contract column missing, a column the contract does not name
+(with the contract's column it may mean: ``enddate`` → ``end_date``).
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
+import logging
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -26,6 +32,21 @@ from ..models import (AddressPeriod, Person, Plan, PlanType, Register, Relations
 __all__ = ["load_register", "load_register_csv", "CONTRACT_RELATIONSHIPS"]
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+#: Each register file's columns in the interface contract.
+COLUMNS = {
+    "persons.csv": ("person_id", "nhs_number", "given_name", "family_name", "birth_date", "sex",
+                    "address_line", "postcode", "aliases"),
+    "relationships.csv": ("person_id", "related_person_id", "relationship", "from_date",
+                          "to_date"),
+    "plans.csv": ("person_id", "plan", "start_date", "end_date", "category", "local_authority",
+                  "contact"),
+    "addresses.csv": ("person_id", "address_line", "postcode", "from_date", "to_date"),
+}
+#: Contract columns whose absence is not worth a warning (the contract calls them optional).
+_OPTIONAL_COLUMNS = {"aliases"}
 
 CONTRACT_RELATIONSHIPS = {
     "mother", "father", "parent", "step-parent", "carer", "partner-of-parent", "sibling",
@@ -63,13 +84,37 @@ class _Row:
             raise self.fail(column, "expected a date as YYYY-MM-DD") from exc
 
 
+def _file(folder: Path, name: str) -> Path | None:
+    """The folder's file ``name``, whatever the case of its name; ``None`` when there is none.
+    Two files of that name in different cases are an error: which one is meant?"""
+    found = [p for p in folder.iterdir() if p.name.lower() == name]
+    if len(found) > 1:
+        raise RegisterError(f"{' and '.join(sorted(p.name for p in found))} are both here; "
+                            f"keep one {name}", file=str(folder))
+    return found[0] if found else None
+
+
+def _check_header(path: Path, name: str, header: set[str]) -> None:
+    """Warn of contract columns missing from ``header`` and of columns it does not name."""
+    contract = COLUMNS[name]
+    missing = [c for c in contract if c not in header and c not in _OPTIONAL_COLUMNS]
+    if missing:
+        log.warning("%s has no column %s: read as blank in every row", path,
+                    ", ".join(missing))
+    for column in sorted(header - set(contract)):
+        close = difflib.get_close_matches(column.lower(), contract, n=1, cutoff=0.75)
+        log.warning("%s: column %r is not one the register reads, and is ignored%s", path,
+                    column, f" (did you mean {close[0]!r}?)" if close else "")
+
+
 def _rows(folder: Path, name: str, required_columns: set[str],
           *, optional: bool) -> Iterator[_Row]:
-    path = folder / name
-    if not path.exists():
+    path = _file(folder, name)
+    if path is None:
         if optional:
             return
-        raise RegisterError("file not found; a register folder needs persons.csv", file=str(path))
+        raise RegisterError("file not found; a register folder needs persons.csv",
+                            file=str(folder / name))
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
         with handle:
@@ -79,6 +124,7 @@ def _rows(folder: Path, name: str, required_columns: set[str],
             if missing:
                 raise RegisterError(f"missing column(s) {', '.join(sorted(missing))}",
                                     file=str(path), line=1)
+            _check_header(path, name, header)
             for data in reader:
                 if None in data:
                     raise RegisterError("more values than header columns",
@@ -163,6 +209,18 @@ def _read(folder: Path, name: str, columns: set[str], build: Callable[[_Row], T]
     return items
 
 
+def _other_files(folder: Path) -> None:
+    """Warn of what the folder holds, or does not, that a load would otherwise pass over."""
+    for name in ("relationships.csv", "plans.csv"):
+        if _file(folder, name) is None:
+            log.warning("%s has no %s: the register is loaded without %s", folder, name,
+                        name.removesuffix(".csv"))
+    for path in sorted(folder.glob("*")):
+        if path.suffix.lower() in (".csv", ".tsv") and path.name.lower() not in COLUMNS:
+            log.warning("%s is not a register file (%s) and is not read", path,
+                        ", ".join(COLUMNS))
+
+
 def load_register_csv(folder: str | Path) -> Register:
     """Read and validate a register folder; raise :class:`RegisterError` on the first bad row."""
     folder = Path(folder)
@@ -177,11 +235,12 @@ def load_register_csv(folder: str | Path) -> Register:
         seen.add(person.person_id)
         return person
 
+    _other_files(folder)
     persons = _read(folder, "persons.csv", {"person_id"}, unique_person, optional=False)
     relationships = _read(folder, "relationships.csv",
                           {"person_id", "related_person_id", "relationship"}, _relationship,
                           optional=True, known=seen, ref_columns=("person_id", "related_person_id"))
-    plans = _read(folder, "plans.csv", {"person_id", "plan", "start_date"}, _plan,
+    plans = _read(folder, "plans.csv", {"person_id", "plan", "start_date", "end_date"}, _plan,
                   optional=True, known=seen, ref_columns=("person_id",))
     addresses = _read(folder, "addresses.csv", {"person_id"}, _address, optional=True,
                       known=seen, ref_columns=("person_id",))

@@ -19,7 +19,8 @@ Mapping (documented in ``docs/formats.md``):
   authority and ``careManager.display`` the contact.
 - ``Flag`` → a plan of ``Flag.subject`` from its SNOMED CT code (342191000000101 CP,
   764841000000100 LAC, 818901000000100 CP-UNBORN) or the plan code system; ``period``;
-  ``author.display`` is the local authority.
+  ``author.display`` is the local authority. A Flag with neither (another kind of alert) is
+  not a plan: left out and logged.
 - ``status`` of a plan: ``entered-in-error`` and ``cancelled`` (and an EpisodeOfCare still
   ``planned`` or on the ``waitlist``) are not plans: left out, each logged with its FHIR path.
   A plan that has ended (Flag ``inactive``, EpisodeOfCare ``finished``) must say when, in
@@ -214,13 +215,22 @@ def _plan(e: _Entry) -> Plan:
 
 
 def _not_a_plan(e: _Entry) -> bool:
-    """A plan resource withdrawn, recorded in error or not yet begun: left out, and logged
-    (file, FHIR path and status only), so nothing is dropped unseen."""
+    """A plan resource withdrawn, recorded in error or not yet begun, or a Flag of some other
+    kind (a clinical alert, a "sensitive record" flag): left out, and logged (file, FHIR path
+    and status or code only), so nothing is dropped unseen. A code of safeflag's own plan
+    system that it does not know stays an error (:func:`_plan_kind`): that is a plan."""
     status = e.res.get("status")
-    if status not in _NOT_PLANS:
-        return False
-    _log.warning("%s: %s is %s, so it is not loaded as a plan", e.file, e.path, status)
-    return True
+    if status in _NOT_PLANS:
+        _log.warning("%s: %s is %s, so it is not loaded as a plan", e.file, e.path, status)
+        return True
+    if e.res.get("resourceType") == "Flag" and not any(
+            system == PLAN_SYSTEM or code in _SNOMED_PLANS
+            for system, code in _codes(e.res.get("code"))):
+        _log.warning("%s: %s is a Flag with no safeguarding plan code (SNOMED CT %s or %s), so "
+                     "it is not loaded as a plan", e.file, e.path, ", ".join(_SNOMED_PLANS),
+                     PLAN_SYSTEM)
+        return True
+    return False
 
 
 @contextmanager
