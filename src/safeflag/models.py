@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
 
-from .algo.dates import PartialDate
+from .algo.dates import PartialDate, local_wall_time
 
 
 def _to_partial(value: Any) -> Any:
@@ -194,8 +194,24 @@ class Attendance(_Frozen):
     @field_validator("arrival")
     @classmethod
     def _arrival_in_range(cls, value: datetime) -> datetime:
-        if value.replace(tzinfo=None) < EARLIEST_ARRIVAL:
+        """Held as UK wall-clock time, as the readers give it: an arrival with an offset (an
+        Attendance built directly) is converted, so that it compares with the history."""
+        try:
+            value = local_wall_time(value)
+        except OverflowError as exc:
+            raise ValueError("the arrival cannot be converted to UK time") from exc
+        if value < EARLIEST_ARRIVAL:
             raise ValueError("an arrival before 1900-01-01 cannot be checked")
+        return value
+
+    @field_validator("injury_time")
+    @classmethod
+    def _injury_time_in_uk(cls, value: datetime | date | None) -> datetime | date | None:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            try:
+                return local_wall_time(value)
+            except OverflowError as exc:
+                raise ValueError("the injury time cannot be converted to UK time") from exc
         return value
 
     @property

@@ -115,6 +115,17 @@ def _relatives_shown(ctx: RuleContext, warnings: Iterable[Warning]) -> tuple[str
                  if not attendance_only(p))
 
 
+def _settings(settings: Settings | None) -> Settings:
+    """``settings``, or the defaults; anything else (a dict of values) is refused before a
+    database is opened, rather than failing at the first check."""
+    if settings is None:
+        return Settings()
+    if not isinstance(settings, Settings):
+        raise TypeError(f"settings must be a Settings, not {type(settings).__name__}; build one "
+                        "with Settings(...) or Settings.from_toml(path)")
+    return settings
+
+
 class Safeflag:
     """Check attendances against a register and the attendance history.
 
@@ -126,7 +137,7 @@ class Safeflag:
     def __init__(self, store: Store, settings: Settings | None = None, *,
                  user: str | None = None, channel: str = "library") -> None:
         self.store = store
-        self.settings = settings or Settings()
+        self.settings = _settings(settings)
         self.matcher = Matcher(store, self.settings.match)
         self.user = user or os_user()      # who asks, for the audit (a user or system id)
         self.channel = channel
@@ -135,6 +146,7 @@ class Safeflag:
     def open(cls, db: str | Path | None = None, settings: Settings | None = None, *,
              user: str | None = None, channel: str = "library") -> "Safeflag":
         """Open the SQLite store at ``db`` (default: ``SAFEFLAG_DB`` or the user data folder)."""
+        settings = _settings(settings)         # before a database is made
         return cls(open_store(db), settings, user=user, channel=channel)
 
     def close(self) -> None:
@@ -235,6 +247,11 @@ class Safeflag:
         match, or ``prepared`` all of :meth:`prepare`'s answer, when already made against the
         same register (batch workers make them).
         """
+        if not isinstance(attendance, Attendance):
+            raise TypeError(
+                f"check() takes an Attendance, not {type(attendance).__name__}: for what "
+                "read_attendances() and read_text() yield (an unreadable record is a "
+                "MessageError) use check_item(), which gives it its error line")
         with self.store.transaction():
             if prepared is None:
                 match = match or self._match(attendance)

@@ -23,8 +23,22 @@ from .errors import ConfigError
 __all__ = ["Settings", "RuleSettings", "MatchSettings"]
 
 
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+                     for e in exc.errors(include_url=False))
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    def __init__(self, **values: Any) -> None:
+        """Settings built in code are held to the same rules as a file's: a key unknown, of
+        the wrong type, out of range or out of order is a :class:`ConfigError` naming it."""
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(f"invalid {type(self).__name__}: {_problems(exc)}. See "
+                              "docs/configuration.md for every key, its type and range.") from exc
 
 
 #: The longest look-back a day window may have: a century. Arrivals start in 1900, and a
@@ -128,7 +142,5 @@ class Settings(_Frozen):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                                 for e in exc.errors(include_url=False))
-            raise ConfigError(f"{path}: invalid settings: {problems}. See "
+            raise ConfigError(f"{path}: invalid settings: {_problems(exc)}. See "
                               "docs/configuration.md for every key, its type and range.") from exc

@@ -10,9 +10,19 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 __all__ = ["PartialDate", "months_between", "age_months_range", "parse_iso_date",
-           "parse_hl7_datetime", "parse_iso_datetime"]
+           "parse_hl7_datetime", "parse_iso_datetime", "local_wall_time"]
+
+_LONDON = ZoneInfo("Europe/London")
+
+
+def local_wall_time(dt: datetime) -> datetime:
+    """Naive UK wall-clock time: an aware value is converted to Europe/London first."""
+    if dt.tzinfo is None:
+        return dt
+    return dt.astimezone(_LONDON).replace(tzinfo=None)
 
 _ISO = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})?(\d{2})?$")

@@ -10,8 +10,8 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
+from ..algo.dates import local_wall_time
 from ..errors import MessageError
 from ..models import EARLIEST_ARRIVAL, Coded, Sex
 
@@ -19,13 +19,10 @@ T = TypeVar("T")
 
 __all__ = ["coding_system", "coded", "sex_of", "relationship_of", "local_wall_time",
            "checked_arrival", "date_only_arrival", "EARLIEST_ARRIVAL", "infer_system",
-           "optional",
-           "MAX_MESSAGE_CHARS"]
+           "optional", "MAX_MESSAGE_CHARS"]
 
 #: A single message (HL7 message, FHIR bundle line, CSV row) larger than this is refused.
 MAX_MESSAGE_CHARS = 1_000_000
-
-_LONDON = ZoneInfo("Europe/London")
 
 
 _ICD10 = {"I10", "I10C", "I10P", "ICD10", "ICD-10", "ICD10UK", "ICD-10-UK", "ICD10CM", "ICD-10-CM",
@@ -122,13 +119,6 @@ def relationship_of(code: str, text: str = "") -> str:
         if key in _RELATIONSHIP:
             return _RELATIONSHIP[key]
     return "other" if (code.strip() or text.strip()) else ""
-
-
-def local_wall_time(dt: datetime) -> datetime:
-    """Naive UK wall-clock time: an aware value is converted to Europe/London first."""
-    if dt.tzinfo is None:
-        return dt
-    return dt.astimezone(_LONDON).replace(tzinfo=None)
 
 
 def date_only_arrival(field: str) -> str:
