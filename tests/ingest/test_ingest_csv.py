@@ -144,3 +144,33 @@ def test_quoting_both_sides(given, readable):
         assert items[0].patient.names[0].given == "Ann, Marie"
     else:
         assert "line 2" in str(items[0])
+
+
+_PARENTS = ("attendance_id,arrival,given_name,family_name,birth_date,"
+            "mother_given_name,mother_family_name,mother_birth_date,"
+            "father_given_name,father_family_name,father_birth_date\n")
+
+
+@pytest.mark.parametrize("who", ["mother", "father"])
+@pytest.mark.parametrize("value, born", [
+    ("1990-03-15", PartialDate(1990, 3, 15)),
+    ("1990", PartialDate(1990)),
+    ("15/03/1990", None),          # unreadable: not used, as NK1-16 and RelatedPerson.birthDate
+    ("1990-02-30", None),
+])
+def test_a_parents_birth_date_is_used_or_left_out_but_never_voids_the_check(who, value, born):
+    mother = value if who == "mother" else ""
+    father = value if who == "father" else ""
+    text = _PARENTS + f"V1,2014-01-03T10:00,Amy,Lee,2012-03-15,Ann,Lee,{mother},Bob,Lee,{father}\n"
+    [att] = list(read_text(text, fmt="csv", source="day.csv"))
+    assert isinstance(att, Attendance) and att.patient.birth_date == PartialDate(2012, 3, 15)
+    kin = {k.relationship: k.demographics for k in att.next_of_kin}
+    assert kin[who].birth_date == born and kin[who].names[0].given in ("Ann", "Bob")
+    assert att.notes == ()       # no note, as the HL7 and FHIR readers give none
+
+
+def test_the_childs_own_unreadable_birth_date_is_still_an_error():
+    text = _PARENTS + "V1,2014-01-03T10:00,Amy,Lee,15/03/2012,Ann,Lee,1990-03-15,,,\n"
+    [err] = list(read_text(text, fmt="csv", source="day.csv"))
+    assert isinstance(err, MessageError) and err.location == "column birth_date"
+    assert "15/03/2012" not in str(err)

@@ -235,7 +235,10 @@ def _kin(row: _Row) -> tuple[NextOfKin, ...]:
     for who, code in _KIN:
         name = Name(given=row.get(f"{who}_given_name"), family=row.get(f"{who}_family_name"))
         nhs = normalise_nhs_number(row.get(f"{who}_nhs_number"))
-        born = _date(row, f"{who}_birth_date")
+        try:
+            born = _date(row, f"{who}_birth_date")
+        except MessageError:
+            born = None     # unreadable: not used, as NK1-16 and RelatedPerson.birthDate
         if nhs or name.given or name.family:
             demo = Demographics(nhs_number=nhs, names=(name,) if name.given or name.family
                                 else (), birth_date=born)
