@@ -32,7 +32,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, TextIO, TypeVar
@@ -72,12 +72,13 @@ def quarantine_path(out: str | Path) -> Path:
 @dataclass(frozen=True)
 class BatchItem:
     """One input record, read: the attendance or error, its raw text when it could not be read
-    (for the quarantine), and the register-only part of its check when a worker already made
-    it."""
+    (for the quarantine; a CSV row's with the header it was read under), and the register-only
+    part of its check when a worker already made it."""
 
     item: IngestItem
     raw: str | None = None
     prepared: Prepared | None = None
+    header: str | None = None     # a CSV row's: the header line it was read under
 
 
 # --- summary -----------------------------------------------------------------------------------
@@ -150,13 +151,17 @@ class Quarantine:
         self._handle: TextIO | None = None
         self.path.unlink(missing_ok=True)
 
-    def add(self, error: MessageError, raw: str | None) -> None:
+    def add(self, error: MessageError, raw: str | None, header: str | None = None) -> None:
+        """One record; ``header`` is a CSV row's header line (``header + raw`` reads again as
+        an extract of that one row)."""
         if self._handle is None:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             self._handle = open(fd, "w", encoding="utf-8")
         record = {"source": error.source, "message": error.message_ref,
                   "location": error.location, "reason": error.reason,
                   "error": error.describe(), "raw": raw}
+        if header is not None:
+            record["header"] = header
         self._handle.write(json.dumps(record) + "\n")
         self.count += 1
 
@@ -218,21 +223,10 @@ def parse_units(kind: str, source: str, units: list[tuple[int, str]],
 def _csv_items(fp: BinaryIO, source: str) -> Iterator[BatchItem]:
     from .ingest import csv_extract, text_lines
     from .ingest._common import MAX_MESSAGE_CHARS
-    seen: list[str] = []          # the lines the reader took for the record it just yielded
-
-    def recorded(lines: Iterable[str]) -> Iterator[str]:
-        for line in lines:
-            seen.append(line)
-            yield line
-    header = True                 # the first record's lines start with the header
-    for item in csv_extract.iter_csv_rows(recorded(text_lines(fp, MAX_MESSAGE_CHARS)), source):
-        lines = seen
-        while header and lines:
-            header = not lines[0].strip()
-            lines = lines[1:]
-        raw = "".join(lines) if isinstance(item, MessageError) else None
-        seen.clear()
-        yield BatchItem(item, raw=raw)
+    for item, raw, header in csv_extract.iter_csv_records(text_lines(fp, MAX_MESSAGE_CHARS),
+                                                         source):
+        yield (BatchItem(item, raw=raw, header=header) if isinstance(item, MessageError)
+               else BatchItem(item))
 
 
 def read_batch_items(path: str, *, fmt: str | None = None, pool: "_Pool | None" = None,
@@ -366,7 +360,7 @@ class _Pool:
         pending: deque[tuple[list[BatchItem], Future]] = deque()
 
         def joined(chunk: list[BatchItem], future: Future) -> list[BatchItem]:
-            return [BatchItem(e.item, e.raw, p) for e, p in zip(chunk, future.result())]
+            return [replace(e, prepared=p) for e, p in zip(chunk, future.result())]
         for chunk in _chunked(entries, _CHUNK):
             items = [e.item if isinstance(e.item, Attendance) else None for e in chunk]
             pending.append((chunk, self.executor.submit(_prepare_items, items)))
@@ -574,7 +568,7 @@ def _account(summary: BatchSummary, bad: Quarantine, entry: BatchItem, record: d
     if record["errors"] and not isinstance(entry.item, NotAnArrival):
         error = entry.item if isinstance(entry.item, MessageError) else MessageError(
             record["errors"][0], message=record["attendance_id"])
-        bad.add(error, entry.raw)
+        bad.add(error, entry.raw, entry.header)
     summary.add(record, entry.item)
 
 

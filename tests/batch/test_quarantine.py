@@ -129,3 +129,61 @@ def test_a_record_that_breaks_the_pipeline_gets_an_error_line_and_the_run_goes_o
     with sqlite3.connect(tmp_path / "q.db") as con:   # its savepoint was rolled back
         ids = {r[0] for r in con.execute("SELECT attendance_id FROM attendance")}
     assert broken not in ids and len(ids) == 2
+
+
+def _held(out: Path) -> list[dict]:
+    path = quarantine_path(out)
+    if not path.exists():
+        return []
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+
+
+CSV_ROWS = ["C1,2014-01-03T10:00,Amy\r\n", 'C2,2014-01-04T10:00,"B\r\no"\r\n',
+            "C3,2014-01-05T10:00,Cy\r\n"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("arrival", ["arrival", "arrival_time"])
+def test_a_csv_header_that_cannot_be_used_gives_every_row_its_line_and_quarantines_it(
+        tmp_path, workers, arrival):
+    """A required column renamed is a problem of the file: each row still gets its own line,
+    and goes to the quarantine with its text and the header to read it with."""
+    header = f"attendance_id,{arrival},given_name\r\n"
+    path = tmp_path / "in.csv"
+    path.write_text("\r\n" + header + "".join(CSV_ROWS), encoding="utf-8", newline="")
+    summary, lines, out = _run(tmp_path, [path], workers)
+    assert len(lines) == 3 and summary.records == 3
+    held = _held(out)
+    if arrival == "arrival":
+        assert summary.errors == 0 and held == [] and not any(x["errors"] for x in lines)
+        return
+    assert summary.errors == 3 and summary.quarantined == 3
+    assert [x["attendance_id"] for x in lines] == ["line 3", "line 4", "line 6"]
+    assert all("column arrival" in x["errors"][0] and "header (line 2)" in x["errors"][0]
+               for x in lines)
+    assert [h["raw"] for h in held] == CSV_ROWS
+    assert all(h["header"] == header and h["message"] == x["attendance_id"]
+               for h, x in zip(held, lines))
+    assert "Amy" not in lines[0]["errors"][0]
+
+
+def test_a_csv_row_error_carries_its_header_and_an_hl7_one_none(tmp_path, atts):
+    csv_path = tmp_path / "in.csv"
+    header = "attendance_id,arrival,given_name\n"
+    csv_path.write_text(header + "C1,not a date,Bo\n", encoding="utf-8")
+    hl7 = tmp_path / "in.hl7"
+    hl7.write_text(BAD_HL7, encoding="utf-8")
+    _, _, out = _run(tmp_path, [csv_path, hl7])
+    by_raw = {h["raw"]: h for h in _held(out)}
+    assert by_raw["C1,not a date,Bo\n"]["header"] == header
+    assert "header" not in by_raw[BAD_HL7]
+
+
+def test_a_csv_header_that_cannot_be_used_and_no_rows_is_one_quarantined_record(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("attendance_id,arrival_time\n", encoding="utf-8")
+    summary, lines, out = _run(tmp_path, [path])
+    assert len(lines) == 1 and summary.errors == 1
+    [held] = _held(out)
+    assert held["raw"] == "attendance_id,arrival_time\n" and "header" not in held
+    assert held["message"] == "line 1" and held["location"] == "column arrival"

@@ -115,3 +115,25 @@ def test_a_run_stopped_after_its_output_was_complete_is_not_checked_again(files,
     assert out.read_bytes() == done and _audited(db) == 60
     again = _run(db, first, out)                # the checkpoint is gone: a new, full run
     assert again.records == 60 and _audited(db) == 120
+
+
+@pytest.mark.parametrize("arrival", ["arrival", "arrival_time"])
+def test_a_resumed_run_quarantines_every_row_of_a_csv_whose_header_cannot_be_used(
+        files, arrival):
+    """The rows a stopped run already wrote are quarantined again, with their text, on the
+    rerun (the quarantine belongs to the latest run)."""
+    db, _, other, out = files
+    header, rows = other.read_text(encoding="utf-8").split("\n", 1)
+    other.write_text(header.replace("arrival", arrival) + "\n" + rows, encoding="utf-8")
+    with pytest.raises(Stopped):
+        _run(db, other, out, stop_after=25)
+    summary = _run(db, other, out)
+    assert summary.records == 60 and len(_lines(out)) == 60
+    held = batch.quarantine_path(out)
+    if arrival == "arrival":
+        assert summary.errors == 0 and not held.exists()
+        return
+    records = [json.loads(x) for x in held.read_text(encoding="utf-8").splitlines()]
+    assert summary.errors == summary.quarantined == len(records) == 60
+    assert "".join(r["raw"] for r in records) == rows
+    assert all(r["header"] == header.replace("arrival", arrival) + "\n" for r in records)

@@ -174,3 +174,61 @@ def test_the_childs_own_unreadable_birth_date_is_still_an_error():
     [err] = list(read_text(text, fmt="csv", source="day.csv"))
     assert isinstance(err, MessageError) and err.location == "column birth_date"
     assert "15/03/2012" not in str(err)
+
+
+_RENAMED = "attendance_id,arrival_time,given_name,family_name,birth_date\n"
+
+
+def _rows(n: int) -> str:
+    return "".join(f"V{i},2014-01-0{i}T10:00,Amy,Lee,2012-03-15\n" for i in range(1, n + 1))
+
+
+def test_a_header_lacking_a_required_column_is_an_error_for_every_row():
+    """Each row gets its own error at its own line, so output lines equal rows."""
+    items = list(read_text(_RENAMED + _rows(3), fmt="csv", source="day.csv"))
+    assert len(items) == 3 and all(isinstance(i, MessageError) for i in items)
+    assert [i.message_ref for i in items] == ["line 2", "line 3", "line 4"]
+    for item in items:
+        assert item.location == "column arrival" and item.source == "day.csv"
+        assert "header (line 1)" in item.reason and "lacks the required" in item.reason
+        assert "Amy" not in str(item) and "2012-03-15" not in str(item)
+
+
+def test_the_same_rows_under_a_usable_header_are_read():
+    items = list(read_text(_RENAMED + _rows(3), fmt="csv", source="day.csv",
+                           column_map={"arrival_time": "arrival"}))
+    assert [i.attendance_id for i in items] == ["V1", "V2", "V3"]
+
+
+@pytest.mark.parametrize("header, rows", [(_RENAMED, 1), ("\n\n" + _RENAMED, 3)])
+def test_a_header_lacking_a_required_column_and_no_rows_is_one_error_at_the_header(
+        header, rows):
+    [err] = list(read_text(header, fmt="csv", source="day.csv"))
+    assert err.message_ref == f"line {rows}" and err.location == "column arrival"
+    good = "attendance_id,arrival,given_name\n"       # a usable header and no row: nothing
+    assert list(read_text(good, fmt="csv", source="day.csv")) == []
+
+
+def test_a_header_whose_delimiter_cannot_be_told_is_an_error_for_every_row():
+    text = ("attendance_id;arrival;given_name,family_name,birth_date\n"   # 2 known names each
+            "V1;2014-01-03T10:00;Amy,Lee,2012\nV2;2014-01-04T10:00;Bo,Lee,2012\n")
+    items = list(read_text(text, fmt="csv", source="day.csv"))
+    assert [i.message_ref for i in items] == ["line 2", "line 3"]
+    assert all("more than one delimiter (comma and semicolon)" in i.reason for i in items)
+    from safeflag.ingest.csv_extract import iter_csv_rows
+    told = list(iter_csv_rows(text.splitlines(keepends=True), "day.csv", delimiter=";"))
+    assert [i.attendance_id for i in told] == ["V1", "V2"]
+
+
+def test_records_carry_their_own_text_and_the_header_they_were_read_under():
+    """For the batch quarantine: ``header + raw`` reads again as that row."""
+    from safeflag.ingest.csv_extract import iter_csv_records
+    lines = ["\r\n", _RENAMED, 'V1,2014-01-01T10:00,"A\n', 'my",Lee,2012\n', "\n",
+             "V2,2014-01-02T10:00,Bo,Lee,2012\n"]
+    records = list(iter_csv_records(lines, "day.csv"))
+    assert [r.raw for r in records] == [lines[2] + lines[3], lines[5]]   # no blank row
+    assert all(r.header == _RENAMED for r in records)
+    assert [r.item.message_ref for r in records] == ["line 3", "line 6"]
+    [again] = list(read_text(records[1].header + records[1].raw, fmt="csv",
+                             column_map={"arrival_time": "arrival"}))
+    assert again.attendance_id == "V2"

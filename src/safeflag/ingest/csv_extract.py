@@ -4,13 +4,14 @@ One row per attendance, header row first, any column order. Column names are doc
 ``docs/formats.md``; ``column_map`` renames a site's own headers (their name → ours). The
 delimiter is sniffed among ``, ; TAB |`` from the header and refused when ambiguous. Files are
 UTF-8 (a BOM is fine); a row holding other bytes gets its own error naming file, line, column.
+A header that cannot be used (delimiter, required column) makes every row an error of its own.
 """
 
 from __future__ import annotations
 
 import csv
 from datetime import date, datetime, time
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from ..algo.dates import PartialDate, parse_iso_datetime
 from ..algo.nhs import normalise_nhs_number
@@ -19,7 +20,8 @@ from ..models import Address, Attendance, Coded, Demographics, Identifier, Name,
 from ._common import (MAX_MESSAGE_CHARS, checked_arrival, coded, date_only_arrival,
                       local_wall_time, optional, sex_of)
 
-__all__ = ["COLUMNS", "REQUIRED", "sniff_delimiter", "iter_csv_rows", "parse_csv_row"]
+__all__ = ["COLUMNS", "REQUIRED", "CsvRecord", "sniff_delimiter", "iter_csv_rows",
+           "iter_csv_records", "parse_csv_row"]
 
 #: Every column the reader understands (ours), in documentation order.
 COLUMNS = (
@@ -67,23 +69,32 @@ def sniff_delimiter(header: str, column_map: dict[str, str] | None = None,
     The candidate that splits the header into the most known column names wins; a tie, or
     several candidates with no known names, raises :class:`MessageError` (pass ``delimiter``).
     """
-    cmap = _lower_map(column_map)
-    scores = {}
-    for delim in _DELIMITERS:
-        if delim not in header:
-            continue
-        names = next(csv.reader([header], delimiter=delim))
-        scores[delim] = sum(1 for n in names if _canonical(n, cmap) in COLUMNS)
-    if not scores:
+    found, candidates = _sniff(header, _lower_map(column_map))
+    if found:
+        return found
+    if not candidates:
         raise MessageError("the header has no , ; tab or | delimiter; is this a CSV extract?",
                            message="line 1", source=source)
+    names = " and ".join(_DELIM_NAMES[d] for d in candidates)
+    raise MessageError(f"cannot tell the delimiter ({names} both fit the header); pass the "
+                       "delimiter explicitly", message="line 1", source=source)
+
+
+def _sniff(header: str, cmap: dict[str, str]) -> tuple[str | None, list[str]]:
+    """The header's delimiter, or ``None`` and the candidates that fit it equally well (in
+    :data:`_DELIMITERS` order; none when the header holds no delimiter)."""
+    scores = {}
+    for delim in _DELIMITERS:
+        if delim in header:
+            names = next(csv.reader([header], delimiter=delim))
+            scores[delim] = sum(1 for n in names if _canonical(n, cmap) in COLUMNS)
+    if not scores:
+        return None, []
     best = max(scores.values())
     winners = [d for d, s in scores.items() if s == best]
     if len(winners) == 1 and (best > 0 or len(scores) == 1):
-        return winners[0]
-    names = " and ".join(_DELIM_NAMES[d] for d in winners)
-    raise MessageError(f"cannot tell the delimiter ({names} both fit the header); pass the "
-                       "delimiter explicitly", message="line 1", source=source)
+        return winners[0], winners
+    return None, winners
 
 
 def _lower_map(column_map: dict[str, str] | None) -> dict[str, str]:
@@ -92,52 +103,114 @@ def _lower_map(column_map: dict[str, str] | None) -> dict[str, str]:
     return cmap
 
 
+class CsvRecord(NamedTuple):
+    """One record of an extract: its item, the text it was read from (its lines, line endings
+    kept) and the header line it was read under (``None`` when the record is the header)."""
+
+    item: Attendance | MessageError
+    raw: str
+    header: str | None
+
+
 def iter_csv_rows(lines: Iterable[str], source: str = "", *,
                   column_map: dict[str, str] | None = None,
                   delimiter: str | None = None) -> Iterator[Attendance | MessageError]:
-    """Read an extract line by line: one Attendance or MessageError per data row."""
-    lines = iter(lines)
+    """Read an extract line by line: one Attendance or MessageError per data row (a header
+    that cannot be used makes every row an error; see :func:`iter_csv_records`)."""
+    for record in iter_csv_records(lines, source, column_map=column_map, delimiter=delimiter):
+        yield record.item
+
+
+def iter_csv_records(lines: Iterable[str], source: str = "", *,
+                     column_map: dict[str, str] | None = None,
+                     delimiter: str | None = None) -> Iterator[CsvRecord]:
+    """Read an extract line by line: one :class:`CsvRecord` per data row, with its text.
+
+    A header that cannot be used (no delimiter can be told, a required column missing) is
+    an error for every data row, at the row's line and naming the header's problem, so that
+    each row is accounted for; a file with such a header and no data rows gets one error, at
+    the header's line.
+    """
+    taken: list[str] = []             # the lines read for the record being read
+
+    def recorded(source_lines: Iterable[str]) -> Iterator[str]:
+        for text in source_lines:
+            taken.append(text)
+            yield text
+
+    def took() -> str:
+        text = "".join(taken)
+        taken.clear()
+        return text
+    lines = recorded(lines)
     header = next(lines, None)
     header_line = 1
     while header is not None and not header.strip():
         header, header_line = next(lines, None), header_line + 1
     if header is None:
         return
+    took()
     header = header.lstrip("\ufeff")
-    try:
-        delim = delimiter or sniff_delimiter(header.rstrip("\r\n"), column_map, source)
-    except MessageError as exc:
-        yield exc
-        return
     cmap = _lower_map(column_map)
+    delim, problem = _header(header, header_line, cmap, delimiter, source)
     names = [_canonical(n, cmap) for n in next(csv.reader([header], delimiter=delim))]
-    missing = [c for c in REQUIRED if c not in names]
-    if missing:
-        yield MessageError(f"the header lacks the required column(s) {', '.join(missing)}; "
-                           "rename with a column map", message="line 1",
-                           location=f"column {missing[0]}", source=source)
-        return
+    rows = 0
     # strict: a quote never closed is an error at the end of the file, not one last field
     # that silently holds every row after it
     reader = csv.reader(lines, delimiter=delim, strict=True)
     previous = 0
     while True:
-        start = previous + 1
+        line = previous + 1 + header_line
         try:
             fields = next(reader)
         except StopIteration:
-            return
+            break
         except csv.Error as exc:          # bad quoting, a field over the csv module's limit
-            yield MessageError(_unreadable_row(exc, start + header_line,
-                                               reader.line_num + header_line),
-                               message=f"line {start + header_line}", source=source)
+            rows += 1
+            yield CsvRecord(problem(line) if problem else MessageError(
+                _unreadable_row(exc, line, reader.line_num + header_line),
+                message=f"line {line}", source=source), took(), header)
             if reader.line_num == previous:
                 return
             previous = reader.line_num
             continue
         previous = reader.line_num
-        if any(f.strip() for f in fields):
-            yield _row_item(names, fields, source, start + header_line)
+        if not any(f.strip() for f in fields):
+            took()                        # a blank row: no record
+            continue
+        rows += 1
+        item = problem(line) if problem else _row_item(names, fields, source, line)
+        yield CsvRecord(item, took(), header)
+    if problem and not rows:
+        yield CsvRecord(problem(header_line), header, None)
+
+
+def _header(header: str, header_line: int, cmap: dict[str, str], delimiter: str | None,
+            source: str) -> tuple[str, Callable[[int], MessageError] | None]:
+    """The delimiter to read the rows with, and, when the header cannot be used, the error
+    each row gets (given its line). When no delimiter can be told, the first candidate splits
+    the rows, so that each row still gets its own error."""
+    def problem(reason: str, column: str | None = None) -> Callable[[int], MessageError]:
+        reason = f"the header (line {header_line}) {reason}"
+        return lambda line: MessageError(reason, message=f"line {line}", source=source,
+                                         location=f"column {column}" if column else None)
+    delim, candidates = ((delimiter, [delimiter]) if delimiter
+                         else _sniff(header.rstrip("\r\n"), cmap))
+    if delim is None:
+        if not candidates:
+            return ",", problem("has no , ; tab or | delimiter, so no row was checked; is this "
+                                "a CSV extract?")
+        names = " and ".join(_DELIM_NAMES[d] for d in candidates)
+        return candidates[0], problem(f"fits more than one delimiter ({names}), so no row was "
+                                      "checked; pass the delimiter explicitly and send the "
+                                      "file again")
+    names = [_canonical(n, cmap) for n in next(csv.reader([header], delimiter=delim))]
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        return delim, problem(f"lacks the required column(s) {', '.join(missing)}, so no row "
+                              "was checked; rename the column or pass a column map, and send "
+                              "the file again", missing[0])
+    return delim, None
 
 
 def _unreadable_row(exc: csv.Error, first: int, last: int) -> str:
