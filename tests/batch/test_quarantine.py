@@ -143,24 +143,28 @@ CSV_ROWS = ["C1,2014-01-03T10:00,Amy\r\n", 'C2,2014-01-04T10:00,"B\r\no"\r\n',
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-@pytest.mark.parametrize("arrival", ["arrival", "arrival_time"])
+@pytest.mark.parametrize("names, problem", [
+    ("attendance_id,arrival,given_name", None),
+    ("attendance_id,arrival_time,given_name", "lacks the required column(s) arrival"),
+    ("attendance_id,arrival,Arrival", "has the column arrival more than once (fields 2 and 3)"),
+])
 def test_a_csv_header_that_cannot_be_used_gives_every_row_its_line_and_quarantines_it(
-        tmp_path, workers, arrival):
-    """A required column renamed is a problem of the file: each row still gets its own line,
-    and goes to the quarantine with its text and the header to read it with."""
-    header = f"attendance_id,{arrival},given_name\r\n"
+        tmp_path, workers, names, problem):
+    """A required column renamed, or one twice, is a problem of the file: each row still gets
+    its own line, and goes to the quarantine with its text and the header to read it with."""
+    header = names + "\r\n"
     path = tmp_path / "in.csv"
     path.write_text("\r\n" + header + "".join(CSV_ROWS), encoding="utf-8", newline="")
     summary, lines, out = _run(tmp_path, [path], workers)
     assert len(lines) == 3 and summary.records == 3
     held = _held(out)
-    if arrival == "arrival":
+    if problem is None:
         assert summary.errors == 0 and held == [] and not any(x["errors"] for x in lines)
         return
     assert summary.errors == 3 and summary.quarantined == 3
     assert [x["attendance_id"] for x in lines] == ["line 3", "line 4", "line 6"]
     assert all("column arrival" in x["errors"][0] and "header (line 2)" in x["errors"][0]
-               for x in lines)
+               and problem in x["errors"][0] for x in lines)
     assert [h["raw"] for h in held] == CSV_ROWS
     assert all(h["header"] == header and h["message"] == x["attendance_id"]
                for h, x in zip(held, lines))

@@ -232,3 +232,28 @@ def test_records_carry_their_own_text_and_the_header_they_were_read_under():
     [again] = list(read_text(records[1].header + records[1].raw, fmt="csv",
                              column_map={"arrival_time": "arrival"}))
     assert again.attendance_id == "V2"
+
+
+@pytest.mark.parametrize("header, cmap, problem", [
+    ("attendance_id,arrival,birth_date,birth_date", None, "fields 3 and 4"),
+    ("attendance_id,arrival,Birth Date,BIRTH_DATE", None, "fields 3 and 4"),
+    ("attendance_id,arrival,DOB,birth_date", {"DOB": "birth_date"}, "fields 3 and 4"),
+    ("attendance_id,attendance_id,arrival,birth_date", None, "fields 1 and 2"),
+    ("attendance_id,arrival,birth_date,notes,notes", None, None),    # not ours: ignored
+    ("attendance_id,arrival,birth_date,,", None, None),              # blank names: ignored
+])
+def test_a_column_named_twice_is_an_error_for_every_row_never_a_silent_choice(
+        header, cmap, problem):
+    """A blank second birth_date once erased the first; which one is meant is not guessed."""
+    rows = "V1,2014-01-03T10:00,2012-03-15,,\nV2,2014-01-04T10:00,2012-04-15,,\n"
+    items = list(read_text(f"{header}\n{rows}", fmt="csv", source="day.csv", column_map=cmap))
+    if problem is None:
+        assert [i.patient.birth_date for i in items] == [PartialDate(2012, 3, 15),
+                                                          PartialDate(2012, 4, 15)]
+        return
+    assert [i.message_ref for i in items] == ["line 2", "line 3"]
+    column = "attendance_id" if "attendance_id,attendance_id" in header else "birth_date"
+    for item in items:
+        assert isinstance(item, MessageError) and item.location == f"column {column}"
+        assert f"the header (line 1) has the column {column} more than once" in item.reason
+        assert problem in item.reason and "2012" not in str(item)

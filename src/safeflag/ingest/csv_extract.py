@@ -4,7 +4,8 @@ One row per attendance, header row first, any column order. Column names are doc
 ``docs/formats.md``; ``column_map`` renames a site's own headers (their name → ours). The
 delimiter is sniffed among ``, ; TAB |`` from the header and refused when ambiguous. Files are
 UTF-8 (a BOM is fine); a row holding other bytes gets its own error naming file, line, column.
-A header that cannot be used (delimiter, required column) makes every row an error of its own.
+A header that cannot be used (delimiter, required column, a column twice) makes every row an
+error of its own.
 """
 
 from __future__ import annotations
@@ -126,10 +127,10 @@ def iter_csv_records(lines: Iterable[str], source: str = "", *,
                      delimiter: str | None = None) -> Iterator[CsvRecord]:
     """Read an extract line by line: one :class:`CsvRecord` per data row, with its text.
 
-    A header that cannot be used (no delimiter can be told, a required column missing) is
-    an error for every data row, at the row's line and naming the header's problem, so that
-    each row is accounted for; a file with such a header and no data rows gets one error, at
-    the header's line.
+    A header that cannot be used (no delimiter can be told, a required column missing, a
+    column named twice) is an error for every data row, at the row's line and naming the
+    header's problem, so that each row is accounted for; a file with such a header and no data
+    rows gets one error, at the header's line.
     """
     taken: list[str] = []             # the lines read for the record being read
 
@@ -210,6 +211,12 @@ def _header(header: str, header_line: int, cmap: dict[str, str], delimiter: str 
         return delim, problem(f"lacks the required column(s) {', '.join(missing)}, so no row "
                               "was checked; rename the column or pass a column map, and send "
                               "the file again", missing[0])
+    for column in COLUMNS:      # which of two birth_date columns holds the value? not guessed
+        fields = [str(i) for i, name in enumerate(names, start=1) if name == column]
+        if len(fields) > 1:
+            return delim, problem(f"has the column {column} more than once (fields "
+                                  f"{' and '.join(fields)}), so no row was checked; keep one "
+                                  "and send the file again", column)
     return delim, None
 
 
