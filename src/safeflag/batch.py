@@ -229,6 +229,25 @@ def _csv_items(fp: BinaryIO, source: str) -> Iterator[BatchItem]:
                else BatchItem(item))
 
 
+def _fhir_items(fp: BinaryIO, source: str, strict: bool) -> Iterator[BatchItem]:
+    """A FHIR JSON document's items as :func:`read_attendances` reads them, each error with
+    its raw text: the document's, or the entry's when the error is one Encounter's."""
+    from .ingest import _MAX_JSON_BYTES, _fhir_document, fhir
+    data = fp.read(_MAX_JSON_BYTES + 1)
+    try:
+        text = data.decode("utf-8-sig") if len(data) <= _MAX_JSON_BYTES else None
+    except UnicodeDecodeError:
+        text = None
+    if text is None:        # refused whole, as the reader refuses it; over 256 MB: not copied
+        raw = (data.decode("utf-8-sig", "surrogateescape") if len(data) <= _MAX_JSON_BYTES
+               else None)
+        for item in _fhir_document(data, source, strict):
+            yield BatchItem(item, raw=raw)
+        return
+    for item, raw in fhir.parse_fhir_document(text, "#1", source, strict=strict):
+        yield BatchItem(item, raw=raw)
+
+
 def read_batch_items(path: str, *, fmt: str | None = None, pool: "_Pool | None" = None,
                      strict: bool = False) -> Iterator[BatchItem]:
     """Every record of one input, in input order, with raw text for unreadable ones.
@@ -265,6 +284,7 @@ def read_batch_items(path: str, *, fmt: str | None = None, pool: "_Pool | None" 
                 yield from pool.map_ordered(kind, source, _chunked(units, _CHUNK), strict)
         else:
             entries = (_csv_items(fp, source) if kind == "csv" else
+                       _fhir_items(fp, source, strict) if kind == "fhir" else
                        (BatchItem(item) for item in read_attendances(path, fmt=kind,
                                                                      strict=strict)))
             yield from pool.prepare_ordered(entries) if pool is not None else entries

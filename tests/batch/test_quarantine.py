@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from safeflag import Safeflag
-from safeflag.batch import quarantine_path, run_batch
-from safeflag.errors import InputError
+from safeflag.batch import quarantine_path, read_batch_items, run_batch
+from safeflag.errors import InputError, MessageError
+from safeflag.ingest import read_attendances
 from safeflag.store.sqlite import SqliteStore
 
 from .worlds import hl7_message, ndjson_bundle, small_world
@@ -191,3 +192,91 @@ def test_a_csv_header_that_cannot_be_used_and_no_rows_is_one_quarantined_record(
     [held] = _held(out)
     assert held["raw"] == "attendance_id,arrival_time\n" and "header" not in held
     assert held["message"] == "line 1" and held["location"] == "column arrival"
+
+
+def _two_encounter_bundle(atts, *, spoil: bool) -> tuple[dict, dict]:
+    """One Bundle with two attendances' entries; with ``spoil``, the second Encounter has an
+    arrival that cannot be read. Also that Encounter's entry."""
+    entries = [e for a in atts[:2] for e in json.loads(ndjson_bundle(a))["entry"]]
+    second = next(e for e in entries[2:] if e["resource"]["resourceType"] == "Encounter")
+    if spoil:
+        second["resource"]["period"]["start"] = "garbage"
+    return {"resourceType": "Bundle", "id": "day", "type": "collection",
+            "entry": entries}, second
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("spoil", [False, True])
+def test_a_bad_encounter_in_a_fhir_document_is_quarantined_with_its_entry(
+        tmp_path, atts, workers, spoil):
+    bundle, entry = _two_encounter_bundle(atts, spoil=spoil)
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(bundle, indent=1), encoding="utf-8")
+    summary, lines, out = _run(tmp_path, [path], workers)
+    assert len(lines) == 2 and not lines[0]["errors"]
+    held = _held(out)
+    if not spoil:
+        assert summary.errors == 0 and held == [] and not lines[1]["errors"]
+        return
+    assert summary.errors == 1 and "Encounter.period.start" in lines[1]["errors"][0]
+    [record] = held
+    assert json.loads(record["raw"]) == entry          # the entry, not null, not the Bundle
+    assert record["message"] == lines[1]["attendance_id"]
+
+
+BARE = {"resourceType": "Encounter", "id": "E9", "status": "arrived",
+        "contained": [{"resourceType": "Patient", "id": "p", "birthDate": "2012-03-15"}],
+        "subject": {"reference": "#p"}, "period": {"start": "garbage"}}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("data", [
+    b'{"resourceType": "Bundle", "entry": [ }',                        # not JSON
+    b'<Bundle xmlns="http://hl7.org/fhir"></Bundle>',                  # XML
+    b'{"resourceType": "Bundle", "id": "d\xff", "entry": []}',         # not UTF-8
+    b'{"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient"}}]}',
+    json.dumps(BARE, indent=2).encode(),          # a bare Encounter: it is the document
+], ids=["json", "xml", "bytes", "no-encounter", "bare"])
+def test_a_fhir_document_that_cannot_be_read_is_quarantined_whole(tmp_path, workers, data):
+    path = tmp_path / "in.json"
+    path.write_bytes(data)
+    summary, lines, out = _run(tmp_path, [path], workers)
+    assert len(lines) == 1 and summary.errors == 1
+    [record] = _held(out)
+    assert record["raw"].encode("utf-8", "surrogateescape") == data
+
+
+def _same(item):
+    return (type(item), str(item)) if isinstance(item, MessageError) else item
+
+
+def test_the_batch_reads_a_fhir_document_as_the_ingest_reader_does(tmp_path, atts):
+    """Only the raw text is added: the items are the ones ``check`` gets."""
+    for name, data in (("two.json", json.dumps(_two_encounter_bundle(atts, spoil=True)[0])),
+                       ("bad.json", '{"resourceType": "Bundle", "entry": [ }'),
+                       ("bare.json", json.dumps(BARE)),
+                       ("list.json", json.dumps([e["resource"] for e in
+                                                 _two_encounter_bundle(atts, spoil=True)[0]
+                                                 ["entry"]]))):
+        path = tmp_path / name
+        path.write_text(data, encoding="utf-8")
+        entries = list(read_batch_items(str(path)))
+        assert [_same(e.item) for e in entries] == [_same(i) for i in read_attendances(path)]
+        assert [e.raw is None for e in entries] == [
+            not isinstance(e.item, MessageError) for e in entries]
+
+
+def test_a_fhir_document_too_large_to_read_is_quarantined_without_a_copy(tmp_path, atts,
+                                                                          monkeypatch):
+    import safeflag.ingest
+    bundle, _ = _two_encounter_bundle(atts, spoil=False)
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    monkeypatch.setattr(safeflag.ingest, "_MAX_JSON_BYTES", path.stat().st_size)
+    summary, lines, _ = _run(tmp_path, [path])
+    assert summary.errors == 0 and len(lines) == 2          # at the limit: read
+    monkeypatch.setattr(safeflag.ingest, "_MAX_JSON_BYTES", path.stat().st_size - 1)
+    summary, lines, out = _run(tmp_path, [path])
+    assert summary.errors == 1 and "over 256 MB" in lines[0]["errors"][0]
+    [record] = _held(out)
+    assert record["raw"] is None

@@ -175,6 +175,39 @@ def test_in_batch_an_ndjson_line_gives_one_item_per_encounter_errors_with_the_li
     assert second.item.message_ref == "bundle-001 (#4), Encounter V00124"
 
 
+@pytest.mark.parametrize("shape", ["bundle", "array"])
+def test_a_documents_encounter_error_carries_its_entry_and_an_attendance_no_text(shape):
+    """For the batch quarantine: the entry of the Encounter in error, not the whole document
+    (which may hold thousands), and nothing for one that was read."""
+    from safeflag.ingest.fhir import parse_fhir_document
+    b = _two_encounters()
+    _no_start(b)
+    if shape == "array":          # no fullUrl to refer by: Patient/id
+        ids = {e.get("fullUrl"): e["resource"].get("id") for e in b["entry"]}
+        for e in b["entry"]:
+            subject = e["resource"].get("subject")
+            if subject and subject["reference"] in ids:
+                subject["reference"] = f"Patient/{ids[subject['reference']]}"
+    obj = b if shape == "bundle" else [e["resource"] for e in b["entry"]]
+    text = json.dumps(obj, indent=2)
+    (first, no_text), (second, raw) = parse_fhir_document(text, "#1", "day.json")
+    assert isinstance(first, Attendance) and no_text is None
+    assert isinstance(second, MessageError) and second.location == "Encounter.period.start"
+    sent = b["entry"][-1] if shape == "bundle" else b["entry"][-1]["resource"]
+    assert json.loads(raw) == sent
+
+
+@pytest.mark.parametrize("text", [
+    '{"resourceType": "Bundle", "entry": [ }',
+    '<Bundle xmlns="http://hl7.org/fhir"/>',
+    '{"resourceType": "Patient", "id": "p1"}',
+])
+def test_an_error_of_the_whole_document_carries_the_document(text):
+    from safeflag.ingest.fhir import parse_fhir_document
+    [(err, raw)] = parse_fhir_document(text, "#1", "day.json")
+    assert isinstance(err, MessageError) and err.message_ref == "#1" and raw == text
+
+
 # --- NDJSON bytes that are not UTF-8 ----------------------------------------------------------
 def test_an_ndjson_line_with_bytes_that_are_not_utf8_is_an_error_for_that_line(tmp_path):
     spoilt = _line(_bundle(), "V00002").replace("Lily", "L\x00ily").encode().replace(b"\x00",

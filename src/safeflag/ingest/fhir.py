@@ -22,8 +22,8 @@ from ..models import Address, Attendance, Coded, Demographics, Identifier, Name,
 from ._common import (checked_arrival, coded, date_only_arrival, local_wall_time, optional,
                       relationship_of, sex_of)
 
-__all__ = ["NHS_NUMBER_SYSTEM", "parse_fhir", "parse_fhir_text", "iter_ndjson_lines",
-           "parse_ndjson_line",
+__all__ = ["NHS_NUMBER_SYSTEM", "parse_fhir", "parse_fhir_text", "parse_fhir_document",
+           "iter_ndjson_lines", "parse_ndjson_line",
            "validate_fhir_strict", "MAX_LINE_CHARS"]
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
@@ -456,6 +456,12 @@ def parse_fhir(obj: Any, ref: str = "#1", source: str = "") -> list[Attendance |
     Raises :class:`MessageError` naming the bundle (``ref``) when the object as a whole cannot
     be used (not a resource or Bundle, no Encounter).
     """
+    return [item for item, _ in _encounter_items(obj, ref, source)]
+
+
+def _encounter_items(obj: Any, ref: str, source: str
+                     ) -> list[tuple[Attendance | MessageError, int]]:
+    """:func:`parse_fhir`'s items, each with its Encounter's position among the entries."""
     ctx = _Ctx(_bundle_ref(obj, ref), source)
     try:
         resources, index = _resources(obj, ctx)
@@ -469,7 +475,8 @@ def parse_fhir(obj: Any, ref: str = "#1", source: str = "") -> list[Attendance |
         raise ctx.error(f"no Encounter resource (found {', '.join(kinds) or 'nothing'}); "
                         "an attendance needs an Encounter and its Patient", "Bundle.entry")
     bundle = _Bundle(obj, [r for _, r in resources], index, single=len(encounters) == 1)
-    return [_encounter_item(enc, position, bundle, ctx) for position, enc in encounters]
+    return [(_encounter_item(enc, position, bundle, ctx), position)
+            for position, enc in encounters]
 
 
 class _Bundle:
@@ -548,6 +555,46 @@ def parse_fhir_text(text: str, ref: str = "#1", source: str = "", *,
     """Parse FHIR JSON text (one Bundle/resource/array) as :func:`parse_fhir` does; XML, text
     that is not UTF-8 or not JSON (or nested too deeply to read) is refused with a clear error.
     With ``strict``, a resource fhir.resources finds invalid is refused."""
+    return parse_fhir(_load_document(text, ref, source, strict), ref, source)
+
+
+def parse_fhir_document(text: str, ref: str = "#1", source: str = "", *,
+                        strict: bool = False
+                        ) -> list[tuple[Attendance | MessageError, str | None]]:
+    """The items of FHIR JSON text, as :func:`parse_fhir_text` gives them, each error with the
+    text a batch quarantines for it (``None`` for an attendance): for an error of the text as
+    a whole (returned, not raised) the text itself; for an error in one Encounter that
+    Encounter's entry (its ``Bundle.entry``, array item or contained resource) as JSON, or
+    the text when the Encounter is the bare resource the text holds."""
+    try:
+        obj = _load_document(text, ref, source, strict)
+        items = _encounter_items(obj, ref, source)
+    except MessageError as exc:
+        return [(exc, text)]
+    return [(item, _entry_text(obj, position, text) if isinstance(item, MessageError) else None)
+            for item, position in items]
+
+
+def _entry_text(obj: Any, position: int, text: str) -> str:
+    """Entry ``position`` of :func:`_entries` as sent (re-serialised); ``text`` for a bare
+    resource itself (position 0), or when the entry cannot be written back as JSON."""
+    if _is_bundle(obj):
+        entry = _list(obj.get("entry"))[position]
+    elif isinstance(obj, list):
+        entry = obj[position]
+    elif position:
+        entry = _list(obj.get("contained"))[position - 1]
+    else:
+        return text
+    try:
+        return json.dumps(entry, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        return text
+
+
+def _load_document(text: str, ref: str, source: str, strict: bool) -> Any:
+    """FHIR JSON text, parsed (and with ``strict``, validated); XML and text that is not
+    UTF-8 or not JSON raise :class:`MessageError`."""
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("<"):
         raise MessageError("FHIR XML is not supported; send FHIR JSON (application/fhir+json)",
@@ -555,7 +602,7 @@ def parse_fhir_text(text: str, ref: str = "#1", source: str = "", *,
     obj = _load_json(stripped, ref, source)
     if strict:
         _validate_strict(obj, ref, source)
-    return parse_fhir(obj, ref, source)
+    return obj
 
 
 def _load_json(text: str, ref: str, source: str) -> Any:
