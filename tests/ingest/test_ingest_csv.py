@@ -166,7 +166,9 @@ def test_a_parents_birth_date_is_used_or_left_out_but_never_voids_the_check(who,
     assert isinstance(att, Attendance) and att.patient.birth_date == PartialDate(2012, 3, 15)
     kin = {k.relationship: k.demographics for k in att.next_of_kin}
     assert kin[who].birth_date == born and kin[who].names[0].given in ("Ann", "Bob")
-    assert att.notes == ()       # no note, as the HL7 and FHIR readers give none
+    # left out, but never unseen: a note names the column, never the value
+    assert att.notes == (() if born else (
+        f"column {who}_birth_date: not a date (YYYY-MM-DD, YYYY-MM or YYYY); not used",))
 
 
 def test_the_childs_own_unreadable_birth_date_is_still_an_error():
@@ -257,3 +259,31 @@ def test_a_column_named_twice_is_an_error_for_every_row_never_a_silent_choice(
         assert isinstance(item, MessageError) and item.location == f"column {column}"
         assert f"the header (line 1) has the column {column} more than once" in item.reason
         assert problem in item.reason and "2012" not in str(item)
+
+
+def test_a_header_hiding_what_it_holds_is_warned_of(caplog):
+    text = ("attendance_id,arrival,family_name,given_name,birth_date,diagnosis_code,Forename\n"
+            "V1,2014-01-03T10:00,Doe,Jane,2013-03-01,S06.0,Jane\n")
+    with caplog.at_level("WARNING", logger="safeflag.ingest.csv_extract"):
+        [att] = list(read_text(text, fmt="csv", source="day.csv"))
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [
+        "day.csv: column 'diagnosis_code' is not one safeflag reads, and is ignored (did you "
+        "mean 'diagnosis_codes'?)",
+        "day.csv: column 'forename' is not one safeflag reads, and is ignored; see "
+        "docs/formats.md for the columns, or pass a column map",
+        "day.csv: the header has none of the columns diagnosis_codes, complaint_code, "
+        "complaint_text, so no attendance can be seen as an injury"]
+    assert att.diagnoses == ()
+    caplog.clear()
+    bare = "attendance_id,arrival,ward\nV1,2014-01-03T10:00,A\n"
+    with caplog.at_level("WARNING", logger="safeflag.ingest.csv_extract"):
+        list(read_text(bare, fmt="csv", source="day.csv"))
+    said = " | ".join(r.getMessage() for r in caplog.records)
+    assert "so no row can be matched to the register" in said
+    assert "so no attendance can be seen as an injury" in said
+    caplog.clear()
+    good = "attendance_id,arrival,family_name,diagnosis_codes\nV1,2014-01-03T10:00,Doe,S06.0\n"
+    with caplog.at_level("WARNING", logger="safeflag.ingest.csv_extract"):
+        [att] = list(read_text(good, fmt="csv", source="day.csv"))
+    assert caplog.records == [] and att.diagnoses

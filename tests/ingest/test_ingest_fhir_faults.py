@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from safeflag.algo.dates import PartialDate
 from safeflag.batch import parse_units, read_batch_items
 from safeflag.errors import MessageError
 from safeflag.ingest import detect_format, read_attendances, read_text
@@ -276,3 +277,19 @@ def test_a_next_of_kin_of_the_wrong_json_type_is_left_out_with_a_note(gender, ke
     notes = [n for n in att.notes if n.startswith("RelatedPerson.gender")]
     assert bool(notes) is not kept
     assert all("Kerry" not in n for n in att.notes)
+
+
+@pytest.mark.parametrize("birth, born", [("1990-03-15", PartialDate(1990, 3, 15)),
+                                         ("15/03/1990", None), ("1990-02-30", None)])
+def test_a_relatives_unreadable_birth_date_is_left_out_and_noted(birth, born):
+    b = _bundle()
+    b["entry"].append({"resource": {
+        "resourceType": "RelatedPerson", "id": "rp-1", "birthDate": birth,
+        "relationship": [{"coding": [{"code": "MTH"}]}],
+        "name": [{"given": ["Kerry"], "family": "Lowe"}]}})
+    [att] = list(read_text(json.dumps(b), fmt="fhir"))
+    [kerry] = [k for k in att.next_of_kin if k.demographics.names[0].given == "Kerry"]
+    assert kerry.demographics.birth_date == born
+    noted = [n for n in att.notes if n.startswith("RelatedPerson.birthDate")]
+    assert noted == ([] if born else ["RelatedPerson.birthDate: not a FHIR date (YYYY, YYYY-MM "
+                                      "or YYYY-MM-DD); not used"])

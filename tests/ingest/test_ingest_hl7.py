@@ -264,6 +264,19 @@ def test_an_arrival_sent_as_a_date_alone_is_noted(pv1_44, given):
     assert fallback.arrival_time_given is False and fallback.notes[0].startswith("MSH-7:")
 
 
+@pytest.mark.parametrize("nk1_16, born", [("19900315", PartialDate(1990, 3, 15)),
+                                          ("15/03/1990", None), ("19900230", None)])
+def test_a_relatives_unreadable_birth_date_is_left_out_and_noted(nk1_16, born):
+    nk1 = "NK1|1|Doe^Ann|MTH" + "|" * 13 + nk1_16
+    att = one(msg(MSH, PID, PV1, "NK1|1|Doe^Bob|FTH", nk1))
+    assert isinstance(att, Attendance) and att.next_of_kin[1].demographics.birth_date == born
+    noted = [n for n in att.notes if n.startswith("NK1-16")]
+    assert noted == ([] if born else [
+        "NK1-16 (NK1 segment 2): the birth date is not a valid date; send YYYYMMDD (or "
+        "YYYYMM / YYYY when only part is known); not used"])
+    assert nk1_16 not in " ".join(att.notes)
+
+
 def test_strict_validation_uses_hl7apy():
     assert validate_hl7_strict(msg(MSH.replace("ADT^A04", "XXX^Z99"), PID, PV1))
     problems = validate_hl7_strict(msg(MSH, PID, PV1))

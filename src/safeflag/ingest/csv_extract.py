@@ -11,6 +11,8 @@ error of its own.
 from __future__ import annotations
 
 import csv
+import difflib
+import logging
 from datetime import date, datetime, time
 from typing import Callable, Iterable, Iterator, NamedTuple
 
@@ -34,6 +36,12 @@ COLUMNS = (
     "father_nhs_number", "father_given_name", "father_family_name", "father_birth_date",
 )
 REQUIRED = ("attendance_id", "arrival")
+#: Columns that identify the child (one is needed to match anyone), and columns that can show
+#: an injury (one is needed for any injury rule): a header with none of either is said.
+_IDENTIFYING = ("nhs_number", "given_name", "family_name", "birth_date")
+_INJURY = ("diagnosis_codes", "complaint_code", "complaint_text")
+
+log = logging.getLogger(__name__)
 _DELIMITERS = (",", ";", "\t", "|")
 _DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _PREFIX = {"ICD10": "ICD10", "ICD-10": "ICD10", "I10": "ICD10", "SNOMED": "SNOMED",
@@ -155,6 +163,8 @@ def iter_csv_records(lines: Iterable[str], source: str = "", *,
     cmap = _lower_map(column_map)
     delim, problem = _header(header, header_line, cmap, delimiter, source)
     names = [_canonical(n, cmap) for n in next(csv.reader([header], delimiter=delim))]
+    if problem is None:
+        _warn_of_header(names, source)
     rows = 0
     # strict: a quote never closed is an error at the end of the file, not one last field
     # that silently holds every row after it
@@ -218,6 +228,23 @@ def _header(header: str, header_line: int, cmap: dict[str, str], delimiter: str 
                                   f"{' and '.join(fields)}), so no row was checked; keep one "
                                   "and send the file again", column)
     return delim, None
+
+
+def _warn_of_header(names: list[str], source: str) -> None:
+    """Log what a usable header would otherwise hide: columns the reader does not read (with
+    the one each may mean: ``diagnosis_code`` → ``diagnosis_codes``), and no column that
+    identifies the child or can show an injury. Column names only, never values."""
+    where = source or "the CSV extract"
+    for name in dict.fromkeys(n for n in names if n and n not in COLUMNS):
+        close = difflib.get_close_matches(name, COLUMNS, n=1, cutoff=0.75)
+        log.warning("%s: column %r is not one safeflag reads, and is ignored%s", where, name,
+                    f" (did you mean {close[0]!r}?)" if close else
+                    "; see docs/formats.md for the columns, or pass a column map")
+    for wanted, without in ((_IDENTIFYING, "no row can be matched to the register"),
+                            (_INJURY, "no attendance can be seen as an injury")):
+        if not any(c in names for c in wanted):
+            log.warning("%s: the header has none of the columns %s, so %s", where,
+                        ", ".join(wanted), without)
 
 
 def _unreadable_row(exc: csv.Error, first: int, last: int) -> str:
@@ -310,20 +337,20 @@ def _diagnoses(row: _Row) -> tuple[Coded, ...]:
     return tuple(out)
 
 
-def _kin(row: _Row) -> tuple[NextOfKin, ...]:
-    out = []
+def _kin(row: _Row) -> tuple[tuple[NextOfKin, ...], tuple[str, ...]]:
+    """The mother and father named, and a note for each birth date of theirs that could not
+    be read: left out (as NK1-16 and RelatedPerson.birthDate), not the row's error."""
+    out, notes = [], []
     for who, code in _KIN:
         name = Name(given=row.get(f"{who}_given_name"), family=row.get(f"{who}_family_name"))
         nhs = normalise_nhs_number(row.get(f"{who}_nhs_number"))
-        try:
-            born = _date(row, f"{who}_birth_date")
-        except MessageError:
-            born = None     # unreadable: not used, as NK1-16 and RelatedPerson.birthDate
+        born, unread = optional(lambda who=who: _date(row, f"{who}_birth_date"))
         if nhs or name.given or name.family:
             demo = Demographics(nhs_number=nhs, names=(name,) if name.given or name.family
                                 else (), birth_date=born)
             out.append(NextOfKin(relationship=who, code=code, demographics=demo))
-    return tuple(out)
+            notes.extend(unread)
+    return tuple(out), tuple(notes)
 
 
 def parse_csv_row(row: _Row) -> Attendance:
@@ -347,12 +374,14 @@ def parse_csv_row(row: _Row) -> Attendance:
         birth_date=_date(row, "birth_date"), sex=sex_of(row.get("sex")),
         addresses=(address,) if address.line or address.postcode or address.city else ())
     injured, notes = optional(lambda: _injury_time(row, arrival))
+    kin, kin_notes = _kin(row)
     return Attendance(
         attendance_id=attendance_id, event="csv", arrival=arrival,
         patient_class=(row.get("patient_class") or "E").upper(), patient=patient,
-        next_of_kin=_kin(row),
+        next_of_kin=kin,
         complaint=coded(row.get("complaint_code"), row.get("complaint_text"),
                         row.get("complaint_system")),
-        diagnoses=_diagnoses(row), injury_time=injured, notes=(*arrival_notes, *notes),
+        diagnoses=_diagnoses(row), injury_time=injured,
+        notes=(*arrival_notes, *notes, *kin_notes),
         arrival_time_given=not arrival_notes,
         source=f"{row.source}:{row.line}" if row.source else f"line {row.line}")

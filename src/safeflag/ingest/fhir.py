@@ -313,12 +313,12 @@ def _kin(patient: dict, resources: list[dict], index: dict,
          ctx: _Ctx) -> tuple[tuple[NextOfKin, ...], tuple[str, ...]]:
     """The next of kin, and a note for each one that could not be read: they are optional,
     so a bad one is left out (and said) rather than hide the child's own flags."""
-    readers = [lambda res=res: _related_of(res, patient, index, ctx)
+    readers = [(res, lambda res=res: _related_of(res, patient, index, ctx))
                for res in resources if res.get("resourceType") == "RelatedPerson"]
-    readers += [lambda c=c: _contact(_obj(c, "Patient.contact"))
+    readers += [({}, lambda c=c: _contact(_obj(c, "Patient.contact")))
                 for c in _list(patient.get("contact"))]
     out, notes = [], []
-    for read in readers:
+    for res, read in readers:
         try:
             kin = read()
         except _WrongType as exc:
@@ -326,6 +326,9 @@ def _kin(patient: dict, resources: list[dict], index: dict,
             continue
         if kin is not None and (kin.relationship or kin.demographics.names):
             out.append(kin)
+            if res.get("birthDate") and kin.demographics.birth_date is None:
+                notes.append("RelatedPerson.birthDate: not a FHIR date (YYYY, YYYY-MM or "
+                             "YYYY-MM-DD); not used")
     return tuple(out), tuple(notes)
 
 

@@ -218,22 +218,25 @@ def _demographics(msg: _Msg, pid: list[str]) -> Demographics:
         sex=sex_of(msg.value(pid, 8)), addresses=_addresses(msg, pid, 11))
 
 
-def _next_of_kin(msg: _Msg, nk1: list[str]) -> NextOfKin | None:
+def _next_of_kin(msg: _Msg, nk1: list[str], n: int) -> tuple[NextOfKin | None, tuple[str, ...]]:
+    """The ``n``-th NK1 as next of kin, and a note when its birth date could not be read: a
+    relative's unreadable birth date is left out, not made the attendance's error."""
     reps = msg.reps(nk1, 3)
     code = msg.comp(reps[0], 1) if reps else ""
     text = msg.comp(reps[0], 2) if reps else ""
     ids, nhs = _identifiers(msg, nk1, 33)
+    notes: tuple[str, ...] = ()
     try:
         born = _birth_date(msg, nk1, "NK1-16")
-    except MessageError:
-        born = None          # a relative's unreadable birth date does not void the attendance
+    except MessageError as exc:
+        born, notes = None, (f"NK1-16 (NK1 segment {n}): {exc.reason}; not used",)
     demo = Demographics(nhs_number=nhs, identifiers=tuple(ids), names=_names(msg, nk1, 2),
                         addresses=_addresses(msg, nk1, 4), birth_date=born,
                         sex=sex_of(msg.value(nk1, 15)))
     if not (code or text or demo.names or demo.identifiers):
-        return None
+        return None, ()
     return NextOfKin(relationship=relationship_of(code, text), code=code or text,
-                     demographics=demo)
+                     demographics=demo), notes
 
 
 _KNOWN_SYSTEMS = ("ICD10", "SNOMED")
@@ -360,16 +363,17 @@ def _parse(raw: str, ref: str, source: str) -> Attendance:
     if not attendance_id:
         raise msg.error("no visit number (PV1-19) and no message control id (MSH-10); send "
                         "the attendance number in PV1-19", "PV1-19")
-    kin = (_next_of_kin(msg, nk1) for nk1 in msg.all("NK1"))
+    kin_read = [_next_of_kin(msg, nk1, n) for n, nk1 in enumerate(msg.all("NK1"), start=1)]
     arrival, arrival_notes = _arrival(msg, pv1)
     injured, notes = optional(lambda: _injury_time(msg))
     return Attendance(
         attendance_id=attendance_id, message_id=control, event=event,
         arrival=arrival, arrival_time_given=not arrival_notes,
         patient_class=msg.value(pv1, 2).upper(),
-        patient=_demographics(msg, pid), next_of_kin=tuple(k for k in kin if k is not None),
+        patient=_demographics(msg, pid),
+        next_of_kin=tuple(k for k, _ in kin_read if k is not None),
         complaint=_ce(msg, pv2, 3), diagnoses=_diagnoses(msg), injury_time=injured,
-        source=source, notes=(*arrival_notes, *notes))
+        source=source, notes=(*arrival_notes, *notes, *(n for _, ns in kin_read for n in ns)))
 
 
 def iter_hl7_attendances(text: str, source: str = "-", *,
