@@ -152,8 +152,8 @@ def _check_input_format(input_format: Optional[str]) -> None:
 def _emit(result: CheckResult, fmt: str) -> str:
     if fmt == "text":
         return to_text(result)
-    if fmt == "fhir":
-        return json.dumps(to_fhir_bundle(result), indent=2)
+    if fmt == "fhir":      # one line per record, as json: several records read as NDJSON
+        return json.dumps(to_fhir_bundle(result), ensure_ascii=False, separators=(",", ":"))
     return to_json_line(result)
 
 

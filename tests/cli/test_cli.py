@@ -51,6 +51,11 @@ def test_check_text_and_fhir(db, tmp_path):
     bundle = json.loads(fhir.output)
     kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
     assert bundle["resourceType"] == "Bundle" and kinds == {"Flag", "DetectedIssue"}
+    # several records: one Bundle per line (NDJSON), not documents run together
+    f.write_text(ARRIVAL + ARRIVAL.replace("|T1|", "|T2|").replace("|V1|", "|V2|"))
+    fhir = runner.invoke(app, ["check", str(f), "--db", str(db), "--format", "fhir"])
+    bundles = [json.loads(line) for line in fhir.output.splitlines()]
+    assert [b["identifier"]["value"] for b in bundles] == ["V1", "V2"]
 
 
 def test_check_unreadable_message_exits_1_with_an_error_line(db):

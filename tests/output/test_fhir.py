@@ -40,21 +40,22 @@ def snomed(res: dict) -> str | None:
     return next((c["code"] for c in res["code"]["coding"] if c["system"] == SNOMED), None)
 
 
-@pytest.mark.parametrize("code, subject, expected", [
-    ("CP", "self", "342191000000101"),
-    ("LAC", "self", "764841000000100"),
-    ("CP-UNBORN", "self", "818901000000100"),
-    ("CP", "sibling", "375041000000100"),
-    ("CP-UNBORN", "household", "375041000000100"),     # the mother's pre-birth plan
-    ("LAC", "sibling", None),                          # never coded as the patient's own
-    ("CIN", "self", None),
-    ("CIN", "household", None),
+@pytest.mark.parametrize("code, subject, expected, local", [
+    ("CP", "self", "342191000000101", "CP"),
+    ("LAC", "self", "764841000000100", "LAC"),
+    ("CP-UNBORN", "self", "818901000000100", "CP-UNBORN"),
+    ("CP", "sibling", "375041000000100", "FAMILY-CP"),
+    ("CP-UNBORN", "household", "375041000000100", "FAMILY-CP-UNBORN"),   # the mother's
+    ("LAC", "sibling", None, "FAMILY-LAC"),            # never coded as the patient's own
+    ("CIN", "self", None, "CIN"),
+    ("CIN", "household", None, "FAMILY-CIN"),
 ])
-def test_flag_codes(code, subject, expected):
+def test_flag_codes(code, subject, expected, local):
     bundle = to_fhir_bundle(result([flag(code, subject)]))
     (res,) = resources(bundle, "Flag")
     assert snomed(res) == expected
-    assert any(c["system"] == LOCAL_SYSTEM for c in res["code"]["coding"])
+    # whichever system a consumer reads, a relative's plan is never coded as the child's own
+    assert [c["code"] for c in res["code"]["coding"] if c["system"] == LOCAL_SYSTEM] == [local]
     FhirFlag.model_validate(res)
 
 

@@ -6,9 +6,13 @@ Flags use the SNOMED CT codes of the national child protection flag where one ex
 - LAC: 764841000000100 |Looked after child|
 - CP-UNBORN: 818901000000100 |Unborn child subject of child protection plan|
 - a relative's CP or CP-UNBORN: 375041000000100 |Family member subject of child protection plan|
-- CIN, and a relative's LAC or CIN, have no such code: a local code in
-  ``https://safeflag.example/CodeSystem/plan`` (``CIN``, ``FAMILY-LAC``, ``FAMILY-CIN``), so a
-  sibling's looked-after status is never coded as the patient's own.
+- CIN, and a relative's LAC or CIN, have no such code.
+
+Every Flag also carries its code in ``https://safeflag.example/CodeSystem/plan``: the plan's
+own (``CP``, ``LAC``, ``CIN``, ``CP-UNBORN``) for this child's plans, ``FAMILY-`` and the plan
+for a relative's (``FAMILY-CP``, ``FAMILY-CP-UNBORN``, ``FAMILY-LAC``, ``FAMILY-CIN``): so a
+sibling's plan is never coded as the patient's own, whichever of the two systems a consumer
+reads.
 
 Every Flag has ``category`` safety (HL7 flag-category), ``period`` (the plan's start and end),
 ``author`` (the local authority, as an Organization display), ``status`` active or inactive
@@ -59,9 +63,15 @@ SNOMED_CODES = {
 }
 FAMILY_MEMBER_CP = ("375041000000100", "Family member subject of child protection plan")
 _LOCAL = {
+    ("CP", True): ("CP", "Child is subject of child protection plan"),
+    ("CP", False): ("FAMILY-CP", "Family member subject of child protection plan"),
+    ("CP-UNBORN", True): ("CP-UNBORN", "Unborn child subject of child protection plan"),
+    ("CP-UNBORN", False): ("FAMILY-CP-UNBORN",
+                           "Family member subject of a pre-birth child protection plan"),
+    ("LAC", True): ("LAC", "Looked after child"),
+    ("LAC", False): ("FAMILY-LAC", "Family member looked after"),
     ("CIN", True): ("CIN", "Child in need plan"),
     ("CIN", False): ("FAMILY-CIN", "Family member subject of child in need plan"),
-    ("LAC", False): ("FAMILY-LAC", "Family member looked after"),
 }
 _SEVERITY = {"suspect": "high", "consider": "moderate", "info": "low"}
 _NAMESPACE = uuid.UUID("6f1c2a4e-1d0b-4c55-9a51-5afe0f1a9000")
@@ -74,15 +84,14 @@ def _id(result: CheckResult, kind: str, index: int) -> str:
 def _flag_code(flag: Flag) -> dict[str, Any]:
     own = flag.subject == "self"
     text = f"{flag.code} ({'this child' if own else f'{flag.subject} {flag.person_id}'})"
-    local = {"system": LOCAL_SYSTEM, "code": flag.code}
+    local_code, local_display = _LOCAL[(flag.code, own)]
+    local = {"system": LOCAL_SYSTEM, "code": local_code, "display": local_display}
     if not own and flag.code in ("CP", "CP-UNBORN"):
         code, display = FAMILY_MEMBER_CP
     elif own and flag.code in SNOMED_CODES:
         code, display = SNOMED_CODES[flag.code]
     else:
-        local_code, display = _LOCAL[(flag.code, own)]
-        return {"coding": [{"system": LOCAL_SYSTEM, "code": local_code, "display": display}],
-                "text": text}
+        return {"coding": [local], "text": text}
     return {"coding": [{"system": SNOMED, "code": code, "display": display}, local],
             "text": text}
 
