@@ -253,8 +253,9 @@ def batch(inputs: list[str] = typer.Argument(..., help="Attendance files, each i
 @app.command()
 def audit(db: Optional[Path] = DbOption,
           since: Optional[str] = typer.Option(None, "--since",
-                                              help="From this date (YYYY-MM-DD, UTC) or ISO "
-                                                   "date/time."),
+                                              help="From this date (YYYY-MM-DD, from midnight "
+                                                   "UTC) or ISO date/time (UTC when it has no "
+                                                   "offset): audit times are UTC."),
           user: Optional[str] = typer.Option(None, "--user", help="Only this user's look-ups."),
           fmt: str = typer.Option("csv", "--format", help="csv or json."),
           out: Optional[Path] = typer.Option(None, "--out",
@@ -267,6 +268,9 @@ def audit(db: Optional[Path] = DbOption,
         raise _fail(InputError("--format must be csv or json"))
     try:
         start = parse_since(since) if since else None
+        if out is not None and (out.is_dir() or not out.parent.is_dir()):
+            raise InputError(f"--out {out}: not a file in an existing folder; nothing was "
+                             "written")
         path = db if db is not None else default_db_path()
         if not Path(path).is_file():       # never make an empty database to read from
             raise InputError(f"no database at {path}; check --db or SAFEFLAG_DB")

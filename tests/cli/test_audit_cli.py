@@ -71,6 +71,14 @@ def test_export_to_a_file(db, tmp_path):
     assert len(out.read_text(encoding="utf-8").splitlines()) == 11
 
 
+def test_an_export_to_a_folder_that_does_not_exist_is_a_one_line_error(db, tmp_path):
+    out = tmp_path / "no-such-folder" / "audit.csv"
+    result = runner.invoke(app, ["audit", "--db", str(db), "--out", str(out)])
+    assert result.exit_code == EXIT_CANNOT_RUN
+    assert result.output.startswith(f"safeflag: --out {out}: not a file in an existing folder")
+    assert "Errno" not in result.output and not out.parent.exists()
+
+
 @pytest.mark.parametrize("args", [["--since", "last tuesday"], ["--format", "xml"]])
 def test_bad_options_cannot_run(db, args):
     assert runner.invoke(app, ["audit", "--db", str(db), *args]).exit_code == EXIT_CANNOT_RUN
