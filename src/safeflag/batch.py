@@ -158,8 +158,8 @@ class Quarantine:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             self._handle = open(fd, "w", encoding="utf-8")
         record = {"source": error.source, "message": error.message_ref,
-                  "location": error.location, "reason": error.reason,
-                  "error": error.describe(), "raw": raw}
+                  "attendance_id": error.attendance_id, "location": error.location,
+                  "reason": error.reason, "error": error.describe(), "raw": raw}
         if header is not None:
             record["header"] = header
         self._handle.write(json.dumps(record) + "\n")

@@ -45,15 +45,18 @@ class MessageError(InputError):
     """One attendance record could not be read.
 
     ``message`` identifies the record (control id, or ``#position`` in its file), ``location``
-    the segment/field or column (``PID-7``, ``Encounter.period.start``, ``column arrival``).
+    the segment/field or column (``PID-7``, ``Encounter.period.start``, ``column arrival``);
+    ``attendance_id`` is the record's own attendance id when it could be read (PV1-19, the
+    Encounter's identifier, the ``attendance_id`` column), so its error line joins back to it.
     """
 
     def __init__(self, reason: str, *, message: str | None = None, location: str | None = None,
-                 source: str | None = None) -> None:
+                 source: str | None = None, attendance_id: str | None = None) -> None:
         self.reason = reason
         self.message_ref = message
         self.location = location
         self.source = source
+        self.attendance_id = attendance_id
         super().__init__(self.describe())
 
     def describe(self) -> str:

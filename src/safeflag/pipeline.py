@@ -434,7 +434,8 @@ class Safeflag:
             ref = item.message_ref or item.source or "unknown"
             kind = "not an arrival" if isinstance(item, NotAnArrival) else "unreadable"
             log.warning("%s record %s: %s", kind, ref, item.describe())
-            return CheckResult(attendance_id=ref, errors=(item.describe(),),
+            return CheckResult(attendance_id=item.attendance_id or ref,
+                               errors=(item.describe(),),
                                not_arrival=isinstance(item, NotAnArrival),
                                message_id=item.message_ref or "")
         return self.check(item, record=record, user=user)

@@ -221,7 +221,9 @@ def test_a_bad_encounter_in_a_fhir_document_is_quarantined_with_its_entry(
     assert summary.errors == 1 and "Encounter.period.start" in lines[1]["errors"][0]
     [record] = held
     assert json.loads(record["raw"]) == entry          # the entry, not null, not the Bundle
-    assert record["message"] == lines[1]["attendance_id"]
+    # the error line and the quarantine record both name the Encounter's own id
+    assert record["attendance_id"] == lines[1]["attendance_id"] == "V00000002"
+    assert record["message"] == "day (#1), Encounter V00000002"
 
 
 BARE = {"resourceType": "Encounter", "id": "E9", "status": "arrived",

@@ -162,6 +162,14 @@ def test_the_demo_never_replaces_an_existing_database(db, tmp_path):
     assert len(result.output.splitlines()) == 5
 
 
+def test_an_error_line_names_the_attendance_it_could_read(db):
+    bad = ARRIVAL.replace("20120314", "20121399")
+    result = runner.invoke(app, ["check", "-", "--db", str(db)], input=bad)
+    assert result.exit_code == EXIT_RECORD_ERRORS
+    line = json.loads(result.output)
+    assert line["attendance_id"] == "V1" and "message T1" in line["errors"][0]
+
+
 def test_demo_command_tells_the_story():
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == EXIT_OK, result.output

@@ -117,6 +117,14 @@ def test_an_arrival_sent_as_a_date_alone_is_noted(arrival, given):
 _HEADER = "attendance_id,arrival,given_name,family_name,birth_date,postcode\n"
 
 
+def test_an_unreadable_row_carries_its_attendance_id_only_when_its_fields_line_up():
+    text = (_HEADER + "V1,2014-01-03T10:15:00,Ann,Lee,15/03/2012,DN32 7QX\n"
+            "V2,2014-01-03T10:15:00,Ann,Lee,2012-03-15,DN32 7QX,extra\n")
+    bad_date, too_many = list(read_text(text, fmt="csv"))
+    assert bad_date.attendance_id == "V1" and bad_date.location == "column birth_date"
+    assert isinstance(too_many, MessageError) and too_many.attendance_id is None
+
+
 def _row(aid: str, given: str = "Ann") -> str:
     return f"{aid},2014-01-03T10:15:00,{given},Lee,2012-03-15,DN32 7QX\n"
 

@@ -277,6 +277,14 @@ def test_a_relatives_unreadable_birth_date_is_left_out_and_noted(nk1_16, born):
     assert nk1_16 not in " ".join(att.notes)
 
 
+def test_an_unreadable_message_carries_its_visit_number_when_it_has_one():
+    bad = msg(MSH, PID.replace("20130301", "20121399"), PV1)
+    item = one(bad)
+    assert isinstance(item, MessageError) and item.attendance_id == "V1"
+    assert one(msg(MSH, PID.replace("20130301", "20121399"))).attendance_id is None
+    assert one("MSH|x").attendance_id is None          # no segments read at all
+
+
 def test_strict_validation_uses_hl7apy():
     assert validate_hl7_strict(msg(MSH.replace("ADT^A04", "XXX^Z99"), PID, PV1))
     problems = validate_hl7_strict(msg(MSH, PID, PV1))

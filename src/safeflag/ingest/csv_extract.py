@@ -58,9 +58,17 @@ class _Row:
     def get(self, column: str) -> str:
         return self.values.get(column, "").strip()
 
-    def error(self, reason: str, column: str | None = None) -> MessageError:
+    def error(self, reason: str, column: str | None = None, *,
+              aligned: bool = True) -> MessageError:
+        """The error at ``column``, carrying the row's attendance id when it can be trusted:
+        not when the row's fields do not line up with the header (``aligned``), nor when the
+        id holds bytes that are not UTF-8."""
+        own = self.get("attendance_id") if aligned else ""
+        if any("\udc80" <= ch <= "\udcff" for ch in own):
+            own = ""
         return MessageError(reason, message=f"line {self.line}",
-                            location=f"column {column}" if column else None, source=self.source)
+                            location=f"column {column}" if column else None, source=self.source,
+                            attendance_id=own or None)
 
 
 def _canonical(name: str, column_map: dict[str, str]) -> str:
@@ -260,15 +268,15 @@ def _row_item(names: list[str], fields: list[str], source: str, line: int
     row = _Row(dict(zip(names, fields)), source, line)
     try:
         if sum(map(len, fields)) > MAX_MESSAGE_CHARS:
-            raise row.error("the row is too long")
+            raise row.error("the row is too long", aligned=False)
         if len(fields) > len(names) and any(f.strip() for f in fields[len(names):]):
             raise row.error(f"the row has {len(fields)} fields but the header {len(names)}; "
-                            "check quoting")
+                            "check quoting", aligned=False)
         return parse_csv_row(row)
     except MessageError as exc:
         return exc
     except Exception as exc:   # never let odd input escape as anything but a MessageError
-        return row.error(f"unreadable row ({type(exc).__name__})")
+        return row.error(f"unreadable row ({type(exc).__name__})", aligned=False)
 
 
 def _check_bytes(row: _Row) -> None:

@@ -37,11 +37,12 @@ _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 class _Ctx:
     """Where we are: the bundle reference and source, for error messages."""
 
-    def __init__(self, ref: str, source: str) -> None:
-        self.ref, self.source = ref, source
+    def __init__(self, ref: str, source: str, attendance_id: str | None = None) -> None:
+        self.ref, self.source, self.attendance_id = ref, source, attendance_id
 
     def error(self, reason: str, location: str) -> MessageError:
-        return MessageError(reason, message=self.ref, location=location, source=self.source)
+        return MessageError(reason, message=self.ref, location=location, source=self.source,
+                            attendance_id=self.attendance_id)
 
 
 class _WrongType(Exception):
@@ -516,7 +517,9 @@ def _safe_id(value: Any) -> str:
 def _encounter_item(enc: dict, position: int, bundle: _Bundle,
                     ctx: _Ctx) -> Attendance | MessageError:
     """One Encounter's attendance, or the error naming it and the FHIR path."""
-    here = _Ctx(f"{ctx.ref}, Encounter {_encounter_name(enc, position)}", ctx.source)
+    name = _encounter_name(enc, position)
+    here = _Ctx(f"{ctx.ref}, Encounter {name}", ctx.source,
+                None if name == f"entry[{position}]" else name)
     try:
         return _attendance(enc, bundle, here)
     except MessageError as exc:

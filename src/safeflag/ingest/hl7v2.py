@@ -59,7 +59,11 @@ class _Msg:
 
     def error(self, reason: str, location: str, cls: type[MessageError] = MessageError
               ) -> MessageError:
-        return cls(reason, message=self.ref, location=location, source=self.source)
+        """The error at ``location``, carrying the visit number (PV1-19) once the segments
+        are read and when it is there."""
+        visit = self.value(self.first("PV1"), 19) if hasattr(self, "segs") else ""
+        return cls(reason, message=self.ref, location=location, source=self.source,
+                   attendance_id=visit or None)
 
     # --- access --------------------------------------------------------------------------
     def first(self, seg: str) -> list[str] | None:
