@@ -395,3 +395,15 @@ def test_a_reload_that_gives_an_id_to_another_child_moves_the_history_with_the_c
                                                    for w in ben.warnings)
     assert amy_again.match.person_id == "P2" and any(w.code == "REPEAT_INJURY"
                                                      for w in amy_again.warnings)
+
+
+def test_a_store_used_after_close_says_so(tmp_path):
+    from safeflag.errors import StoreError
+
+    sf = Safeflag.open(tmp_path / "closed.db")
+    sf.check(attendance("V1", "2021-05-01"))
+    sf.close()
+    with pytest.raises(StoreError, match="was closed; open it again"):
+        sf.check(attendance("V2", "2021-05-02"))
+    with pytest.raises(StoreError, match="closed"):
+        sf.store.register_info()

@@ -22,7 +22,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from pydantic import BaseModel
 
@@ -79,6 +79,18 @@ def _advice(exc: BaseException) -> str:
         return ("The file is damaged or is not a safeflag database: restore it from a backup, "
                 "or use another database (--db or SAFEFLAG_DB).")
     return "Check the path (--db or SAFEFLAG_DB) and that its folder is writable."
+
+
+class _Closed:
+    """A store's connection after :meth:`SqliteStore.close`: any use of it is a
+    :class:`StoreError` that says the database was closed."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def __getattr__(self, name: str) -> NoReturn:
+        raise StoreError(f"the database at {self._path} was closed; open it again "
+                         "(Safeflag.open) to go on")
 
 
 class SqliteStore:
@@ -285,8 +297,13 @@ class SqliteStore:
         return rows
 
     def close(self) -> None:
+        """Close the connection; closing again does nothing, and any other use after it is a
+        :class:`StoreError` saying so (not sqlite3's ProgrammingError from deep inside)."""
+        if isinstance(self._db, _Closed):
+            return
         self._db.close()
         self._priority.close()
+        self._db = _Closed(self.path)
 
     # --- the attendance side in memory, for a batch ----------------------------------------
     @contextmanager
