@@ -142,6 +142,25 @@ def test_placeholder_name_finds_a_child_without_a_twin():
     assert m.match(demo(given="BABY"), mother()).person_id == "C1"
 
 
+@pytest.mark.parametrize("postcode, nhs, matched", [
+    ("DN32 7QX", None, True),        # the same home: the register's baby
+    ("DN32 9AB", None, False),       # another street of the district: another family's baby
+    ("DN32 9AB", CHILD_NHS, True),   # another home, but the baby's own NHS number
+])
+@pytest.mark.parametrize("register_given", ["", "Ava"])
+def test_a_newborn_without_a_first_name_needs_the_home_or_the_nhs_number(
+        postcode, nhs, matched, register_given):
+    """Family name and birth date alone fit another family's baby born the same day: "BABY
+    SMITH" elsewhere in the district is offered for a person to confirm, never matched."""
+    m = _matcher([person("B1", register_given, "Smith", "2023-03-01", nhs=CHILD_NHS)])
+    result = m.match(demo(given="BABY", birth="2023-03-01", postcode=postcode, nhs=nhs,
+                          sex="unknown"))
+    assert (result.person_id == "B1") is matched
+    assert result.band in (("certain", "probable") if matched else ("possible", "none"))
+    if not matched and result.candidates:
+        assert "no first name to compare" in result.candidates[0].note
+
+
 def test_placeholder_name_cannot_tell_twins_apart(family):
     """No first name and no NHS number: Olivia and her twin Amelia fit equally well, so a
     person must confirm which (both offered as possible), never one chosen."""

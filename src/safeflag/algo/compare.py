@@ -26,8 +26,8 @@ from .postcode import parse_postcode
 
 __all__ = ["Identity", "Comparison", "COMPARISONS", "FIELDS", "blocking_keys", "compare",
            "probability", "is_twin_pattern", "is_generation_gap", "personal_evidence",
-           "no_name_agrees", "nhs_contradicted", "merge_identities", "premise_key",
-           "different_dwellings", "same_dwelling", "family_unit_keys",
+           "no_name_agrees", "no_first_name_nor_home", "nhs_contradicted", "merge_identities",
+           "premise_key", "different_dwellings", "same_dwelling", "family_unit_keys",
            "PRIOR_LOG2_ODDS", "NO_DATA", "OTHERWISE", "GENERATION_YEARS", "FIRST_NAME_AGREES",
            "BIRTH_AGREES"]
 
@@ -511,6 +511,18 @@ def no_name_agrees(levels: dict[str, str]) -> bool:
     """
     return (levels.get("given_name") == OTHERWISE and levels.get("family_name") == OTHERWISE
             and levels.get("nhs_number") != "exact")
+
+
+def no_first_name_nor_home(levels: dict[str, str]) -> bool:
+    """No first name to compare on one side or the other (a newborn booked as "BABY", none
+    sent, none on the register), and neither the NHS number nor the postcode unit agrees.
+
+    What is left — a family name, a birth date, a district — fits another family's baby born
+    the same day; the register shows plans, so such a pair is offered for a person to confirm,
+    never matched outright.
+    """
+    return (levels.get("given_name", NO_DATA) == NO_DATA
+            and levels.get("nhs_number") != "exact" and levels.get("postcode") != "unit")
 
 
 def nhs_contradicted(levels: dict[str, str], a: Identity, b: Identity) -> bool:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..algo.compare import (BIRTH_AGREES, FIRST_NAME_AGREES, Identity, blocking_keys,
-                            is_generation_gap, is_twin_pattern, merge_identities, no_name_agrees,
-                            nhs_contradicted, personal_evidence, probability)
+                            is_generation_gap, is_twin_pattern, merge_identities,
+                            no_first_name_nor_home, no_name_agrees, nhs_contradicted,
+                            personal_evidence, probability)
 from ..models import Band, Candidate, Demographics, FieldComparison, MatchResult, NextOfKin
 from ..settings import MatchSettings
 from ..store import Store
@@ -48,6 +49,9 @@ _NHS_DOUBT_NOTE = ("the NHS number agrees but the birth year or both names do no
                    "may be another child's; confirm who this is")
 _PLACEHOLDER_NOTE = ("a twin's placeholder name and no agreeing NHS number: confirm which "
                      "child this is")
+_NO_FIRST_NAME_NOTE = ("no first name to compare (a newborn's \"BABY\", or none sent), and "
+                       "neither the NHS number nor the home agrees: a family name and birth "
+                       "date alone may fit another child born that day; confirm who this is")
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,8 @@ class Matcher:
         note = (_NOTHING_PERSONAL_NOTE if personal == "none" else _NHS_DOUBT_NOTE
                 if doubted else _PLACEHOLDER_NOTE
                 if query.twin_hint and by_field["nhs_number"] != "exact" else _NO_NAME_NOTE
-                if no_name_agrees(by_field) else "")
+                if no_name_agrees(by_field) else _NO_FIRST_NAME_NOTE
+                if no_first_name_nor_home(by_field) else "")
         if note and band in ("certain", "probable"):
             band = "possible"
         return Scored(candidate.ref, weight, p, band, comparisons, note)
