@@ -114,6 +114,22 @@ def test_a_mother_known_to_the_register_brings_her_register_children_unconfirmed
     assert (flag.code, flag.subject, flag.confirmed) == ("CP", "sibling", False)
 
 
+@pytest.mark.parametrize("line, linked", [("12 Fern Close", True), ("30 Fern Close", False)])
+def test_a_register_mother_at_another_house_of_the_unit_is_another_woman(sf, line, linked):
+    """Sarah Smith of number 12 (on the register, her son on a CP plan) is not the Sarah Smith
+    named as mother by a child of number 30: the postcode unit holds both homes."""
+    mum = person("SS", "Sarah", "Smith", None).model_copy(update={"address_line": "12 Fern Close"})
+    tom = person("TOM", "Tom", "Smith", "2017-02-02", sex="male").model_copy(
+        update={"address_line": "12 Fern Close"})
+    load(sf, [mum, tom], [rel("TOM", "SS", "mother")], [plan("TOM", "CP", "2021-01-01")])
+    a = visit("V1", "2021-05-01", "Mia", "Smith", "2019-06-06", kin("mother", "Sarah", "Smith"),
+              postcode="DN32 7QX")
+    a = a.model_copy(update={"patient": a.patient.model_copy(update={
+        "addresses": (Address(line=line, postcode="DN32 7QX"),)})})
+    result = sf.check(a)
+    assert any(f.person_id == "TOM" for f in result.flags) is linked
+
+
 def test_a_register_child_gains_an_unconfirmed_sibling_from_attendances(sf):
     load(sf, [person("C1", "Amy", "Smith", "2020-01-15")])
     mum = kin("mother", "Jo", "Smith", nhs=NHS_MUM)

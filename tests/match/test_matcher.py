@@ -8,7 +8,8 @@ import pytest
 from safeflag.models import Demographics, Name, NextOfKin, Sex
 from safeflag.models import Address as Addr
 from safeflag.algo.dates import PartialDate
-from safeflag.match import Matcher
+from safeflag.algo.compare import blocking_keys
+from safeflag.match import Matcher, demographics_identity
 from safeflag.pipeline import index_register
 from safeflag.settings import MatchSettings
 from safeflag.store.sqlite import SqliteStore
@@ -159,6 +160,37 @@ def test_a_newborn_without_a_first_name_needs_the_home_or_the_nhs_number(
     assert result.band in (("certain", "probable") if matched else ("possible", "none"))
     if not matched and result.candidates:
         assert "no first name to compare" in result.candidates[0].note
+
+
+def _jack_at(line: str, birth: str) -> tuple[str, float]:
+    jack = person("J1", "Jack", "Smith", "2019-04-02", sex="male")
+    m = _matcher([jack.model_copy(update={"address_line": "12 Fern Close"})])
+    query = Demographics(names=(Name(given="Jack", family="Smith"),),
+                         birth_date=PartialDate.parse(birth), sex=Sex.male,
+                         addresses=(Addr(line=line, postcode="DN32 7QX"),))
+    [scored] = m.rank(demographics_identity(query), m.store.person_candidates(
+        blocking_keys(demographics_identity(query), query=True)))
+    return dict((c.field, c.level) for c in scored.comparisons)["postcode"], scored.probability
+
+
+@pytest.mark.parametrize("line, level", [
+    ("12 Fern Close", "unit"),              # the register's home
+    ("Flat 2, 12 Fern Close", "unit"),      # a flat of it
+    ("Fern Close", "unit"),                 # no number: nothing says the homes differ
+    ("30 Fern Close", "sector"),            # another house in the postcode unit
+])
+def test_another_house_in_the_postcode_unit_is_not_the_same_home(line, level):
+    """The register's own address line tells two homes of one postcode unit apart, so a
+    namesake three doors down weighs no more than one in the next street."""
+    assert _jack_at(line, "2019-04-02")[0] == level
+
+
+def test_a_namesake_cousin_three_doors_down_is_not_matched():
+    """Jack Smith born five months after the register's Jack Smith, at number 30 of his
+    street, was *probable* for him (and shown his CP plan): only the name agreed."""
+    level, p = _jack_at("30 Fern Close", "2019-09-17")
+    assert level == "sector" and p < MatchSettings().probable
+    assert _jack_at("12 Fern Close", "2019-09-17")[1] > p
 
 
 def test_placeholder_name_cannot_tell_twins_apart(family):

@@ -426,7 +426,10 @@ COMPARISONS: tuple[Comparison, ...] = (
         ("exact", lambda a, b: a.sex == b.sex),
     )),
     Comparison("postcode", lambda i: not i.postcodes, (
-        ("unit", lambda a, b: bool(set(a.postcodes) & set(b.postcodes))),
+        # the same unit, unless both give numbered homes in it and no two of them fit: then
+        # two homes of one street, which says no more than the sector
+        ("unit", lambda a, b: bool(set(a.postcodes) & set(b.postcodes))
+         and not different_dwellings(a, b)),
         ("sector", lambda a, b: bool(a.sectors & b.sectors)),
         ("district", lambda a, b: bool(a.districts & b.districts)),
     )),

@@ -61,9 +61,13 @@ def person_identity(person: Person, addresses: Sequence[AddressPeriod] = (), *,
     families = tuple(dict.fromkeys(f for f in (clean_family(n[1]) for n in names) if f))
     kin_names = [k for p in kin for k in (_kin_name(g, f) for g, f in
                                           [(p.given_name, p.family_name), *p.aliases]) if k]
+    homes = [(person.postcode, person.address_line),
+             *((a.postcode, a.address_line) for a in addresses)]
     return Identity(ref=person.person_id, nhs=_valid_nhs(person.nhs_number), givens=givens,
                     families=families, birth=person.birth_date, sex=person.sex.value,
                     postcodes=_postcodes([person.postcode, *(a.postcode for a in addresses)]),
+                    premises=tuple(dict.fromkeys(k for k in (premise_key(postcode, line)
+                                                             for postcode, line in homes) if k)),
                     kin_nhs=tuple(dict.fromkeys(n for n in (_valid_nhs(p.nhs_number)
                                                             for p in kin) if n)),
                     kin_names=tuple(dict.fromkeys(kin_names)),
