@@ -54,6 +54,19 @@ def test_nicknames_from_the_table_both_ways():
     assert not are_nicknames("", "BILL")
 
 
+@pytest.mark.parametrize("a, b, one_name", [
+    ("AMELIA", "MIA", True), ("AMELIA", "MILLIE", True),      # the formal name and each
+    ("MILLIE", "MILLY", True), ("BOB", "BOBBY", True),         # spellings of one diminutive
+    ("KATHERINE", "CATHERINE", True), ("CATHERINE", "KATE", True),   # a formal spelling
+    ("SOPHIE", "SOPHIA", True),
+    ("MIA", "MILLIE", False), ("DAISY", "MAISIE", False),      # two diminutives: twins'
+    ("ELLIE", "ELSIE", False), ("LIBBY", "LIZZIE", False),     # names, not one child's
+    ("ANNA", "HANNAH", False),                                 # a name of its own
+])
+def test_two_diminutives_of_one_formal_name_are_two_names(a, b, one_name):
+    assert are_nicknames(a, b) is one_name and are_nicknames(b, a) is one_name
+
+
 def test_boy_and_girl_forms_are_not_nicknames_of_each_other():
     """A boy–girl twin pair (Alexander, Alexandra) must never look like one child."""
     assert not are_nicknames("ALEXANDER", "ALEXANDRA")

@@ -193,6 +193,17 @@ def test_a_namesake_cousin_three_doors_down_is_not_matched():
     assert _jack_at("12 Fern Close", "2019-09-17")[1] > p
 
 
+@pytest.mark.parametrize("registered, attending", [("Mia", "Millie"), ("Daisy", "Maisie")])
+def test_a_twin_named_another_diminutive_of_one_formal_name_is_not_matched(registered,
+                                                                         attending):
+    """Twins Mia and Millie (both diminutives of Amelia): Millie, not on the register, was
+    matched *certain* to her sister and shown her CP plan as her own."""
+    m = _matcher([person("T1", registered, "Smith", "2019-03-14")])
+    result = m.match(demo(given=attending))
+    assert result.person_id is None and result.band == "none"
+    assert m.match(demo(given=registered)).person_id == "T1"
+
+
 def test_placeholder_name_cannot_tell_twins_apart(family):
     """No first name and no NHS number: Olivia and her twin Amelia fit equally well, so a
     person must confirm which (both offered as possible), never one chosen."""

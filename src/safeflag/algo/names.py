@@ -97,25 +97,40 @@ def clean_family(text: str | None) -> str:
 
 
 @lru_cache(maxsize=1)
-def _nickname_groups() -> dict[str, frozenset[int]]:
+def _nickname_groups() -> tuple[dict[str, frozenset[int]], dict[str, frozenset[int]]]:
+    """Each name's groups (line numbers), and the groups each name is a formal name of."""
     groups: dict[str, set[int]] = {}
+    formal: dict[str, set[int]] = {}
     text = resources.files("safeflag.algo").joinpath("data/nicknames.csv").read_text("utf-8")
     index = 0
     for line in text.splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        for name in line.split(","):
+        head, *diminutives = line.split(",")
+        for name in head.split("="):
+            formal.setdefault(normalise_name(name), set()).add(index)
+            groups.setdefault(normalise_name(name), set()).add(index)
+        for name in diminutives:
             groups.setdefault(normalise_name(name), set()).add(index)
         index += 1
-    return {k: frozenset(v) for k, v in groups.items()}
+    return ({k: frozenset(v) for k, v in groups.items()},
+            {k: frozenset(v) for k, v in formal.items()})
 
 
 def are_nicknames(a: str, b: str) -> bool:
-    """True when two (normalised, single-part) given names are in one diminutive group."""
-    if not a or not b:
+    """True when two (normalised, single-part) given names are one name: a formal name and
+    its diminutive (ROBERT, BOB), two spellings of the formal name (KATHERINE, CATHERINE), or
+    two spellings of one diminutive (MILLIE, MILLY; BOB, BOBBY). Two different diminutives of
+    one formal name (MIA and MILLIE of AMELIA) are not: twins are named so."""
+    if not a or not b or a == b:
         return False
-    groups = _nickname_groups()
-    return bool(groups.get(a, frozenset()) & groups.get(b, frozenset()))
+    groups, formal = _nickname_groups()
+    shared = groups.get(a, frozenset()) & groups.get(b, frozenset())
+    if not shared:
+        return False
+    if shared & (formal.get(a, frozenset()) | formal.get(b, frozenset())):
+        return True
+    return phonetic(a) == phonetic(b) or a.startswith(b) or b.startswith(a)
 
 
 @lru_cache(maxsize=65536)

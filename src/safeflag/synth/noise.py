@@ -15,6 +15,7 @@ from functools import lru_cache
 from importlib import resources
 
 from ..algo.dates import PartialDate
+from ..algo.names import are_nicknames
 
 __all__ = ["typo", "nickname", "variants", "strip_accents", "swap_day_month", "one_digit_date",
            "partial_birth", "nhs_typo", "postcode_typo"]
@@ -41,14 +42,18 @@ def typo(rng: random.Random, name: str) -> str:
 
 @lru_cache(maxsize=1)
 def _diminutives() -> dict[str, tuple[str, ...]]:
+    """Each name's variants a record may carry instead: its formal name or diminutives, or
+    another spelling (``algo.names.are_nicknames``), never another diminutive of the same
+    formal name (a child called Mia is not recorded as Millie)."""
     text = resources.files("safeflag.algo").joinpath("data/nicknames.csv").read_text("utf-8")
     out: dict[str, list[str]] = {}
     for line in text.splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        names = [n.strip().title() for n in line.split(",") if n.strip()]
+        names = [n.strip().title() for n in line.replace("=", ",").split(",") if n.strip()]
         for name in names:
-            out.setdefault(name.upper(), []).extend(n for n in names if n != name)
+            out.setdefault(name.upper(), []).extend(
+                n for n in names if n != name and are_nicknames(name.upper(), n.upper()))
     return {k: tuple(dict.fromkeys(v)) for k, v in out.items()}
 
 
