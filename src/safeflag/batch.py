@@ -472,13 +472,16 @@ def _check(sf: Safeflag, entry: BatchItem, user: str | None, trust_match: bool) 
 
 def _check_output(out: Path, quarantine: Path) -> None:
     """Refuse the run before it starts when its output or quarantine file cannot be made
-    where asked (a folder of that name, no such folder)."""
+    where asked (a folder of that name, no such folder, one file for both)."""
     for path, option in ((out, "--out"), (quarantine, "--quarantine")):
         if path.is_dir():
             raise InputError(f"{option} {path} is a folder; name a file; nothing was checked")
         if not path.parent.is_dir():
             raise InputError(f"{option} {path}: the folder {path.parent} does not exist; "
                              "nothing was checked")
+    if out.resolve() == quarantine.resolve():
+        raise InputError(f"--quarantine {quarantine} is the --out file; name another file; "
+                         "nothing was checked")
 
 
 class _Checkpoint:

@@ -58,7 +58,8 @@ def test_some_records_unreadable_exits_1_and_quarantines_them(world, db, tmp_pat
 
 @pytest.mark.parametrize("problem", ["missing input", "bad database", "no inputs",
                                      "output is a folder", "output folder missing",
-                                     "summary folder missing", "unknown input format"])
+                                     "summary folder missing", "unknown input format",
+                                     "quarantine is the output"])
 def test_could_not_run_exits_2(db, tmp_path, problem):
     src = tmp_path / "day.hl7"
     src.write_text(GARBAGE, encoding="utf-8")
@@ -70,7 +71,8 @@ def test_could_not_run_exits_2(db, tmp_path, problem):
             "bad database": [str(src), "--db", str(src.parent / "day.hl7" / "x.db")],
             "no inputs": ["--db", str(db)]}.get(problem, [str(src), "--db", str(db)])
     extra = {"summary folder missing": ["--summary-json", str(tmp_path / "no" / "s.json")],
-             "unknown input format": ["--input-format", "xml"]}.get(problem, [])
+             "unknown input format": ["--input-format", "xml"],
+             "quarantine is the output": ["--quarantine", str(out)]}.get(problem, [])
     result = _batch(*args, "--out", str(out), *extra)
     assert result.exit_code == EXIT_CANNOT_RUN, result.output
     assert not (tmp_path / "out.ndjson").exists()
