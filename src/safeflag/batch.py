@@ -11,6 +11,9 @@
 - **Crash safety**: checks are committed in groups (a savepoint each) with a checkpoint of the
   output written so far; a killed run, run again, resumes there and ends as an unstopped run
   would, recording nothing twice. OUT appears (renamed from ``OUT.partial``) only when complete.
+- **One run per output**: a run holds an exclusive lock on ``OUT.lock`` and on its quarantine
+  file's ``.lock`` from before it touches anything; another run on the same files is refused at
+  once, changing nothing. The lock ends with the batch process, however it ends.
 - **Progress** on standard error: a live line on a terminal, a plain line every few seconds
   otherwise. See ``docs/operations.md``.
 """
@@ -45,8 +48,13 @@ from .pipeline import Prepared, Safeflag
 from .settings import Settings
 from .store import Store, open_store
 
+try:
+    import fcntl
+except ImportError:            # Windows: no flock; runs on one output are not kept apart
+    fcntl = None               # type: ignore[assignment]
+
 __all__ = ["BatchSummary", "BatchItem", "Quarantine", "run_batch", "read_batch_items",
-           "merge_by_arrival", "default_workers", "quarantine_path"]
+           "merge_by_arrival", "default_workers", "quarantine_path", "lock_path"]
 
 log = logging.getLogger("safeflag.batch")
 
@@ -484,6 +492,102 @@ def _check_output(out: Path, quarantine: Path) -> None:
                          "nothing was checked")
 
 
+# --- one run per output ------------------------------------------------------------------------
+#: Descriptors of the lock files this process holds: a forked worker closes its copies at
+#: once, so a lock ends with the batch process itself (even killed), not with its last worker.
+_HELD_LOCKS: set[int] = set()
+
+
+def _forget_locks_in_child() -> None:
+    for fd in _HELD_LOCKS:        # closed, not unlocked: unlocking would free the parent's lock
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_locks_in_child)
+
+
+def lock_path(path: str | Path) -> Path:
+    """The lock file of a batch's output or quarantine file: ``PATH.lock``."""
+    path = Path(path)
+    return path.with_name(path.name + ".lock")
+
+
+def _take_lock(path: Path, option: str) -> int | None:
+    """Hold ``PATH.lock`` exclusively, without waiting; its descriptor, or ``None`` where
+    nothing can be locked (no ``fcntl``: Windows; a file system without ``flock``).
+
+    Raises :class:`InputError` when another process holds it."""
+    if fcntl is None:
+        return None
+    lock = lock_path(path)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            who = f" (process {holder})" if holder.isdigit() else ""
+            raise InputError(f"another safeflag batch{who} is writing {path}; wait for it to "
+                             f"finish or choose another {option}; nothing was checked") from None
+        except OSError as exc:
+            os.close(fd)
+            log.warning("%s cannot be locked (%s): a second batch writing %s at the same time "
+                        "would not be refused", lock, exc.strerror, path)
+            return None
+        # the run that held it may have ended and removed it since we opened it: then ours is
+        # a file nobody else will open; take the one at the path now
+        try:
+            current = os.stat(lock)
+        except FileNotFoundError:
+            current = None
+        mine = os.fstat(fd)
+        if current is not None and (current.st_dev, current.st_ino) == (mine.st_dev,
+                                                                        mine.st_ino):
+            try:                  # who holds it, for a run refused meanwhile
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+            except OSError:
+                pass
+            return fd
+        os.close(fd)
+
+
+def _give_back_lock(path: Path, fd: int) -> None:
+    """Remove ``PATH.lock`` and release it (removed while still held: a run that opened it
+    meanwhile sees it is gone and takes a new one)."""
+    try:
+        os.unlink(lock_path(path))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _one_run_writing(*paths: tuple[Path, str]) -> Iterator[None]:
+    """Hold the lock of each (path, option) for the length of the block; refuse the run with
+    an :class:`InputError` when another run holds any of them (those already taken are
+    given back, so the refused run leaves nothing behind)."""
+    held: list[tuple[Path, int]] = []
+    try:
+        for path, option in paths:
+            fd = _take_lock(path, option)
+            if fd is not None:
+                held.append((path, fd))
+                _HELD_LOCKS.add(fd)
+        yield
+    finally:
+        for path, fd in reversed(held):
+            _HELD_LOCKS.discard(fd)
+            _give_back_lock(path, fd)
+
+
 class _Checkpoint:
     """Where a run over the same inputs and output got to: records done, output bytes and
     their SHA-256.
@@ -638,15 +742,32 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
     For the length of the run the cyclic garbage collector runs less often
     (:data:`_GC_THRESHOLDS`; the caller's thresholds are restored at the end).
 
-    Raises :class:`~safeflag.errors.InputError` when an input cannot be opened (nothing is
-    checked), :class:`~safeflag.errors.StoreError` when the database fails and ``OSError`` when
-    the output cannot be written; the run's committed history is kept either way.
+    Only one run at a time writes an output (and a quarantine file): the run holds
+    ``OUT.lock`` and its quarantine file's ``.lock`` (:func:`lock_path`) from before it touches
+    the partial output, the checkpoint or the quarantine until it ends, and removes them then;
+    a killed run's are left, and taken over by the next run. Where ``fcntl`` is missing
+    (Windows) nothing is locked.
+
+    Raises :class:`~safeflag.errors.InputError` when an input cannot be opened or another run
+    is writing ``out`` or the quarantine file (nothing is checked or changed),
+    :class:`~safeflag.errors.StoreError` when the database fails and ``OSError`` when the
+    output cannot be written; the run's committed history is kept either way.
     """
     check_inputs(inputs)
     out = Path(out)
-    _check_output(out, Path(quarantine or quarantine_path(out)))
+    held = Path(quarantine or quarantine_path(out))
+    _check_output(out, held)
+    with _one_run_writing((out, "--out"), (held, "--quarantine")):
+        return _run_batch(sf, inputs, out, held, fmt=fmt, workers=workers, user=user,
+                          commit_every=commit_every, progress=progress, strict=strict)
+
+
+def _run_batch(sf: Safeflag, inputs: list[str], out: Path, held: Path, *, fmt: str | None,
+               workers: int, user: str | None, commit_every: int, progress: bool,
+               strict: bool) -> BatchSummary:
+    """:func:`run_batch`, its output and quarantine file locked."""
     summary = BatchSummary(workers=max(1, workers))
-    bad = Quarantine(quarantine or quarantine_path(out))
+    bad = Quarantine(held)
     summary.quarantine = str(bad.path)
     checkpoint = _Checkpoint(sf.store, inputs, out, fmt, strict)
     partial = out.with_name(out.name + ".partial")

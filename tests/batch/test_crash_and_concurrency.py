@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from safeflag.batch import lock_path
+
 from .worlds import history_snapshot, new_db, small_world, table_counts, write_hl7
 
 CLI = [sys.executable, "-m", "safeflag.cli"]
@@ -85,6 +87,7 @@ def test_kill_and_rerun_records_everything_once(world, extract, clean_run, tmp_p
     assert proc.returncode == -signal.SIGKILL
     assert kill_after <= killed_at < TOTAL, "the run must be killed part way"
     assert not out.exists(), "a killed run must not leave an output that looks complete"
+    assert lock_path(out).exists()              # its lock file is left, its lock is not
     _assert_no_process_uses(db)
 
     rerun = _batch(db, extract, out, "--workers", "2")
@@ -93,6 +96,7 @@ def test_kill_and_rerun_records_everything_once(world, extract, clean_run, tmp_p
     # nothing lost, nothing twice: the history, its attendees and the audit
     assert history_snapshot(db) == history_snapshot(clean_db)
     assert out.read_text(encoding="utf-8") == clean_out
+    assert not lock_path(out).exists()
     con = sqlite3.connect(db)
     audited = {r[0] for r in con.execute("SELECT attendance_id FROM audit")}
     con.close()
