@@ -2,7 +2,9 @@
 
 - **Bounded memory**: inputs are streamed; a fixed window of records is in flight.
 - **Arrival order**: several inputs are merged by arrival time (each is expected in arrival
-  order); an unreadable record keeps its place in its input.
+  order); an unreadable record keeps its place in its input. A record that arrived before one
+  read earlier in its input is counted (:mod:`safeflag.arrivals`): a warning and the summary
+  say so.
 - **Every record accounted for**: one output line per input record, errors included; unreadable
   records also go, raw, to a quarantine file (mode 0600, created only when needed).
 - **Both cores**: worker processes read HL7 / NDJSON records and match them to the register
@@ -40,6 +42,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, TextIO, TypeVar
 
+from .arrivals import ADVICE, ArrivalOrder, input_name
 from .errors import InputError, MessageError, NotAnArrival, StoreError
 from .ingest import IngestItem, blank_input, check_inputs, detect_format, read_attendances
 from .models import Attendance, CheckResult
@@ -103,6 +106,8 @@ class BatchSummary:
     quarantine: str = ""
     workers: int = 1
     seconds: float = 0.0
+    # per input: records that arrived before a record read earlier in it (arrivals.py)
+    out_of_order: Counter = field(default_factory=Counter)
 
     def add(self, record: dict, item: IngestItem) -> None:
         """Count one output record (the contract's JSON object) read from ``item``."""
@@ -121,6 +126,8 @@ class BatchSummary:
     def as_dict(self) -> dict[str, object]:
         return {"records": self.records, "attendances": self.attendances,
                 "errors": self.errors, "not_arrivals": self.not_arrivals,
+                "out_of_order": self.out_of_order.total(),
+                "out_of_order_inputs": dict(sorted(self.out_of_order.items())),
                 "matches": dict(sorted(self.bands.items())),
                 "flags": dict(sorted(self.flags.items())),
                 "warnings": dict(sorted(self.warnings.items())),
@@ -139,6 +146,12 @@ class BatchSummary:
                  f"matches: {counts(self.bands)}",
                  f"flags: {counts(self.flags)}",
                  f"warnings: {counts(self.warnings)}"]
+        if self.out_of_order.total():
+            where = ", ".join(f"{input_name(k)} {v:,}"
+                              for k, v in sorted(self.out_of_order.items()))
+            lines.append(f"not in arrival order: {self.out_of_order.total():,} records ({where}) "
+                         "arrived before records read earlier in their input; the checks of "
+                         f"those could not see them, so warnings may be missing: {ADVICE}")
         if self.quarantined:
             lines.append(f"quarantined: {self.quarantined:,} unreadable records in "
                          f"{self.quarantine}")
@@ -403,7 +416,12 @@ class _Pool:
 
 # --- merging and running -----------------------------------------------------------------------
 def merge_by_arrival(streams: Iterable[Iterator[BatchItem]]) -> Iterator[BatchItem]:
-    """Merge per-input streams by arrival; an error keeps the place it had in its input."""
+    """Merge per-input streams by arrival; an error keeps the place it had in its input.
+
+    Each input keeps its own order: a record is placed by the latest arrival of its input so
+    far. So a record the merge gives after a later arrival (of any input) is always one that
+    arrived before a record read earlier in its own input: :func:`_read_inputs` counts those,
+    and with them every record out of order in the merged order."""
     def keyed(index: int, stream: Iterator[BatchItem]) -> Iterator[tuple]:
         last = datetime.min
         for position, entry in enumerate(stream):
@@ -414,6 +432,20 @@ def merge_by_arrival(streams: Iterable[Iterator[BatchItem]]) -> Iterator[BatchIt
     iterators = [keyed(i, s) for i, s in enumerate(streams)]
     for *_, entry in heapq.merge(*iterators, key=lambda t: t[:3]):
         yield entry
+
+
+def _read_inputs(inputs: list[str], summary: BatchSummary, *, fmt: str | None,
+                 strict: bool, pool: "_Pool | None" = None) -> Iterator[BatchItem]:
+    """Every input's records merged by arrival; each input's records that arrived before one
+    read earlier in it are counted in ``summary.out_of_order`` as they are read."""
+    def watched(path: str) -> Iterator[BatchItem]:
+        order = ArrivalOrder(path)
+        entries = read_batch_items(path, fmt=fmt, pool=pool, strict=strict)
+        for position, entry in enumerate(entries, start=1):
+            if order.see(entry.item, position):
+                summary.out_of_order[path] += 1
+            yield entry
+    return merge_by_arrival([watched(path) for path in inputs])
 
 
 class _Progress:
@@ -781,8 +813,7 @@ def _run_batch(sf: Safeflag, inputs: list[str], out: Path, held: Path, *, fmt: s
     pool = (_Pool(workers, db, sf.settings, match=db != ":memory:")
             if workers > 1 else None)
     try:
-        entries = merge_by_arrival([read_batch_items(p, fmt=fmt, pool=pool, strict=strict)
-                                    for p in inputs])
+        entries = _read_inputs(inputs, summary, fmt=fmt, strict=strict, pool=pool)
         if done:
             _replay_done(partial, done, entries, summary, bad)
         sizer = _GroupSize(max(1, commit_every))
@@ -843,8 +874,7 @@ def _report_finished(inputs: list[str], out: Path, fmt: str | None, strict: bool
     is made from the output, and the checkpoint cleared."""
     started = time.monotonic()
     try:
-        entries = merge_by_arrival([read_batch_items(p, fmt=fmt, strict=strict)
-                                    for p in inputs])
+        entries = _read_inputs(inputs, summary, fmt=fmt, strict=strict)
         _replay_done(out, done, entries, summary, bad)
     finally:
         bad.close()
