@@ -5,8 +5,9 @@ recorded: the attendances checked before it. Records are checked in the order th
 a record that arrived before a record read earlier in the same input was not yet in the history
 when that earlier record was checked, and that check could not see it (a REPEAT_INJURY or a
 family warning may be missing, its note saying no earlier attendance is on record). Sorting
-an input would need all of it in memory, so ``safeflag batch`` counts such records with
-:class:`ArrivalOrder` and says so.
+an input would need all of it in memory, so the readers' callers (``safeflag batch``,
+``safeflag check``, :meth:`~safeflag.Safeflag.check_path`) count such records with
+:class:`ArrivalOrder` and say so.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from typing import Optional
 
 import typer
 
+from .arrivals import ArrivalOrder
 from .errors import InputError, NotAnArrival, SafeflagError
 from .ingest import FORMATS, check_inputs, read_attendances
 from .models import CheckResult
@@ -179,8 +180,10 @@ def check(file: str = typer.Argument("-", help="Attendance file (HL7 v2, FHIR JS
         _check_input_format(input_format)
         check_inputs([file])
         with _open_for_checks(db, config, user, channel="check") as sf, _reader_may_go():
-            for seen, item in enumerate(read_attendances(file, fmt=input_format,
-                                                         strict=strict), start=1):
+            # checked in input order: a record that arrived before one read earlier is said
+            items = ArrivalOrder(file).watch(read_attendances(file, fmt=input_format,
+                                                              strict=strict))
+            for seen, item in enumerate(items, start=1):
                 result = sf.check_item(item)
                 # a readable message that is not an arrival (A03, ORU) is reported, not failed
                 failed = failed or (bool(result.errors) and not isinstance(item, NotAnArrival))

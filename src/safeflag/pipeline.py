@@ -447,6 +447,9 @@ class Safeflag:
 
     def check_path(self, path: str | Path, *, fmt: str | None = None,
                    user: str | None = None) -> Iterator[CheckResult]:
-        """Check every record in a file (HL7 v2, FHIR JSON/NDJSON or CSV), in input order."""
+        """Check every record in a file (HL7 v2, FHIR JSON/NDJSON or CSV), in input order; a
+        record that arrived before one read earlier is logged (:mod:`safeflag.arrivals`)."""
+        from .arrivals import ArrivalOrder
         from .ingest import read_attendances
-        return self.check_items(read_attendances(path, fmt=fmt), user=user)
+        return self.check_items(ArrivalOrder(str(path)).watch(read_attendances(path, fmt=fmt)),
+                                user=user)

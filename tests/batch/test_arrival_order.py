@@ -155,3 +155,27 @@ def test_the_batch_command_reports_the_count_and_its_status_is_unchanged(tmp_pat
     assert figures["out_of_order"] == count
     assert ("not in arrival order" in result.output) == bool(count)
     assert len(_warnings(caplog)) == count
+
+
+@pytest.mark.parametrize("rows, count", [(sorted(UNSORTED, key=lambda r: r[1]), 0),
+                                         (UNSORTED, 1)])
+def test_the_check_command_warns_of_an_input_out_of_arrival_order(tmp_path, caplog, rows,
+                                                                  count):
+    src = write_csv(_attendances(rows), tmp_path / "day.csv")
+    with caplog.at_level("WARNING"):
+        result = runner.invoke(app, ["check", str(src), "--db", str(tmp_path / "o.db")])
+    assert result.exit_code == EXIT_OK, result.output
+    assert len(result.output.splitlines()) == 3
+    said = _warnings(caplog)
+    assert len(said) == count
+    if count:
+        assert "record 2 (attendance V1) arrived before record 1 (attendance V3)" in said[0]
+
+
+@pytest.mark.parametrize("rows, count", [(sorted(UNSORTED, key=lambda r: r[1]), 0),
+                                         (UNSORTED, 1)])
+def test_check_path_warns_of_an_input_out_of_arrival_order(tmp_path, caplog, rows, count):
+    src = write_csv(_attendances(rows), tmp_path / "day.csv")
+    with Safeflag(SqliteStore(":memory:")) as sf, caplog.at_level("WARNING"):
+        assert len(list(sf.check_path(src))) == 3
+    assert len(_warnings(caplog)) == count
