@@ -289,14 +289,18 @@ def test_kin_roles_are_stored_and_older_identities_still_read():
 
 
 @pytest.mark.parametrize("line, key", [
-    ("Flat 2, 14 Fern Close", "LS2 9JT|2,14"),
-    ("14 Fern Close", "LS2 9JT|14"),
+    ("Flat 2, 14 Fern Close", "LS2 9JT|2,14|14 FERN"),
+    ("Flat 14, 2 Fern Close", "LS2 9JT|2,14|2 FERN"),      # the same numbers, another house
+    ("14 Fern Close", "LS2 9JT|14|14 FERN"),
+    ("14 Oak Road", "LS2 9JT|14|14 OAK"),                  # another street of the unit
     ("Fern Close", None),                       # no number: nothing to tell homes apart by
-    ("Flat B, 12 Fern Close", "LS2 9JT|b,12"),  # a flat's letter
-    ("flat b 12 fern close", "LS2 9JT|b,12"),
-    ("12B Fern Close", "LS2 9JT|b,12"),         # a letter after the house number
-    ("Apartment 3, 12 Fern Close", "LS2 9JT|3,12"),
-    ("12 Fern Close, Block A", "LS2 9JT|12"),   # a lone letter elsewhere is not a flat
+    ("Flat B, 12 Fern Close", "LS2 9JT|b,12|12 FERN"),  # a flat's letter
+    ("flat b 12 fern close", "LS2 9JT|b,12|12 FERN"),
+    ("12B Fern Close", "LS2 9JT|b,12|12 FERN"),         # a letter after the house number
+    ("Apartment 3, 12 Fern Close", "LS2 9JT|3,12|12 FERN"),
+    ("Flat 2 14 Fern Close", "LS2 9JT|2,14|14 FERN"),
+    ("12 Fern Close, Block A", "LS2 9JT|12|12 FERN"),   # a lone letter elsewhere is not a flat
+    ("Flat 3", "LS2 9JT|3"),                    # no house number said: the marks alone
 ])
 def test_premise_key(line, key):
     from safeflag.algo.compare import premise_key
@@ -331,6 +335,12 @@ def test_premises_survive_storage_and_merging():
 
 
 @pytest.mark.parametrize("a, b, same", [
+    (("LS2 9JT|14|14 FERN",), ("LS2 9JT|2,14|14 FERN",), True),   # the flat number left out
+    (("LS2 9JT|14|14 FERN",), ("LS2 9JT|14|14 FEN",), True),      # a slip in the street
+    (("LS2 9JT|14|14 FERN",), ("LS2 9JT|14|14 OAK",), False),     # two streets of one unit
+    (("LS2 9JT|2,14|14 FERN",), ("LS2 9JT|2,14|2 FERN",), False),  # Flat 2 of 14, Flat 14 of 2
+    (("LS2 9JT|2,14|14 FERN",), ("LS2 9JT|2|2 FERN",), False),   # flat 2 of 14, house 2
+    (("LS2 9JT|14",), ("LS2 9JT|2,14|2 FERN",), True),   # a key stored before: its marks alone
     (("LS2 9JT|14",), ("LS2 9JT|2,14",), True),       # one left the flat number out
     (("LS2 9JT|a,14",), ("LS2 9JT|b,14",), False),    # two flats of one house
     (("LS2 9JT|14",), ("LS2 9JT|16",), False),        # two houses of one unit

@@ -130,6 +130,25 @@ def test_a_register_mother_at_another_house_of_the_unit_is_another_woman(sf, lin
     assert any(f.person_id == "TOM" for f in result.flags) is linked
 
 
+@pytest.mark.parametrize("second_line, linked", [
+    ("12 Fern Close", True),        # the same home: her name and her address
+    ("12 Oak Road", False),         # the same number in another street of the unit
+    ("2 Fern Close", False),        # house 2, where the first gave flat 2 of number 12
+])
+def test_two_women_of_one_name_in_two_homes_of_a_unit_are_two_mothers(sf, second_line,
+                                                                      linked):
+    def child_at(aid, arrival, given, birth, line, dx):
+        a = visit(aid, arrival, given, "Smith", birth, kin("mother", "Sarah", "Smith"),
+                  postcode="DN32 7QX", dx=dx)
+        return a.model_copy(update={"patient": a.patient.model_copy(update={
+            "addresses": (Address(line=line, postcode="DN32 7QX"),)})})
+    first = "Flat 2, 12 Fern Close" if second_line == "2 Fern Close" else "12 Fern Close"
+    sf.check(child_at("V1", "2021-03-01", "Ruby", "2018-02-02", first, ("S42.0",)))
+    result = sf.check(child_at("V2", "2021-04-01", "Jack", "2019-06-06", second_line,
+                               ("S00.0",)))
+    assert (sibling_warning(result) is not None) is linked
+
+
 def test_a_register_child_gains_an_unconfirmed_sibling_from_attendances(sf):
     load(sf, [person("C1", "Amy", "Smith", "2020-01-15")])
     mum = kin("mother", "Jo", "Smith", nhs=NHS_MUM)

@@ -49,6 +49,9 @@ def warning(result, code: str):
     ("Fern Cottage", "Lowe", HOME, False),            # no number: the unit alone is ~15 homes
     ("", "Lowe", HOME, False),                        # no address line at all
     ("14 Fern Close", "Lowe", "LS2 9JU", False),      # another postcode unit
+    ("14 Oak Road", "Lowe", HOME, False),             # the same number in another street
+    ("14 Oak Road", "Dunn", HOME, False),             # ... of the unit, either way
+    ("14 Fen Close", "Lowe", HOME, True),             # a slip in the street's name
 ])
 def test_a_child_at_the_same_home_with_the_family_name_is_household(sf, line, family,
                                                                      postcode, linked):
@@ -292,3 +295,29 @@ def test_a_mother_named_at_an_earlier_attendance_counts_for_the_child(sf):
                 dx=("S42.0",)).model_copy(update={"next_of_kin": (_mother("Kerry", "Dunn"),)}))
     result = sf.check(at("V2", "2021-04-01", "Ivy", "Lowe", "2019-06-06", "14 Fern Close"))
     assert warning(result, "SIBLING_INJURY") is None
+
+
+@pytest.mark.parametrize("first, second, linked", [
+    ("Flat 2, 14 Fern Close", "Flat 2, 14 Fern Close", True),
+    ("Flat 14, 2 Fern Close", "Flat 2, 14 Fern Close", False),   # the same numbers swapped
+    ("Flat 2, 14 Fern Close", "2 Fern Close", False),    # a flat of 14 and the house at 2
+])
+@pytest.mark.parametrize("family", ["Lowe", "Dunn"])
+def test_which_number_is_the_house_tells_two_homes_apart(sf, first, second, linked, family):
+    sf.check(at("V1", "2021-03-01", "Tom", "Lowe", "2016-02-02", first, dx=("S42.0",)))
+    result = sf.check(at("V2", "2021-04-01", "Ivy", family, "2019-06-06", second))
+    assert (warning(result, "SIBLING_INJURY") is not None) is linked
+
+
+def test_a_home_recorded_before_keys_named_the_house_is_still_found(sf):
+    """Homes stored as ``UNIT|marks`` (before the house and street were kept) still meet
+    today's key for the very same home, by their marks."""
+    from safeflag.algo.compare import premise_key
+    first = at("V1", "2021-03-01", "Tom", "Dunn", "2016-02-02", "14 Fern Close", dx=("S42.0",))
+    sf.check(first)
+    key = premise_key(HOME, "14 Fern Close")
+    assert key == f"{HOME}|14|14 FERN"
+    with sf.store.transaction():            # as a database of the earlier version holds it
+        sf.store.record_homes("V1", 1, first.arrival, [f"{HOME}|14"])
+    result = sf.check(at("V2", "2021-04-01", "Ivy", "Lowe", "2019-06-06", "14 Fern Close"))
+    assert warning(result, "SIBLING_INJURY") is not None

@@ -27,7 +27,8 @@ from .postcode import parse_postcode
 __all__ = ["Identity", "Comparison", "COMPARISONS", "FIELDS", "blocking_keys", "compare",
            "probability", "is_twin_pattern", "is_generation_gap", "personal_evidence",
            "no_name_agrees", "no_first_name_nor_home", "nhs_contradicted", "merge_identities",
-           "premise_key", "different_dwellings", "same_dwelling", "family_unit_keys",
+           "premise_key", "legacy_premise_key", "different_dwellings", "same_dwelling",
+           "family_unit_keys",
            "PRIOR_LOG2_ODDS", "NO_DATA", "OTHERWISE", "GENERATION_YEARS", "FIRST_NAME_AGREES",
            "BIRTH_AGREES"]
 
@@ -143,13 +144,26 @@ _FLAT_LETTER = re.compile(r"\b(?:flat|apartment|apt|unit|room|maisonette)\s+([a-
                           r"|\b\d+([a-z])\b")
 
 
+#: The house number: a number followed by a word that is not a flat's ("14 Fern Close",
+#: "12B Fern Close"), the last in the line ("Flat 2, 14 Fern Close": 14), with that word, the
+#: first of the street's name.
+_HOUSE = re.compile(r"(?<![\w])(\d+)[a-z]?\s+(?!(?:flat|apartment|apt|unit|room|maisonette)\b)"
+                    r"([a-z][a-z']+)")
+
+
 def premise_key(postcode: str | None, line: str | None) -> str | None:
-    """``UNIT|marks``: the postcode unit and what tells homes in it apart — the numbers of the
-    address line (house, flat) and a flat's letter, e.g. ``LS2 9JT|2,14`` for "Flat 2, 14
-    Fern Close" and ``LS2 9JT|b,12`` for "Flat B, 12 Fern Close" (or "12B Fern Close");
+    """``UNIT|marks|HOUSE STREET``: the postcode unit and what tells homes in it apart.
+
+    *marks* are the numbers of the address line (house, flat) and a flat's letter;
+    *HOUSE STREET* is which of them is the house number, and the first word of the street
+    after it, when the line says (``LS2 9JT|2,14|14 FERN`` for "Flat 2, 14 Fern Close",
+    ``LS2 9JT|2,14|2 FERN`` for "Flat 14, 2 Fern Close", ``LS2 9JT|b,12|12 FERN`` for
+    "Flat B, 12 Fern Close" or "12B Fern Close"). A postcode unit may hold two streets, and
+    flats numbered like the houses, so "14 Oak Road" and "14 Fern Close" are two homes.
     ``None`` without a valid postcode or a number in the line. A letter is its own mark, so
     "12 Fern Close" still fits "12B" (the letter left out) while "Flat A" and "Flat B" of
-    number 12 are two homes."""
+    number 12 are two homes. Keys stored before the house and street were kept
+    (``UNIT|marks``) still compare by their marks alone."""
     parsed = parse_postcode(postcode)
     text = (line or "").lower()
     numbers = set(re.findall(r"\d+", text))
@@ -157,15 +171,23 @@ def premise_key(postcode: str | None, line: str | None) -> str | None:
         return None
     letters = {a or b for a, b in _FLAT_LETTER.findall(text)}
     marks = sorted(numbers | letters, key=lambda n: (len(n), n))
-    return f"{parsed.unit}|{','.join(marks)}"
+    houses = _HOUSE.findall(text)
+    house = f"|{houses[-1][0]} {houses[-1][1].upper()}" if houses else ""
+    return f"{parsed.unit}|{','.join(marks)}{house}"
+
+
+def legacy_premise_key(key: str) -> str:
+    """``key`` as keys were stored before they named the house and street (``UNIT|marks``)."""
+    unit, _, rest = key.partition("|")
+    return f"{unit}|{rest.partition('|')[0]}"
 
 
 def different_dwellings(a: Identity, b: Identity) -> bool:
     """Do ``a`` and ``b`` share postcode units only as two different homes in them? True when
-    every unit they share has an address line with numbers on both sides, and no number set
-    of one contains the other's (``14`` fits ``Flat 2, 14``; ``Flat 1, 14`` does not fit
-    ``Flat 7, 14``). A postcode unit holds about fifteen homes: agreeing on it is weaker
-    evidence when the homes are known to differ."""
+    every unit they share has an address line with numbers on both sides, and no two of them
+    fit (:func:`_one_home`: ``14`` fits ``Flat 2, 14``; ``Flat 1, 14`` does not fit
+    ``Flat 7, 14``, nor ``14 Oak Road`` ``14 Fern Close``). A postcode unit holds about fifteen
+    homes: agreeing on it is weaker evidence when the homes are known to differ."""
     shared = set(a.postcodes) & set(b.postcodes)
     if not shared:
         return False
@@ -177,19 +199,41 @@ def different_dwellings(a: Identity, b: Identity) -> bool:
 
 
 def same_dwelling(a: Identity, b: Identity) -> bool:
-    """Do ``a`` and ``b`` give one home: premises in one postcode unit whose marks fit (one
-    set holds the other, as for :func:`different_dwellings`)?"""
+    """Do ``a`` and ``b`` give one home: premises in one postcode unit that fit
+    (:func:`_one_home`, as for :func:`different_dwellings`)?"""
     return any(_fit(_numbers_at(a, unit), _numbers_at(b, unit))
                for unit in {key.split("|", 1)[0] for key in a.premises})
 
 
-def _fit(mine: list[frozenset[str]], theirs: list[frozenset[str]]) -> bool:
-    return any(x <= y or y <= x for x in mine for y in theirs)
+#: One home's premises in a unit: its marks, and (house number, street word) when known.
+_Home = tuple[frozenset[str], tuple[str, str] | None]
 
 
-def _numbers_at(ident: Identity, unit: str) -> list[frozenset[str]]:
-    return [frozenset(key.split("|", 1)[1].split(",")) for key in ident.premises
-            if key.split("|", 1)[0] == unit]
+def _one_home(x: _Home, y: _Home) -> bool:
+    """Can two premises of one unit be one home? Their marks fit (one set holds the other:
+    a flat's number or letter left out on one side), and, where both say which number is the
+    house and what the street is, the house number is the same and the street's word too (or
+    one keying slip apart: "Fern", "Fen")."""
+    (marks_x, house_x), (marks_y, house_y) = x, y
+    if house_x and house_y and (house_x[0] != house_y[0] or not (
+            house_x[1] == house_y[1] or one_edit_apart(house_x[1], house_y[1]))):
+        return False
+    return marks_x <= marks_y or marks_y <= marks_x
+
+
+def _fit(mine: list[_Home], theirs: list[_Home]) -> bool:
+    return any(_one_home(x, y) for x in mine for y in theirs)
+
+
+def _numbers_at(ident: Identity, unit: str) -> list[_Home]:
+    homes = []
+    for key in ident.premises:
+        at, _, rest = key.partition("|")
+        if at == unit:
+            marks, _, house = rest.partition("|")
+            number, _, street = house.partition(" ")
+            homes.append((frozenset(marks.split(",")), (number, street) if house else None))
+    return homes
 
 
 def merge_identities(old: Identity, new: Identity) -> Identity:

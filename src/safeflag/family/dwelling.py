@@ -9,12 +9,15 @@ each one hop from the child's own address (so they cannot chain two families tog
    family name of the child's (as the matcher's blocking key holds it: phonetic, any part of
    a double-barrelled name). The same home is the same postcode unit *and* numbers (and
    flat letters) of the address line that fit (``14``, ``Flat 2, 14``; not ``Flat A, 14``
-   and ``Flat B, 14``; :func:`~safeflag.algo.compare.premise_key`). A postcode unit alone
+   and ``Flat B, 14``), with the same house number and street where both lines say them
+   (not ``14 Oak Road`` and ``14 Fern Close`` of one unit, nor ``Flat 2, 14`` and
+   ``2 Fern Close``; :func:`~safeflag.algo.compare.premise_key`). A postcode unit alone
    holds about fifteen homes, so an address line with no number links nobody.
 2. **The very same home lately, whatever the family name**: another child's attendance in the
    previous ``shared_days`` (365) gave exactly the premises this attendance gives (the same
-   unit and the same numbers and letters: ``14`` does not meet ``Flat 2, 14`` here, where a
-   house in flats would join two families). Half-siblings with their fathers' names and
+   unit, the same numbers and letters, the same house number and street: ``14`` does not
+   meet ``Flat 2, 14`` here, where a house in flats would join two families; a home stored
+   before the house and street were kept is met by its numbers). Half-siblings with their fathers' names and
    step-siblings share a home under several surnames. Without the date, a house in multiple
    occupation or successive tenancies over the years would join unrelated children; the
    homes are dated per attendance (an A08 that corrects the address takes the old home away).
@@ -41,7 +44,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from ..algo.compare import OTHERWISE, Identity, compare, family_unit_keys, same_dwelling
+from ..algo.compare import (OTHERWISE, Identity, compare, family_unit_keys, legacy_premise_key,
+                            same_dwelling)
 from ..algo.dates import age_months_range
 from ..settings import RuleSettings
 from ..store import HomeGiven, Store
@@ -126,7 +130,9 @@ def _same_home_lately(store: Store, child: Identity, attendee_ids: list[int],
         return [], None
     on = arrival.date()
     latest: dict[int, HomeGiven] = {}       # attendee -> their latest attendance at the home
-    for home in store.homes_given(child.premises, until=arrival,
+    # homes recorded before keys named the house and street are found by their marks
+    keys = dict.fromkeys([*child.premises, *map(legacy_premise_key, child.premises)])
+    for home in store.homes_given(keys, until=arrival,
                                   since=on - timedelta(days=shared_days)):
         if home.attendee_id not in attendee_ids:
             latest[home.attendee_id] = home
