@@ -15,14 +15,14 @@ each one hop from the child's own address (so they cannot chain two families tog
    holds about fifteen homes, so an address line with no number links nobody.
 2. **The very same home lately, whatever the family name**: another child's attendance in the
    previous ``shared_days`` (365) gave exactly the premises this attendance gives (the same
-   unit, the same numbers and letters, the same house number and street: ``14`` does not
-   meet ``Flat 2, 14`` here, where a house in flats would join two families; a home stored
-   before the house and street were kept is met by its numbers). Half-siblings with their fathers' names and
-   step-siblings share a home under several surnames. Without the date, a house in multiple
-   occupation or successive tenancies over the years would join unrelated children; the
-   homes are dated per attendance (an A08 that corrects the address takes the old home away).
-   Where the two children's attendances name two different women as their mother (two NHS
-   numbers, or another first name), they are two families in one house and are not linked
+   unit, the same numbers and letters, the same house number and street: ``14`` does not meet
+   ``Flat 2, 14`` here, where a house in flats would join two families; a home stored before
+   the house and street were kept is met by its numbers). Half-siblings with their fathers'
+   names and step-siblings share a home under several surnames. Without the date, a house in
+   multiple occupation or successive tenancies over the years would join unrelated children;
+   the homes are dated per attendance (an A08 that corrects the address takes the old home
+   away). Where the two children's attendances name two different women as their mother (two
+   NHS numbers, or another first name), they are two families in one house and are not linked
    (nor, so, are step-siblings who each name their own mother: the register's step-parent
    links are for them).
 
