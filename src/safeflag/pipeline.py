@@ -18,7 +18,7 @@ from pathlib import Path
 from .algo.injury import InjuryFinding, classify
 from .errors import MessageError, NotAnArrival, StoreError
 from .family import (Family, NamedParent, attendance_only, build_family, family_of,
-                     name_parents, resolve_parents)
+                     name_parents, resolve_parents, with_current_addresses)
 from .ingest import IngestItem
 from .ingest.register import load_register
 from .match import Matcher, demographics_identity, register_identities
@@ -174,7 +174,7 @@ class Safeflag:
         process killed, the database failing) leaves the rest recorded, and the next load
         matches them too. ``progress`` is called after each chunk with (attendees matched
         again so far, all to match)."""
-        register = load_register(path)
+        register = with_current_addresses(load_register(path), date.today())
         index, model = prepare_register(register)
         try:
             with self.store.transaction():

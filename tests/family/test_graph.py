@@ -220,3 +220,45 @@ def test_address_given_adds_nobody_the_register_already_links_nor_the_child(sf):
     assert kinds(family)["S3"] == ("sibling", "sibling", True)
     assert family.at_address == ()                 # S3 is known; C1 is the child itself
     assert family_of(sf.store, "S1", DAY, address=given).at_address != ()
+
+
+def test_a_current_address_without_history_places_the_person_there_from_the_load(tmp_path):
+    """persons.csv gives a current address and addresses.csv nothing: a child arriving from
+    that address after the load is in the household; an attendance before the load is not
+    placed in today's family's home."""
+    from datetime import date, timedelta
+
+    from safeflag import Safeflag
+    from safeflag.family import with_current_addresses
+    from safeflag.models import Register
+
+    mia = person("MIA", "Mia", "Lowe", "2019-01-01").model_copy(
+        update={"address_line": "7 Fern Close"})
+    register = Register(persons=(mia,), plans=(plan("MIA", "CP", "2020-01-01"),))
+    placed = with_current_addresses(register, date(2026, 11, 28))
+    assert [(a.person_id, a.address_line, a.from_date) for a in placed.addresses] == [
+        ("MIA", "7 Fern Close", date(2026, 11, 28))]
+    assert with_current_addresses(placed, date(2027, 1, 1)).addresses == placed.addresses
+
+    folder = tmp_path / "reg"
+    folder.mkdir()
+    (folder / "persons.csv").write_text(
+        "person_id,nhs_number,given_name,family_name,birth_date,sex,address_line,postcode\n"
+        "MIA,,Mia,Lowe,2019-01-01,female,7 Fern Close,DN32 7QX\n", encoding="utf-8")
+    (folder / "plans.csv").write_text(
+        "person_id,plan,start_date,end_date,category,local_authority,contact\n"
+        "MIA,CP,2020-01-01,,,LA,\n", encoding="utf-8")
+    (folder / "relationships.csv").write_text(
+        "person_id,related_person_id,relationship,from_date,to_date\n", encoding="utf-8")
+    sf = Safeflag.open(tmp_path / "sf.db")
+    sf.load_register(folder)
+
+    def visit(aid: str, day: date):
+        a = attendance(aid, day.isoformat(), given="Ivy", family="Dunn", birth="2020-05-05")
+        return a.model_copy(update={"patient": a.patient.model_copy(update={
+            "addresses": (Address(line="7 Fern Close", postcode="DN32 7QX"),)})})
+    after = sf.check(visit("V1", date.today() + timedelta(days=1)))
+    assert any(f.person_id == "MIA" and f.subject == "household" for f in after.flags)
+    before = sf.check(visit("V0", date.today() - timedelta(days=400)))
+    assert not any(f.person_id == "MIA" for f in before.flags)
+    sf.close()

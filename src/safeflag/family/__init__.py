@@ -23,14 +23,14 @@ from ..algo.compare import Identity
 from ..store import Store
 from .dwelling import HOME_SHARED_DAYS, HOUSEHOLD_CHILD_MONTHS, children_at_home
 from .graph import (DEFAULT_HOUSEHOLD_MOST, INVERSE, Family, Relative, co_residents,
-                    family_of, residents_at, same_place)
+                    family_of, residents_at, same_place, with_current_addresses)
 from .kin import (PARENT_ROLES, NamedParent, ResolvedParent, attendance_only,
                   attendance_relatives, may_be_self, name_parents, resolve_parents)
 
 __all__ = ["Relative", "Family", "family_of", "build_family", "INVERSE", "PARENT_ROLES",
            "ResolvedParent", "NamedParent", "name_parents", "resolve_parents",
            "attendance_relatives", "attendance_only", "co_residents", "residents_at",
-           "same_place", "may_be_self", "children_at_home"]
+           "same_place", "may_be_self", "children_at_home", "with_current_addresses"]
 
 
 def build_family(store: Store, person_id: str | None, attendee_ids: list[int],

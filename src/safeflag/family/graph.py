@@ -36,12 +36,12 @@ from datetime import date
 
 from ..algo.dates import PartialDate
 from ..algo.postcode import postcode_key
-from ..models import Address, AddressPeriod, Relationship, RelationshipType as R
+from ..models import Address, AddressPeriod, Register, Relationship, RelationshipType as R
 from ..settings import RuleSettings
 from ..store import Store
 
 __all__ = ["Relative", "Family", "family_of", "INVERSE", "same_place", "co_residents",
-           "residents_at"]
+           "residents_at", "with_current_addresses"]
 
 INVERSE: dict[R, R] = {
     R.mother: R.child, R.father: R.child, R.parent: R.child,
@@ -109,6 +109,31 @@ def same_place(a: AddressPeriod, b: AddressPeriod) -> bool:
     pa, pb = postcode_key(a.postcode), postcode_key(b.postcode)
     la, lb = _line_key(a.address_line), _line_key(b.address_line)
     return bool(pa) and pa == pb and bool(la) and la == lb
+
+
+def with_current_addresses(register: Register, since: date) -> Register:
+    """``register`` with each person's current address (persons.csv ``address_line`` and
+    ``postcode``; a Patient's address without an end) in their address history from
+    ``since``, the day it is loaded, where the history does not already place them there.
+
+    Co-residence reads the history, so a register without ``addresses.csv`` linked nobody by
+    the address. From the load day only: the register says where a person lives now, not
+    since when, and a look-back over earlier attendances must not place today's family in the
+    home of the one before."""
+    history: dict[str, list[AddressPeriod]] = {}
+    for period in register.addresses:
+        history.setdefault(period.person_id, []).append(period)
+    added = []
+    for person in register.persons:
+        if not (person.address_line and person.postcode):
+            continue
+        now = AddressPeriod(person_id=person.person_id, address_line=person.address_line,
+                            postcode=person.postcode, from_date=since)
+        if not any(same_place(now, known) for known in history.get(person.person_id, ())):
+            added.append(now)
+    if not added:
+        return register
+    return register.model_copy(update={"addresses": (*register.addresses, *added)})
 
 
 def _current(period: AddressPeriod, on: date) -> bool:
