@@ -20,7 +20,7 @@ from safeflag.errors import MessageError
 from safeflag.store.sqlite import SqliteStore
 
 from ..conftest import attendance
-from .worlds import write_csv, write_hl7
+from .worlds import Stopped, stop_after, write_csv, write_hl7
 
 #: one child's three injury attendances, read 10 May, 1 May, 12 May
 UNSORTED = [("V3", "2024-05-10"), ("V1", "2024-05-01"), ("V2", "2024-05-12")]
@@ -118,16 +118,7 @@ def test_a_resumed_run_counts_as_an_unstopped_run(tmp_path, monkeypatch):
     rows = [(f"V{n}", f"2024-05-{d:02d}") for n, d in enumerate([3, 1, 4, 2, 9, 8, 7], 1)]
     src = write_csv(_attendances(rows), tmp_path / "day.csv")
 
-    class Stopped(BaseException):
-        pass
-    real, seen = batch._check, [0]
-
-    def check(*args):
-        if seen[0] >= 4:
-            raise Stopped()
-        seen[0] += 1
-        return real(*args)
-    monkeypatch.setattr(batch, "_check", check)
+    real = stop_after(monkeypatch, 4)
     with pytest.raises(Stopped):
         _run(tmp_path, [src], commit_every=2)
     monkeypatch.setattr(batch, "_check", real)

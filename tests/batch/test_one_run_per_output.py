@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import safeflag.batch as batch
 from safeflag import InputError, Safeflag
 from safeflag.store.sqlite import SqliteStore
 
-from .worlds import ndjson_bundle, new_db, small_world, write_hl7
+from .worlds import Stopped, ndjson_bundle, new_db, small_world, stop_after, write_hl7
 
 CLI = [sys.executable, "-m", "safeflag.cli"]
 GARBAGE = '{"resourceType": "Bundle", "entry": [\n'     # an unreadable line
@@ -184,18 +183,8 @@ def test_without_flock_runs_are_not_kept_apart(world, files, monkeypatch):
 
 def test_a_run_stopped_by_an_error_gives_its_lock_back_and_resumes(world, files, monkeypatch):
     db, extract, out = files
-
-    class Stopped(BaseException):
-        """Stands for a failure that ends the run part way."""
-    real, seen = batch._check, [0]
-
-    def check(*args):
-        if seen[0] >= 25:
-            raise Stopped()
-        seen[0] += 1
-        return real(*args)
     with Safeflag(SqliteStore(db)) as sf:
-        monkeypatch.setattr(batch, "_check", check)
+        real = stop_after(monkeypatch, 25)
         with pytest.raises(Stopped):
             batch.run_batch(sf, [str(extract)], out, commit_every=10, progress=False)
         assert out.with_name(out.name + ".partial").exists()

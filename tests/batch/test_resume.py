@@ -16,11 +16,7 @@ import safeflag.batch as batch
 from safeflag import Safeflag
 from safeflag.store.sqlite import SqliteStore
 
-from .worlds import new_db, small_world, write_csv, write_hl7
-
-
-class Stopped(BaseException):
-    """Stands for the process being killed (not an Exception: nothing may catch it)."""
+from .worlds import Stopped, new_db, small_world, write_csv, write_hl7
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import safeflag.batch as batch
 from safeflag.models import Attendance, Coded
 from safeflag.pipeline import index_register
 from safeflag.store.sqlite import SqliteStore
@@ -151,3 +152,21 @@ def table_counts(db: Path) -> dict[str, int]:
                 for t in ("attendance", "attendee", "parent", "attendee_parent", "audit")}
     finally:
         con.close()
+
+
+class Stopped(BaseException):
+    """Stands for the process being killed (not an Exception: nothing may catch it)."""
+
+
+def stop_after(monkeypatch, checks: int):
+    """Make ``safeflag.batch`` stop with :class:`Stopped` once ``checks`` records are checked
+    (after the groups before were committed); returns the real check, to put back."""
+    real, seen = batch._check, [0]
+
+    def check(sf, entry, user, trust_match):
+        if seen[0] >= checks:
+            raise Stopped()
+        seen[0] += 1
+        return real(sf, entry, user, trust_match)
+    monkeypatch.setattr(batch, "_check", check)
+    return real

@@ -262,16 +262,24 @@ def test_a_birth_date_sent_as_nan_is_an_error_not_a_missing_date():
     assert isinstance(err, MessageError) and err.location == "Patient.birthDate"
 
 
+def _with_mother(*, gender: object = "female", birth: object = None) -> Attendance:
+    """The fixture's attendance with a RelatedPerson, Kerry Lowe, mother, of this ``gender``
+    and ``birthDate`` (left out when ``None``)."""
+    b = _bundle()
+    b["entry"].append({"resource": {
+        "resourceType": "RelatedPerson", "id": "rp-1", "gender": gender,
+        **({"birthDate": birth} if birth is not None else {}),
+        "relationship": [{"coding": [{"code": "MTH"}]}],
+        "name": [{"given": ["Kerry"], "family": "Lowe"}]}})
+    [att] = list(read_text(json.dumps(b), fmt="fhir"))
+    return att
+
+
 @pytest.mark.parametrize("gender, kept", [("female", True), (2, False)])
 def test_a_next_of_kin_of_the_wrong_json_type_is_left_out_with_a_note(gender, kept):
     """Next of kin are optional: a bad one must not make the child's own attendance (and
     flags) unreadable."""
-    b = _bundle()
-    b["entry"].append({"resource": {
-        "resourceType": "RelatedPerson", "id": "rp-1", "gender": gender,
-        "relationship": [{"coding": [{"code": "MTH"}]}],
-        "name": [{"given": ["Kerry"], "family": "Lowe"}]}})
-    [att] = list(read_text(json.dumps(b), fmt="fhir"))
+    att = _with_mother(gender=gender)
     assert isinstance(att, Attendance)
     assert any(n.given == "Kerry" for k in att.next_of_kin for n in k.demographics.names) is kept
     notes = [n for n in att.notes if n.startswith("RelatedPerson.gender")]
@@ -282,12 +290,7 @@ def test_a_next_of_kin_of_the_wrong_json_type_is_left_out_with_a_note(gender, ke
 @pytest.mark.parametrize("birth, born", [("1990-03-15", PartialDate(1990, 3, 15)),
                                          ("15/03/1990", None), ("1990-02-30", None)])
 def test_a_relatives_unreadable_birth_date_is_left_out_and_noted(birth, born):
-    b = _bundle()
-    b["entry"].append({"resource": {
-        "resourceType": "RelatedPerson", "id": "rp-1", "birthDate": birth,
-        "relationship": [{"coding": [{"code": "MTH"}]}],
-        "name": [{"given": ["Kerry"], "family": "Lowe"}]}})
-    [att] = list(read_text(json.dumps(b), fmt="fhir"))
+    att = _with_mother(birth=birth)
     [kerry] = [k for k in att.next_of_kin if k.demographics.names[0].given == "Kerry"]
     assert kerry.demographics.birth_date == born
     noted = [n for n in att.notes if n.startswith("RelatedPerson.birthDate")]
