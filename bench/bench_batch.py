@@ -207,13 +207,24 @@ def main() -> None:
                         help="comma-separated worker counts to run (1 = in one process)")
     parser.add_argument("--latency", type=int, default=2000, help="checks timed in process")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         path, db, out, workers = args.child
         _child(path, db, out, int(workers))
         return
+    if args.prepare_only:
+        prepare(args.attendances, args.persons, args.seed, args.latency)
+        return
 
-    folder = prepare(args.attendances, args.persons, args.seed, args.latency)
+    folder = _world_folder(args.attendances, args.persons, args.seed)
+    if not (folder / "ready.json").exists():
+        # the world is made in a process of its own: Linux carries a process's peak RSS
+        # (ru_maxrss) across fork and exec, so a parent that had held the world (7 GB at full
+        # size) would lend that peak to every batch it starts, and "peak MiB" would show it
+        subprocess.run([sys.executable, __file__, "--prepare-only",
+                        "--attendances", str(args.attendances), "--persons", str(args.persons),
+                        "--seed", str(args.seed), "--latency", str(args.latency)], check=True)
     made = json.loads((folder / "ready.json").read_text())
     print(f"machine: {machine()}")
     print(f"world: {made['persons']:,} register persons, {made['attendances']:,} attendances "
