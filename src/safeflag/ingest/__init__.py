@@ -22,6 +22,7 @@ from typing import BinaryIO, Iterator
 from ..errors import InputError, MessageError
 from ..models import Attendance
 from ._common import MAX_MESSAGE_CHARS
+from .er7 import SEGMENT_JUNK
 
 IngestItem = Attendance | MessageError
 
@@ -35,8 +36,7 @@ _MAX_JSON_BYTES = 256 * 1024 * 1024
 #: An MSH, FHS or BHS segment starting a line (after any control characters, white space or
 #: byte-order mark), followed by its field separator: never a letter, digit or space, so that
 #: a CSV row such as ``BHS0002,...`` or ``MSHARI,...`` is not taken for one.
-_HL7_START = re.compile(r"(?:^|[\r\n\x0b\x1c])(?:[\x00-\x20\x7f\ufeff]|\xef\xbb\xbf)*"
-                        r"(?:MSH|FHS|BHS)[^A-Za-z0-9\s]")
+_HL7_START = re.compile(rf"(?:^|[\r\n\x0b\x1c]){SEGMENT_JUNK}*(?:MSH|FHS|BHS)[^A-Za-z0-9\s]")
 _SEGMENT_LINE = re.compile(r"^[A-Z][A-Z0-9]{2}\|")
 _EXT = {".hl7": "hl7", ".er7": "hl7", ".json": "fhir", ".ndjson": "ndjson", ".jsonl": "ndjson",
         ".csv": "csv", ".tsv": "csv", ".xml": "fhir"}

@@ -18,8 +18,8 @@ from ..models import EARLIEST_ARRIVAL, Coded, Sex
 T = TypeVar("T")
 
 __all__ = ["coding_system", "coded", "sex_of", "relationship_of", "local_wall_time",
-           "checked_arrival", "date_only_arrival", "EARLIEST_ARRIVAL", "infer_system",
-           "optional", "MAX_MESSAGE_CHARS"]
+           "checked_arrival", "date_only_arrival", "iso_date_alone", "EARLIEST_ARRIVAL",
+           "infer_system", "optional", "MAX_MESSAGE_CHARS"]
 
 #: A single message (HL7 message, FHIR bundle line, CSV row) larger than this is refused.
 MAX_MESSAGE_CHARS = 1_000_000
@@ -119,6 +119,11 @@ def relationship_of(code: str, text: str = "") -> str:
         if key in _RELATIONSHIP:
             return _RELATIONSHIP[key]
     return "other" if (code.strip() or text.strip()) else ""
+
+
+def iso_date_alone(text: str | None) -> bool:
+    """Is this ISO date/time (FHIR ``dateTime``, a CSV column) a date alone (``YYYY-MM-DD``)?"""
+    return text is not None and len(text.strip()) == 10
 
 
 def date_only_arrival(field: str) -> str:

@@ -21,7 +21,7 @@ from ..algo.nhs import normalise_nhs_number
 from ..errors import MessageError
 from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
 from ._common import (MAX_MESSAGE_CHARS, checked_arrival, coded, date_only_arrival,
-                      local_wall_time, optional, sex_of)
+                      iso_date_alone, local_wall_time, optional, sex_of)
 
 __all__ = ["COLUMNS", "REQUIRED", "CsvRecord", "sniff_delimiter", "iter_csv_rows",
            "iter_csv_records", "parse_csv_row"]
@@ -300,11 +300,6 @@ def _datetime(row: _Row, column: str, required: bool = False) -> datetime | None
         raise row.error("not an ISO date/time (YYYY-MM-DDTHH:MM[:SS])", column) from exc
 
 
-def _date_only(value: str | None) -> bool:
-    """Is this ISO date/time a date alone (``YYYY-MM-DD``)?"""
-    return value is not None and len(value.strip()) == 10
-
-
 def _date(row: _Row, column: str) -> PartialDate | None:
     value = row.get(column)
     if not value:
@@ -368,8 +363,8 @@ def parse_csv_row(row: _Row) -> Attendance:
     if not attendance_id:
         raise row.error("empty; every row needs its attendance id", "attendance_id")
     arrival = _datetime(row, "arrival", required=True)
-    arrival_notes = ((date_only_arrival("column arrival"),) if _date_only(row.get("arrival"))
-                     else ())
+    arrival_notes = ((date_only_arrival("column arrival"),)
+                     if iso_date_alone(row.get("arrival")) else ())
     name = Name(given=row.get("given_name"), family=row.get("family_name"),
                 middle=row.get("middle_name"))
     address = Address(line=row.get("address_line"), city=row.get("city"),

@@ -15,7 +15,7 @@ from typing import BinaryIO, Iterable, Iterator
 from ..errors import MessageError
 from ._common import MAX_MESSAGE_CHARS
 
-__all__ = ["Delimiters", "iter_hl7_messages", "iter_hl7_stream", "split_segments",
+__all__ = ["SEGMENT_JUNK", "Delimiters", "iter_hl7_messages", "iter_hl7_stream", "split_segments",
            "decode_message_bytes", "message_ref"]
 
 _ENVELOPE = frozenset({"FHS", "BHS", "BTS", "FTS"})
@@ -25,12 +25,13 @@ _BOM_LATIN1 = "\xef\xbb\xbf"
 #: What may stand before a segment's id without being part of it: control characters (a NUL,
 #: DOS's end-of-file Ctrl-Z, MLLP bytes), white space and byte-order marks (UTF-8, or read as
 #: latin-1), as left between messages by concatenating files saved on other systems.
-_LEADING_JUNK = re.compile(r"^(?:[\x00-\x20\x7f\ufeff]|\xef\xbb\xbf)+")
+SEGMENT_JUNK = r"(?:[\x00-\x20\x7f\ufeff]|\xef\xbb\xbf)"
+_LEADING_JUNK = re.compile(rf"^{SEGMENT_JUNK}+")
 
 
 def _segment_text(raw: str) -> str:
     """A line as a segment: trailing white space dropped, and leading junk
-    (:data:`_LEADING_JUNK`) too when it does not start with a letter."""
+    (:data:`SEGMENT_JUNK`) too when it does not start with a letter."""
     seg = raw.rstrip()
     if seg and not ("A" <= seg[0] <= "Z"):
         seg = _LEADING_JUNK.sub("", seg, count=1)

@@ -19,8 +19,8 @@ from ..algo.injury import classify
 from ..algo.nhs import is_valid_nhs_number, normalise_nhs_number
 from ..errors import MessageError
 from ..models import Address, Attendance, Coded, Demographics, Identifier, Name, NextOfKin
-from ._common import (checked_arrival, coded, date_only_arrival, local_wall_time, optional,
-                      relationship_of, sex_of)
+from ._common import (checked_arrival, coded, date_only_arrival, iso_date_alone,
+                      local_wall_time, optional, relationship_of, sex_of)
 
 __all__ = ["NHS_NUMBER_SYSTEM", "parse_fhir", "parse_fhir_text", "parse_fhir_document",
            "iter_ndjson_lines", "parse_ndjson_line",
@@ -272,7 +272,7 @@ def _arrival(enc: dict, ctx: _Ctx) -> tuple[datetime, tuple[str, ...]]:
             except ValueError as exc:
                 raise ctx.error("not a FHIR dateTime", where) from exc
             return (checked_arrival(parsed, where, ctx.error),
-                    (date_only_arrival(where),) if len(start.strip()) == 10 else ())
+                    (date_only_arrival(where),) if iso_date_alone(start) else ())
     raise ctx.error("the Encounter has no period.start (arrival time); send it",
                     "Encounter.period.start")
 
