@@ -262,3 +262,42 @@ def test_a_current_address_without_history_places_the_person_there_from_the_load
     before = sf.check(visit("V0", date.today() - timedelta(days=400)))
     assert not any(f.person_id == "MIA" for f in before.flags)
     sf.close()
+
+
+@pytest.mark.parametrize("given, birth, sex, maybe", [
+    ("Struan", "2018-09-19", "male", True),     # same birth date and sex: Teddy, or his twin
+    ("Struan", "2016-02-02", "male", False),    # another birth date: a brother
+    ("Sophie", "2018-09-19", "female", False),  # another first name and the other sex: a twin
+])
+def test_a_register_resident_who_may_be_the_unmatched_child_is_listed_as_such(
+        sf, given, birth, sex, maybe):
+    """A child the matcher does not take for the register's Teddy (another first name: a
+    middle name the register does not hold, or a twin) at Teddy's address. Teddy stays a
+    co-resident (his plan matters whether he is the child or a twin), but when he may be the
+    child itself (:func:`may_be_self`) his evidence says so, and a note asks for the match to
+    be checked: his injury may be the child's own, not a sibling's."""
+    teddy = person("T1", "Teddy", "Whitford-Patel", "2018-09-19", sex="male",
+                   postcode="QA5 8LB")
+    load(sf, [teddy], [], [plan("T1", "CP", "2021-01-01")], addresses=[
+        addr("T1", "111 Plover Road, Northmere", "QA5 8LB", "2018-09-19")])
+    home = Address(line="111 Plover Road", city="Northmere", postcode="QA5 8LB")
+
+    def at_home(aid: str, arrival: str, **kw):
+        a = attendance(aid, arrival, family="Whitford-Patel", postcode="QA5 8LB", **kw)
+        return a.model_copy(update={"patient": a.patient.model_copy(
+            update={"addresses": (home,)})})
+
+    first = sf.check(at_home("V1", "2021-02-04", given="Teddy", birth="2018-09-19",
+                             sex="male", dx=("T14.0",)))
+    assert first.match.person_id == "T1"
+    result = sf.check(at_home("V2", "2021-04-10", given=given, birth=birth, sex=sex))
+    assert result.match.person_id is None
+    [flag] = [f for f in result.flags if f.person_id == "T1"]
+    assert flag.subject == "household"
+    sibling_injury = [w for w in result.warnings if w.code == "SIBLING_INJURY"]
+    assert len(sibling_injury) == 1
+    said = [e for w in (*sibling_injury, *result.warnings) for e in w.evidence
+            if "co-resident T1" in e and "may be this child itself" in e]
+    assert bool(said) is maybe
+    notes = [n for n in result.notes if "T1" in n and "may be this child" in n]
+    assert bool(notes) is maybe

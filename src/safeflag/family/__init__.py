@@ -12,14 +12,18 @@ Three sources, one hop each (see :mod:`.graph` for the guard against merging fam
   under any family name within the last ``home_shared_days``.
 
 The last two are marked ``confirmed=False``; the register's own link wins wherever it knows a
-person, then a named parent, then the home.
+person, then a named parent, then the home. A register person at the address given who may be
+the attending child itself (:func:`may_be_self`) stays listed, their evidence and a note saying
+so: their plans matter whether they are the child or a twin.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from ..algo.compare import Identity
+from ..match import person_identity
 from ..store import Store
 from .dwelling import HOME_SHARED_DAYS, HOUSEHOLD_CHILD_MONTHS, children_at_home
 from .graph import (DEFAULT_HOUSEHOLD_MOST, INVERSE, Family, Relative, co_residents,
@@ -62,13 +66,38 @@ def build_family(store: Store, person_id: str | None, attendee_ids: list[int],
                                                [*parents, *named], child)
                if r.person_id not in known]
     known |= {r.person_id for r in derived}
-    at_address = [r for r in register.at_address if r.person_id not in known]
+    at_address, notes = _maybe_the_child(
+        store, child, [r for r in register.at_address if r.person_id not in known])
     known |= {r.person_id for r in at_address}
     mothers = [p.parent_id for p in parents
                if p.relationship == "mother" and p.parent_id is not None]
-    home, notes = children_at_home(store, child, attendee_ids, person_id, arrival, most=most,
-                                   child_months=child_months, shared_days=shared_days,
-                                   mothers=mothers)
+    home, home_notes = children_at_home(store, child, attendee_ids, person_id, arrival,
+                                        most=most, child_months=child_months,
+                                        shared_days=shared_days, mothers=mothers)
     at_home = [r for r in home if r.person_id not in known]
     return Family(person_id or "", (*register.relatives, *derived, *at_address, *at_home),
-                  (*register.notes, *notes))
+                  (*register.notes, *notes, *home_notes))
+
+
+def _maybe_the_child(store: Store, child: Identity | None, residents: list[Relative]
+                     ) -> tuple[list[Relative], list[str]]:
+    """The register's ``residents`` at the address given, those who may be the attending child
+    itself (:func:`may_be_self`: the matcher did not take the child for them, under a middle
+    name or a mistyped one, nor can it tell them from a twin) saying so in their evidence, and
+    a note naming them. They stay listed: their plans matter whether they are the child or a
+    twin, and the note asks for the match to be checked."""
+    if child is None or not residents:
+        return residents, []
+    persons = store.persons([r.person_id for r in residents])
+    maybe = {pid for pid, found in persons.items()
+             if may_be_self(child, person_identity(found))}
+    if not maybe:
+        return residents, []
+    return ([replace(r, evidence=f"{r.evidence}; {_MAYBE}") if r.person_id in maybe else r
+             for r in residents],
+            [f"register person(s) {', '.join(sorted(maybe))} at the address given may be this "
+             "child recorded differently (not matched with certainty), or a twin: consider "
+             "whether the child is that register person"])
+
+
+_MAYBE = "may be this child itself recorded differently, or a twin (not matched with certainty)"
