@@ -30,7 +30,8 @@ write = st.one_of(
     st.tuples(st.just("update_parent"), st.integers(1, 5), st.sets(st.sampled_from(KEYS)),
               st.sampled_from([None, *PERSONS])),
     st.tuples(st.just("link_parent"), st.integers(1, 8), st.integers(1, 5),
-              st.sampled_from(["mother", "father"]), st.sampled_from(["V1", "V2", "V3"])),
+              st.sampled_from(["mother", "father"]), st.sampled_from(["V1", "V2", "V3"]),
+              st.sampled_from(["nhs number", "demographics", "renamed", ""])),
     st.tuples(st.just("unlink_parent"), st.integers(1, 8), st.integers(1, 5)),
     st.tuples(st.just("attendance"), st.sampled_from(["V1", "V2", "V3", "V4", "V5"]),
               st.integers(1, 8), st.integers(0, 40), st.booleans()),
@@ -56,7 +57,7 @@ def _apply(store: SqliteStore, op: tuple, counts: dict[str, int]) -> None:
     elif kind == "update_parent":
         store.update_parent(op[1], Identity(ref="", families=(f"U{op[1]}",)), op[2], op[3])
     elif kind == "link_parent":
-        store.link_parent(ParentLink(op[1], op[2], op[3], op[4]))
+        store.link_parent(ParentLink(op[1], op[2], op[3], op[4], how=op[5]))
     elif kind == "unlink_parent":
         store.unlink_parent(op[1], op[2])
     elif kind == "attendance":
@@ -285,3 +286,29 @@ def test_homes_given_at_an_arrival_with_an_offset_read_back_as_wall_clock(tmp_pa
             ("V1", START), ("V2", START + timedelta(days=1))]
     finally:
         store.close()
+
+
+def test_how_a_parent_link_was_made_is_read_from_memory_as_from_the_database(two_connections):
+    """Loaded with the history, written during a run, and kept first on a second link of the
+    same attendee and parent, in memory as in the database."""
+    kept, plain = two_connections
+    for given in ("TOM", "IVY", "ADA"):
+        plain.add_attendee(Identity(ref="", givens=(given,)), {"k1"}, None)
+    plain.add_parent(Identity(ref="", families=("LOWE",)), {"k2"}, None)
+    plain.link_parent(ParentLink(1, 1, "mother", "V1", how="nhs number"))
+
+    def made(store: SqliteStore) -> list[tuple[int, str, str]]:
+        return [(link.attendee_id, link.attendance_id, link.how)
+                for link in store.children_of_parents([1])]
+    with kept.keep_history():
+        with kept.transaction():
+            assert made(kept) == [(1, "V1", "nhs number")]      # loaded from the database
+            kept.link_parent(ParentLink(2, 1, "mother", "V2", how="renamed"))
+            kept.link_parent(ParentLink(2, 1, "mother", "V3", how="demographics"))  # held
+            kept.link_parent(ParentLink(3, 1, "mother", "V4"))   # not recorded
+            from_memory = made(kept)
+            assert kept._mirror is not None                     # the reads came from memory
+            assert kept.parents_of_attendees([2]) == [
+                ParentLink(2, 1, "mother", "V2", None, None, "renamed")]
+    assert from_memory == [(1, "V1", "nhs number"), (2, "V2", "renamed"), (3, "V4", "")]
+    assert made(plain) == from_memory

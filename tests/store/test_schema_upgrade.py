@@ -1,6 +1,7 @@
-"""An older database (schema version 1: blocking-key tables with a rowid and a covering index)
-is brought to the current schema once, when first opened, with every row kept; a database
-already there is not written to."""
+"""An older database (schema version 1: blocking-key tables with a rowid and a covering index;
+2: no table of homes; 3: no record of how a parent link was made) is brought to the current
+schema once, when first opened, with every row kept; a database already there is not written
+to."""
 
 from __future__ import annotations
 
@@ -28,7 +29,18 @@ _V1_KEY_TABLES = {
     "parent_key": ("CREATE TABLE parent_key (key TEXT NOT NULL, parent_id INTEGER NOT NULL);"
                    "\nCREATE INDEX parent_key_cover ON parent_key(key, parent_id);"),
 }
-VERSION_1 = SCHEMA
+# The parent links as versions 1 to 3 made them: without how each link was made.
+_V4_LINK_TABLE = ("CREATE TABLE IF NOT EXISTS attendee_parent (\n"
+                  "    attendee_id INTEGER NOT NULL, parent_id INTEGER NOT NULL, "
+                  "relationship TEXT NOT NULL,\n    attendance_id TEXT NOT NULL, "
+                  "how TEXT NOT NULL DEFAULT '',\n    PRIMARY KEY (attendee_id, parent_id));")
+_V3_LINK_TABLE = ("CREATE TABLE IF NOT EXISTS attendee_parent (\n"
+                  "    attendee_id INTEGER NOT NULL, parent_id INTEGER NOT NULL, "
+                  "relationship TEXT NOT NULL,\n    attendance_id TEXT NOT NULL, "
+                  "PRIMARY KEY (attendee_id, parent_id));")
+assert _V4_LINK_TABLE in SCHEMA, "the attendee_parent definition moved: update this test's copy"
+VERSION_3 = SCHEMA.replace(_V4_LINK_TABLE, _V3_LINK_TABLE)
+VERSION_1 = VERSION_3
 for _table, _v2 in _V2_KEY_TABLES.items():
     assert _v2 in VERSION_1, f"the {_table} definition moved: update this test's copy"
     VERSION_1 = VERSION_1.replace(_v2, _V1_KEY_TABLES[_table])
@@ -61,7 +73,7 @@ def test_an_older_database_has_its_key_tables_rebuilt_once_with_every_row(tmp_pa
 
     store = SqliteStore(path)
     try:
-        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "3"
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "4"
         assert [i.ref for i in store.attendee_candidates(["k1"])] == ["A1", "A2"]
         assert [i.ref for i in store.attendee_candidates(["k2"])] == ["A1"]
         assert [i.ref for i in store.parent_candidates(["p2"])] == ["K1"]
@@ -89,13 +101,13 @@ def test_a_version_2_database_gains_the_homes_table_and_keeps_its_history(tmp_pa
     assert "home_attendance" in _HOME_TABLE, "the home table's definition moved"
     path = tmp_path / "v2.db"
     old = sqlite3.connect(path)
-    old.executescript(SCHEMA.replace(_HOME_TABLE, "") +
+    old.executescript(VERSION_3.replace(_HOME_TABLE, "") +
                       "INSERT INTO meta VALUES ('schema_version', '2');")
     old.close()
     assert "home" not in _tables(path)
     store = SqliteStore(path)
     try:
-        assert store.get_meta("schema_version") == "3"
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
         store.add_attendee(Identity(ref="", givens=("AMY",)), {"k1"}, None)
         arrival = datetime(2021, 3, 1, 10)
         store.record_attendance(HistoryEntry("V1", 1, arrival, injury=False))
@@ -105,6 +117,42 @@ def test_a_version_2_database_gains_the_homes_table_and_keeps_its_history(tmp_pa
     finally:
         store.close()
     assert "home" in _tables(path)
+
+
+def test_a_version_3_database_keeps_its_parent_links_and_learns_how_new_ones_were_made(
+        tmp_path):
+    """Version 4 adds ``attendee_parent.how``: the links already there are kept, every one,
+    and read as not recorded (``""``); a link made after the upgrade keeps its way. The
+    upgrade only adds the column."""
+    from safeflag.store import ParentLink
+    path = tmp_path / "v3.db"
+    old = sqlite3.connect(path)
+    old.executescript(VERSION_3 + "INSERT INTO meta VALUES ('schema_version', '3');")
+    old.executemany("INSERT INTO attendee VALUES (?, NULL, ?)",
+                    [(i, Identity(ref=f"A{i}", givens=(g,)).to_json())
+                     for i, g in ((1, "TOM"), (2, "IVY"), (3, "ADA"))])
+    old.execute("INSERT INTO parent VALUES (1, 'MUM', ?)",
+                (Identity(ref="K1", families=("LOWE",)).to_json(),))
+    old.executemany("INSERT INTO attendee_parent VALUES (?, ?, ?, ?)",
+                    [(1, 1, "mother", "V1"), (2, 1, "mother", "V2")])
+    old.commit()
+    old.close()
+    assert "how" not in _tables(path)["attendee_parent"]
+
+    store = SqliteStore(path)
+    try:
+        assert store.get_meta("schema_version") == "4"
+        assert store.children_of_parents([1]) == [
+            ParentLink(1, 1, "mother", "V1", None, "MUM", ""),
+            ParentLink(2, 1, "mother", "V2", None, "MUM", "")]
+        store.link_parent(ParentLink(3, 1, "mother", "V3", how="renamed"))
+        store.link_parent(ParentLink(1, 1, "mother", "V4", how="nhs number"))   # held: kept
+        assert [(link.attendance_id, link.how) for link in store.children_of_parents([1])] == [
+            ("V1", ""), ("V2", ""), ("V3", "renamed")]
+    finally:
+        store.close()
+    assert "how" in _tables(path)["attendee_parent"]
+    SqliteStore(path).close()                   # upgraded once: opened again without a write
 
 
 def test_a_current_database_is_opened_without_a_write(tmp_path):
@@ -124,7 +172,7 @@ def test_a_process_opening_during_an_upgrade_waits_and_finds_it_done(tmp_path):
     the key tables): an opening store waits for the lock, then finds nothing left to do."""
     import threading
 
-    from safeflag.store._rows import rebuild_key_table
+    from safeflag.store._rows import add_column, columns_to_add, rebuild_key_table
 
     path = tmp_path / "old.db"
     old = sqlite3.connect(path, isolation_level=None)
@@ -138,6 +186,8 @@ def test_a_process_opening_during_an_upgrade_waits_and_finds_it_done(tmp_path):
     assert thread.is_alive(), "the opening store did not wait for the write lock"
     for table in ("attendee_key", "parent_key"):
         rebuild_key_table(old, table)
+    for table, column, definition in columns_to_add(old):
+        add_column(old, table, column, definition)
     old.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                 (str(SCHEMA_VERSION),))
     old.execute("COMMIT")

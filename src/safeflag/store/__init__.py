@@ -67,6 +67,12 @@ class ParentLink:
     ``parent_id`` is a node of the parent index: every attendance naming the same mother (same
     NHS number, or name with birth date/address matched with certainty) shares one node.
     ``parent_person_id`` is set when that parent was matched to a register person.
+
+    ``how`` is how the attendance that made the link found the node
+    (:attr:`safeflag.family.ResolvedParent.how`: ``nhs number``, ``demographics``,
+    ``register``, ``renamed``, ``new``); ``""`` when not recorded (a link made before schema
+    version 4). Like ``attendance_id`` it is the first link's: naming the parent again, or a
+    re-check of the attendance, does not change it.
     """
 
     attendee_id: int
@@ -75,6 +81,7 @@ class ParentLink:
     attendance_id: str = ""           # the attendance that named the parent
     attendee_person_id: str | None = None
     parent_person_id: str | None = None
+    how: str = ""                     # how that attendance's parent was found to be the node
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,7 @@ class Store(Protocol):
     def update_parent(self, parent_id: int, ident: Identity, keys: set[str],
                       person_id: str | None) -> None: ...
     def parent_of_person(self, person_id: str) -> int | None: ...
-    def link_parent(self, link: ParentLink) -> None: ...
+    def link_parent(self, link: ParentLink) -> None: ...   # an existing link is kept as is
     def unlink_parent(self, attendee_id: int, parent_id: int) -> None: ...
     def parents_of_attendees(self, attendee_ids: Iterable[int]) -> list[ParentLink]: ...
     def children_of_parents(self, parent_ids: Iterable[int]) -> list[ParentLink]: ...

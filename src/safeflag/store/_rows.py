@@ -11,8 +11,8 @@ from ..algo.postcode import postcode_key
 from . import HistoryEntry
 
 __all__ = ["SCHEMA", "KEY_TABLES", "key_tables_to_rebuild", "rebuild_key_table",
-           "PARENT_SELECT", "HISTORY_SELECT", "postcode_key", "wall_text", "utc_text",
-           "history_entry", "chunks"]
+           "ADDED_COLUMNS", "columns_to_add", "add_column", "PARENT_SELECT", "HISTORY_SELECT",
+           "postcode_key", "wall_text", "utc_text", "history_entry", "chunks"]
 
 #: ``home`` holds the homes each attendance gave (premise keys: postcode unit and address
 #: marks), by home and arrival: the children who gave one home in a period are one range read.
@@ -47,7 +47,8 @@ DROP INDEX IF EXISTS parent_key_parent;
 CREATE INDEX IF NOT EXISTS parent_key_of ON parent_key(parent_id, key);
 CREATE TABLE IF NOT EXISTS attendee_parent (
     attendee_id INTEGER NOT NULL, parent_id INTEGER NOT NULL, relationship TEXT NOT NULL,
-    attendance_id TEXT NOT NULL, PRIMARY KEY (attendee_id, parent_id));
+    attendance_id TEXT NOT NULL, how TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (attendee_id, parent_id));
 CREATE INDEX IF NOT EXISTS attendee_parent_parent ON attendee_parent(parent_id);
 CREATE TABLE IF NOT EXISTS attendee (
     attendee_id INTEGER PRIMARY KEY, person_id TEXT, identity TEXT NOT NULL);
@@ -100,9 +101,32 @@ def rebuild_key_table(db: sqlite3.Connection, table: str) -> None:
         db.execute(sql)
 
 
+#: Columns added to a table after it was first made: (table, column, definition). A database
+#: made before has them added when opened (``ALTER TABLE ... ADD COLUMN``, instant: the rows
+#: already there read the default). ``attendee_parent.how``: schema version 4, how the parent
+#: was found (``''``: not recorded, a link made before).
+ADDED_COLUMNS = (("attendee_parent", "how", "TEXT NOT NULL DEFAULT ''"),)
+
+
+def columns_to_add(db: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    """The :data:`ADDED_COLUMNS` ``db`` does not have yet (a database made before they were
+    added)."""
+    missing = []
+    for table, column, definition in ADDED_COLUMNS:
+        have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            missing.append((table, column, definition))
+    return missing
+
+
+def add_column(db: sqlite3.Connection, table: str, column: str, definition: str) -> None:
+    """Inside a write transaction: ``column`` added to ``table``; its rows read the default."""
+    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
 PARENT_SELECT = (
     "SELECT l.attendee_id, l.parent_id, l.relationship, l.attendance_id, a.person_id, "
-    "p.person_id FROM attendee_parent l JOIN attendee a ON a.attendee_id = l.attendee_id "
+    "p.person_id, l.how FROM attendee_parent l JOIN attendee a ON a.attendee_id = l.attendee_id "
     "JOIN parent p ON p.parent_id = l.parent_id")
 
 

@@ -66,11 +66,11 @@ class HistoryMirror:
         # are not held in memory)
         self.fresh_homes: dict[str, list[HomeGiven]] = {}
         self.fresh_by_premise: dict[str, dict[str, HomeGiven]] = {}   # premise -> by attendance
-        # one copy of each findings, warnings, event and relationship text
+        # one copy of each findings, warnings, event, relationship and how-linked text
         self._strings: dict[str, str] = {}
-        # attendee_parent rows: by attendee (parent id -> (relationship, attendance id)) and
-        # by parent (attendee ids in the order the links were made, as the table's rowid)
-        self.links: dict[int, dict[int, tuple[str, str]]] = {}
+        # attendee_parent rows: by attendee (parent id -> (relationship, attendance id, how))
+        # and by parent (attendee ids in the order the links were made, as the table's rowid)
+        self.links: dict[int, dict[int, tuple[str, str, str]]] = {}
         self.children: dict[int, list[int]] = {}
         # attendance rows: id -> (attendee id, wall arrival, injury, findings, event, warnings)
         self.attendance: dict[str, tuple[int, str, bool, str, str, str]] = {}
@@ -94,10 +94,10 @@ class HistoryMirror:
             m.parent[pid] = text
             m._set_parent_person(pid, person)
             m.last_parent = pid
-        for aid, pid, rel, att in db.execute(
-                "SELECT attendee_id, parent_id, relationship, attendance_id "
+        for aid, pid, rel, att, how in db.execute(
+                "SELECT attendee_id, parent_id, relationship, attendance_id, how "
                 "FROM attendee_parent ORDER BY rowid"):
-            m.links.setdefault(aid, {})[pid] = (one(rel), att)
+            m.links.setdefault(aid, {})[pid] = (one(rel), att, one(how))
             m.children.setdefault(pid, []).append(aid)
         for row in db.execute("SELECT attendance_id, attendee_id, arrival, injury, findings, "
                               "event, warnings FROM attendance"):
@@ -147,9 +147,10 @@ class HistoryMirror:
                 for aid in self.children.get(pid, ()) if aid in self.attendee]
 
     def _link(self, attendee_id: int, parent_id: int) -> ParentLink:
-        relationship, attendance_id = self.links[attendee_id][parent_id]
+        relationship, attendance_id, how = self.links[attendee_id][parent_id]
         return ParentLink(attendee_id, parent_id, relationship, attendance_id,
-                          self.attendee_person.get(attendee_id), self.parent_person.get(parent_id))
+                          self.attendee_person.get(attendee_id), self.parent_person.get(parent_id),
+                          how)
 
     def entry(self, attendance_id: str) -> HistoryEntry | None:
         row = self.attendance.get(attendance_id)
@@ -260,8 +261,9 @@ class HistoryMirror:
     def link_parent(self, link: ParentLink) -> None:
         mine = self.links.setdefault(link.attendee_id, {})
         if link.parent_id in mine:
-            return                                   # ON CONFLICT DO NOTHING
-        mine[link.parent_id] = (link.relationship, link.attendance_id)
+            return                                   # ON CONFLICT DO NOTHING: the first kept
+        mine[link.parent_id] = (self._one(link.relationship), link.attendance_id,
+                                self._one(link.how))
         self.children.setdefault(link.parent_id, []).append(link.attendee_id)
 
     def unlink_parent(self, attendee_id: int, parent_id: int) -> None:
@@ -276,8 +278,8 @@ class HistoryMirror:
                                                    one(warnings)))
 
     def _one(self, text: str) -> str:
-        """The one copy kept of ``text`` (findings, warnings, event and relationship texts
-        repeat across a million attendances)."""
+        """The one copy kept of ``text`` (findings, warnings, event, relationship and
+        how-linked texts repeat across a million attendances)."""
         return self._strings.setdefault(text, text)
 
     def _put_attendance(self, attendance_id: str, row: tuple[int, str, bool, str, str, str]

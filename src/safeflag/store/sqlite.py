@@ -30,8 +30,9 @@ from ..algo.compare import Identity
 from ..errors import StoreError
 from ..models import AddressPeriod, Person, Plan, Register, Relationship
 from . import AuditEntry, HistoryEntry, HomeGiven, ParentLink, RegisterInfo
-from ._rows import (HISTORY_SELECT, PARENT_SELECT, SCHEMA, chunks, history_entry,
-                    key_tables_to_rebuild, postcode_key, rebuild_key_table, utc_text, wall_text)
+from ._rows import (HISTORY_SELECT, PARENT_SELECT, SCHEMA, add_column, chunks, columns_to_add,
+                    history_entry, key_tables_to_rebuild, postcode_key, rebuild_key_table,
+                    utc_text, wall_text)
 from .mirror import HistoryMirror
 from .priority import WritePriority
 
@@ -40,7 +41,9 @@ __all__ = ["SqliteStore", "SCHEMA_VERSION"]
 #: 2: the blocking-key tables are stored without a rowid (``_rows.KEY_TABLES``).
 #: 3: the homes each attendance gave, dated (``home``); an older safeflag would record
 #: attendances without them, and leave an updated attendance's old home in place.
-SCHEMA_VERSION = 3
+#: 4: how each attendee's link to a parent node was made (``attendee_parent.how``,
+#: ``_rows.ADDED_COLUMNS``); an older safeflag would make links without it.
+SCHEMA_VERSION = 4
 log = logging.getLogger("safeflag.store")
 
 _REGISTER_TABLES = ("person", "person_key", "relationship", "plan", "address")
@@ -161,6 +164,9 @@ class SqliteStore:
             for table in key_tables_to_rebuild(db):
                 log.info("rebuilding %s of %s without a rowid (once)", table, self.path)
                 rebuild_key_table(db, table)
+            for table, column, definition in columns_to_add(db):
+                log.info("adding %s.%s to %s (once)", table, column, self.path)
+                add_column(db, table, column, definition)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
                        (str(SCHEMA_VERSION),))
 
@@ -761,9 +767,13 @@ class SqliteStore:
         return rows[0][0] if rows and rows[0][0] is not None else None
 
     def link_parent(self, link: ParentLink) -> None:
-        self._write("INSERT INTO attendee_parent VALUES (?, ?, ?, ?) "
+        """The attendee's link to the parent node; a link already held is kept as it was (its
+        first attendance and how that one found the parent)."""
+        self._write("INSERT INTO attendee_parent (attendee_id, parent_id, relationship, "
+                    "attendance_id, how) VALUES (?, ?, ?, ?, ?) "
                     "ON CONFLICT(attendee_id, parent_id) DO NOTHING",
-                    (link.attendee_id, link.parent_id, link.relationship, link.attendance_id))
+                    (link.attendee_id, link.parent_id, link.relationship, link.attendance_id,
+                     link.how))
         if self._mirror is not None:
             self._mirror.link_parent(link)
 
