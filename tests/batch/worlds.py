@@ -118,7 +118,8 @@ def history_snapshot(db: Path, *, parents: bool = False) -> tuple:
 
     Each attendance's history row with the register person it is linked to, and which
     attendances the store holds as the same child (a partition of attendance ids: register
-    person, else attendee). With ``parents``, also the parents named for each child.
+    person, else attendee). With ``parents``, also the parents named for each child and how
+    each link was made.
     """
     con = sqlite3.connect(db)
     try:
@@ -127,11 +128,11 @@ def history_snapshot(db: Path, *, parents: bool = False) -> tuple:
             "a.person_id, a.attendee_id FROM attendance t "
             "JOIN attendee a ON a.attendee_id = t.attendee_id ORDER BY t.attendance_id").fetchall()
         links: dict[int, list] = {}
-        for attendee_id, rel, person, ident in con.execute(
+        for attendee_id, rel, person, ident, how in con.execute(
                 "SELECT l.attendee_id, l.relationship, p.person_id, "
-                "json_remove(p.identity, '$.ref') FROM attendee_parent l "
+                "json_remove(p.identity, '$.ref'), l.how FROM attendee_parent l "
                 "JOIN parent p ON p.parent_id = l.parent_id"):
-            links.setdefault(attendee_id, []).append((rel, person, ident))
+            links.setdefault(attendee_id, []).append((rel, person, ident, how))
     finally:
         con.close()
     children: dict[object, set[str]] = {}

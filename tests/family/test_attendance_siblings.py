@@ -588,3 +588,90 @@ def test_a_refused_nhs_number_is_not_kept_on_the_new_parent(sf):
     bo = sf.check(visit("VB2", "2023-03-01", "Bo", "Best", "2017-03-03",
                         kin("mother", "Bel", "Best", nhs=NHS_OTHER)))
     assert "VB1" in _sibling_names(bo) and "VA1" not in _sibling_names(bo)
+
+
+RENAMED = "named under another family name: matched by first name and postcode unit"
+
+
+def _evidence_of(result, sibling: str) -> str:
+    """The evidence line that names ``sibling`` (``attendee:N``)."""
+    return next(e for e in sibling_warning(result).evidence if e.startswith(f"sibling {sibling} "))
+
+
+def _links(sf, parent_id: int = 1) -> list[tuple[str, str]]:
+    return [(link.attendance_id, link.how) for link in sf.store.children_of_parents([parent_id])]
+
+
+@pytest.mark.parametrize("record, where", [(True, "V2"), (False, "this attendance")])
+def test_a_sibling_through_a_renamed_mother_says_how_she_was_found(sf, record, where):
+    """Found only by her first name and postcode unit (and a child of the family's name
+    there), a mother named under another family name is a weaker link than her NHS number:
+    the evidence says on which attendance she was named so, and how she was matched."""
+    sf.check(visit("V1", "2020-03-08", "Kieran", "Thornmere", "2018-05-07",
+                   kin("mother", "Evelyn", "Jones", birth="1990-03-03"), postcode="QA8 5XG",
+                   dx=("S93.4",)))
+    result = sf.check(visit("V2", "2020-05-13", "Jacqueline", "Thornmere", "2020-01-11",
+                            kin("mother", "Evelyn", "Hill"), postcode="QA8 5XG"), record=record)
+    assert _evidence_of(result, "attendee:1") == (
+        "sibling attendee:1 (attendances: same mother named on attendance(s) V1 "
+        f"(on {where} {RENAMED}))")
+    if not record:
+        return
+    assert _links(sf) == [("V1", "new"), ("V2", "renamed")]
+    # a third child names her by the new name, now the node's: Jacqueline's link is still the
+    # renamed one, Kieran's is not
+    third = sf.check(visit("V3", "2020-06-01", "Ava", "Thornmere", "2019-02-02",
+                           kin("mother", "Evelyn", "Hill"), postcode="QA8 5XG"))
+    assert _evidence_of(third, "attendee:2") == (
+        "sibling attendee:2 (attendances: same mother named on attendance(s) V2 "
+        f"(on V2 {RENAMED}))")
+    assert _evidence_of(third, "attendee:1") == (
+        "sibling attendee:1 (attendances: same mother named on attendance(s) V1)")
+
+
+def test_a_sibling_through_her_nhs_number_reads_as_before_and_the_link_knows_how(sf):
+    mum = kin("mother", "Kerry", "Lowe", nhs=NHS_MUM)
+    sf.check(visit("V1", "2021-03-01", "Tom", "Lowe", "2019-02-02", mum, dx=("S42.0",)))
+    result = sf.check(visit("V2", "2021-04-01", "Ivy", "Dunn", "2020-06-06",
+                            kin("mother", "Kerry", "Dunn", nhs=NHS_MUM), postcode=ELSEWHERE))
+    assert _evidence_of(result, "attendee:1") == (
+        "sibling attendee:1 (attendances: same mother named on attendance(s) V1)")
+    assert _links(sf) == [("V1", "new"), ("V2", "nhs number")]
+
+
+def test_with_both_parents_shared_the_evidence_says_which_was_found_under_another_name(sf):
+    dad = kin("father", "Dan", "Thornmere", birth="1988-08-08", postcode="QA8 5XG")
+    sf.check(visit("V1", "2020-03-08", "Kieran", "Thornmere", "2018-05-07",
+                   kin("mother", "Evelyn", "Jones", birth="1990-03-03"), dad, postcode="QA8 5XG",
+                   dx=("S93.4",)))
+    result = sf.check(visit("V2", "2020-05-13", "Jacqueline", "Thornmere", "2020-01-11",
+                            kin("mother", "Evelyn", "Hill"), dad, postcode="QA8 5XG"))
+    assert _evidence_of(result, "attendee:1") == (
+        "sibling attendee:1 (attendances: same father, mother named on attendance(s) V1 "
+        f"(the mother on V2 {RENAMED}))")
+
+
+@pytest.mark.parametrize("first, update, kept", [
+    # first found under another family name; the update names her so again, and the node now
+    # carries that name (a certain match): the link stays the renamed one
+    (kin("mother", "Evelyn", "Hill"), kin("mother", "Evelyn", "Hill"), "renamed"),
+    # first found by her NHS number; an update that leaves the number out finds her only under
+    # another family name: the link stays the NHS number's
+    (kin("mother", "Evelyn", "Jones", nhs=NHS_MUM), kin("mother", "Evelyn", "Hill"),
+     "nhs number"),
+])
+def test_a_recheck_keeps_how_the_link_was_first_made(sf, first, update, kept):
+    """A link row keeps its first attendance, and with it how that attendance found the
+    parent: an A08 neither weakens nor strengthens it."""
+    sf.check(visit("V1", "2020-03-08", "Kieran", "Thornmere", "2018-05-07",
+                   kin("mother", "Evelyn", "Jones", nhs=NHS_MUM, birth="1990-03-03"),
+                   postcode="QA8 5XG", dx=("S93.4",)))
+    sf.check(visit("V2", "2020-05-13", "Jacqueline", "Thornmere", "2020-01-11", first,
+                   postcode="QA8 5XG"))
+    assert _links(sf) == [("V1", "new"), ("V2", kept)]
+    sf.check(visit("V2", "2020-05-13", "Jacqueline", "Thornmere", "2020-01-11", update,
+                   postcode="QA8 5XG", event="A08"))
+    assert _links(sf) == [("V1", "new"), ("V2", kept)]
+    later = sf.check(visit("V3", "2020-05-30", "Jacqueline", "Thornmere", "2020-01-11",
+                           postcode="QA8 5XG"))             # her next attendance names nobody
+    assert (f"(on V2 {RENAMED})" in _evidence_of(later, "attendee:1")) is (kept == "renamed")

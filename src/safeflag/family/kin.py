@@ -19,7 +19,10 @@ moves are carried by the node: every name, address and identifier seen for it is
 later attendance under the new name still finds it.
 
 Children are siblings here only when they share a *node* with the attending child — one hop,
-as in the register graph — and every link found this way is ``confirmed=False``.
+as in the register graph — and every link found this way is ``confirmed=False``. Each
+attendee's link to a node keeps how its first attendance found the node
+(:attr:`ResolvedParent.how`); the sibling evidence says so for a link weaker than an NHS
+number or a certain match (:data:`WEAK_LINKS`).
 """
 
 from __future__ import annotations
@@ -43,6 +46,16 @@ __all__ = ["PARENT_ROLES", "ResolvedParent", "NamedParent", "name_parents", "res
 PARENT_ROLES = ("mother", "father", "parent")
 #: How a relative known only from attendances is named (``attendee:N``): no register person
 ATTENDEE = "attendee:"
+#: The ways of finding a parent's node (:attr:`ResolvedParent.how`) weaker than their NHS
+#: number or a certain match of their name with birth date or address, and what the evidence
+#: of a sibling says of a link made that way. The other ways ("nhs number", "demographics",
+#: "register": a certain match to the register person whose node it is, "new": the node made
+#: from this very naming) and a link whose way was not recorded (made before schema version
+#: 4) add nothing to the evidence.
+WEAK_LINKS = {
+    "renamed": "named under another family name: matched by first name and postcode unit"}
+#: The current attendance in the evidence, when its parents are not recorded (a dry run)
+THIS_ATTENDANCE = "this attendance"
 _ROLE_SEX = {"mother": Sex.female.value, "father": Sex.male.value}
 
 
@@ -51,7 +64,10 @@ class ResolvedParent:
     parent_id: int | None        # None when not recorded (a dry run found no known node)
     relationship: str
     person_id: str | None        # the register person this parent was matched to
-    how: str   # "nhs number", "demographics", "register", "renamed", "earlier check", "new"
+    #: how the node was found: "nhs number", "demographics", "register", "renamed",
+    #: "earlier check" (a re-check: the node the attendee is already linked to) or "new";
+    #: recorded on the link (:attr:`~safeflag.store.ParentLink.how`) when the link is made
+    how: str
 
 
 @dataclass(frozen=True)
@@ -270,7 +286,7 @@ def resolve_parents(store: Store, matcher: Matcher, attendee_id: int, attendance
                 node, parent_id, how = None, before, "earlier check"
         if record:
             parent_id = _record_parent(store, kin, node, parent_id, attendee_id,
-                                       attendance.attendance_id, candidates)
+                                       attendance.attendance_id, candidates, how)
         resolved.append(ResolvedParent(parent_id, kin.relationship, kin.on_register, how))
     if record and own:
         _drop_corrected(store, attendee_id, attendance.attendance_id, own, resolved)
@@ -353,9 +369,12 @@ def _named_someone_else(matcher: Matcher, query: Identity, node: Identity) -> bo
 
 def _record_parent(store: Store, kin: NamedParent, node: Identity | None,
                    parent_id: int | None, attendee_id: int, attendance_id: str,
-                   candidates: list[Identity]) -> int:
+                   candidates: list[Identity], how: str) -> int:
     """Store ``kin``'s node (new when ``parent_id`` is ``None``; a node found by matching
-    learns the names and addresses given) and the attendee's link to it (idempotent).
+    learns the names and addresses given) and the attendee's link to it, with ``how`` it was
+    found (idempotent: a link already held keeps its first attendance and way, so a re-check
+    or a later attendance naming the parent otherwise neither weakens nor strengthens it
+    silently).
 
     A new node does not keep an NHS number a known node already holds: the number was
     refused as that person's (:func:`nhs_contradicted`), so it is not this parent's either,
@@ -372,7 +391,8 @@ def _record_parent(store: Store, kin: NamedParent, node: Identity | None,
             store.update_parent(parent_id, merged, kin.keys | blocking_keys(merged),
                                 kin.on_register)
     # found only through the register person: link, keep the node's identity
-    store.link_parent(ParentLink(attendee_id, parent_id, kin.relationship, attendance_id))
+    store.link_parent(ParentLink(attendee_id, parent_id, kin.relationship, attendance_id,
+                                 how=how))
     return parent_id
 
 
@@ -460,11 +480,19 @@ def attendance_relatives(store: Store, attendee_ids: list[int], person_id: str |
     """
     own = store.parents_of_attendees(attendee_ids)
     mine: dict[int, str] = {link.parent_id: link.relationship for link in own}
+    # how the child's own links to each node were made: (attendance, how)
+    made: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for link in own:
+        made[link.parent_id].append((link.attendance_id, link.how))
+    linked = set(made)
     for p in extra:
         if p.parent_id is not None:
             mine.setdefault(p.parent_id, p.relationship)
+            if p.parent_id not in linked:     # not recorded: as this attendance found it
+                made[p.parent_id].append((THIS_ATTENDANCE, p.how))
     parents = _register_parents(own, extra, person_id)
-    relatives = _sibling_attendees(store, mine, attendee_ids, person_id, child) if mine else {}
+    relatives = (_sibling_attendees(store, mine, made, attendee_ids, person_id, child)
+                 if mine else {})
     # a parent matched to a register person brings that person's register children
     for parent in parents:
         relatives.update(_register_children(store, parent.person_id, person_id, child,
@@ -472,13 +500,16 @@ def attendance_relatives(store: Store, attendee_ids: list[int], person_id: str |
     return [*relatives.values(), *(p for p in parents if p.person_id not in relatives)]
 
 
-def _sibling_attendees(store: Store, mine: dict[int, str], attendee_ids: list[int],
-                       person_id: str | None, child: Identity | None) -> dict[str, Relative]:
+def _sibling_attendees(store: Store, mine: dict[int, str], made: dict[int, list[tuple[str, str]]],
+                       attendee_ids: list[int], person_id: str | None,
+                       child: Identity | None) -> dict[str, Relative]:
     """Other attendees (or the register persons they were matched to) whose attendances name
-    one of the parent nodes ``mine``."""
+    one of the parent nodes ``mine``; ``made`` is how the child's own links to them were made
+    (attendance, how), for the evidence."""
     theirs: dict[str, dict[int, str]] = defaultdict(dict)
     attendees: dict[str, set[int]] = defaultdict(set)
     named_on: dict[str, set[str]] = defaultdict(set)
+    weak: dict[str, set[tuple[str, str, str]]] = defaultdict(set)   # (role, how, attendance)
     kids = store.children_of_parents(mine)
     others = {k.attendee_id for k in kids if k.attendee_id not in attendee_ids}
     for link in kids:
@@ -487,6 +518,10 @@ def _sibling_attendees(store: Store, mine: dict[int, str], attendee_ids: list[in
         key = link.attendee_person_id or f"{ATTENDEE}{link.attendee_id}"
         attendees[key].add(link.attendee_id)
         named_on[key].add(link.attendance_id)
+        # the pair is linked through this node only as firmly as both links to it
+        for attendance_id, how in ((link.attendance_id, link.how), *made.get(link.parent_id, ())):
+            if how in WEAK_LINKS:
+                weak[key].add((mine[link.parent_id], how, attendance_id))
     for link in store.parents_of_attendees(others) if others else ():
         key = link.attendee_person_id or f"{ATTENDEE}{link.attendee_id}"
         if key in attendees:
@@ -498,13 +533,29 @@ def _sibling_attendees(store: Store, mine: dict[int, str], attendee_ids: list[in
     for key in sorted(attendees):
         if attendees[key] & look_alikes:
             continue
-        roles = ", ".join(sorted({mine[pid] for pid in set(mine) & set(theirs[key])}))
+        shared = sorted({mine[pid] for pid in set(mine) & set(theirs[key])})
         relatives[key] = Relative(
             key, "sibling", _kind(mine, theirs[key]),
-            f"attendances: same {roles or 'parent'} named on attendance(s) "
-            f"{', '.join(sorted(named_on[key]))}", confirmed=False,
-            attendee_ids=tuple(sorted(attendees[key])))
+            f"attendances: same {', '.join(shared) or 'parent'} named on attendance(s) "
+            f"{', '.join(sorted(named_on[key]))}{_how_linked(weak[key], len(shared) > 1)}",
+            confirmed=False, attendee_ids=tuple(sorted(attendees[key])))
     return relatives
+
+
+def _how_linked(weak: set[tuple[str, str, str]], name_roles: bool) -> str:
+    """What the sibling evidence adds for links weaker than an NHS number or a certain match
+    (``weak``: role, how, attendance): `` (on V2 named under another family name: matched by
+    first name and postcode unit)``, the role first when the evidence names several; ``""``
+    when there are none."""
+    grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for role, how, attendance_id in weak:
+        grouped[role, how].append(attendance_id)
+    parts = []
+    for (role, how), ids in sorted(grouped.items()):
+        ids.sort(key=lambda a: (a == THIS_ATTENDANCE, a))
+        parts.append(f"{f'the {role} ' if name_roles else ''}on {', '.join(ids)} "
+                     f"{WEAK_LINKS[how]}")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _register_children(store: Store, parent_person: str, person_id: str | None,
