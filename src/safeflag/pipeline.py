@@ -108,6 +108,26 @@ def _changed(old: Person | None, new: Person) -> bool:
         != (new.given_name, new.family_name, new.birth_date, new.nhs_number)
 
 
+def _birth_date(registered: PartialDate | None, attendance: Attendance
+                ) -> tuple[PartialDate | None, list[str]]:
+    """The birth date a check ages the child by, and a note when the two sources differ.
+
+    A matched child's age comes from the register's full birth date: a date keyed at triage is
+    the likelier to be wrong. Unless the register's is after the arrival date and the
+    attendance's is not: the child is there, so the register's cannot be right."""
+    birth = attendance.patient.birth_date
+    if registered is None or not (birth is None or registered.is_full):
+        return birth, []
+    if birth is None or birth == registered:
+        return registered, []
+    on = attendance.arrival.date()
+    if registered.earliest() > on >= birth.earliest():
+        return birth, [f"the register's birth date is after the arrival date; ages use the "
+                       f"attendance's (attendance {attendance.attendance_id})"]
+    return registered, [f"birth date on attendance {attendance.attendance_id} differs from "
+                        "the register's; ages use the register's"]
+
+
 def _relatives_shown(ctx: RuleContext, warnings: Iterable[Warning]) -> tuple[str, ...]:
     """The register persons whose attendances or plans ``warnings`` show (a warning held
     back shows nothing; a child known only from attendances is no register person)."""
@@ -337,16 +357,7 @@ class Safeflag:
                                   person_id=person_id, record=record, child=child,
                                   named=ids.parents, rechecked=previous is not None)
 
-        registered = prepared.birth_date
-        birth = attendance.patient.birth_date
-        birth_notes: list[str] = []
-        if registered is not None and (birth is None or registered.is_full):
-            # A matched child's age comes from the register's full birth date: a date keyed
-            # at triage is the likelier to be wrong.
-            if birth is not None and birth != registered:
-                birth_notes.append(f"birth date on attendance {attendance.attendance_id} "
-                                   "differs from the register's; ages use the register's")
-            birth = registered
+        birth, birth_notes = _birth_date(prepared.birth_date, attendance)
         own_history = self.store.history(
             attendee_ids, until=attendance.arrival, exclude=attendance.attendance_id,
             since=arrival - timedelta(days=max(s.repeat_long_days, s.repeat_short_days)))

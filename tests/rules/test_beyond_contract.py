@@ -417,6 +417,30 @@ def test_a_matched_child_is_aged_from_the_registers_birth_date(sf, keyed, note):
     assert any("differs from the register's" in n for n in result.notes) is note
 
 
+@pytest.mark.parametrize("registered, keyed, non_mobile, used", [
+    # the register's date is after the arrival (2021-05-01), the attendance's is not: the
+    # register's cannot be right, so the attendance's (9 months: mobile) is used
+    ("2021-07-15", "2020-07-15", False, "attendance"),
+    # the register's is before the arrival: it wins as ever (0 months: not mobile)
+    ("2021-04-15", "2020-04-15", True, "register"),
+    # nothing else to go by: the register's, read as a slip (possibly 0-12 months)
+    ("2021-07-15", None, True, None),
+])
+def test_a_register_birth_date_after_the_arrival_gives_way_to_the_attendances(
+        sf, registered, keyed, non_mobile, used):
+    load(sf, [person("C1", "Amy", "Smith", registered)])
+    result = sf.check(attendance("A1", ARRIVAL, birth=keyed))
+    assert result.match.person_id == "C1"
+    assert ("NON_MOBILE_INJURY" in codes(result)) is non_mobile
+    said = [n for n in result.notes if "ages use" in n]
+    if used is None:
+        assert said == []
+    else:
+        assert len(said) == 1 and f"ages use the {used}'s" in said[0]
+    assert ("after the arrival date; ages use the attendance's" in " ".join(said)) is (
+        used == "attendance")
+
+
 def test_an_unmatched_child_is_aged_from_the_attendance(sf):
     amy(sf)
     result = sf.check(attendance("A1", ARRIVAL, given="Zoe", family="Quinn", birth="2020-07-15",
