@@ -312,3 +312,31 @@ def test_how_a_parent_link_was_made_is_read_from_memory_as_from_the_database(two
                 ParentLink(2, 1, "mother", "V2", None, None, "renamed")]
     assert from_memory == [(1, "V1", "nhs number"), (2, "V2", "renamed"), (3, "V4", "")]
     assert made(plain) == from_memory
+
+
+def test_history_from_memory_keeps_both_ends_of_its_window(tmp_path):
+    """An attendance at ``until`` to the second and one at midnight of ``since`` are in the
+    window, one a second outside either end is not: from memory as from the database (the
+    memory's window is found by bisection of each attendee's sorted arrivals)."""
+    path = tmp_path / "s.db"
+    kept, plain = SqliteStore(path), SqliteStore(path)
+    until, since = datetime(2014, 1, 31, 9, 30), date(2014, 1, 5)
+    at = {"IN_LAST": until, "OUT_LAST": until + timedelta(seconds=1),
+          "IN_FIRST": datetime(2014, 1, 5), "OUT_FIRST": datetime(2014, 1, 4, 23, 59, 59),
+          "MIDDLE": datetime(2014, 1, 20, 12), "SKIPPED": datetime(2014, 1, 21)}
+    try:
+        with kept.keep_history():
+            with kept.transaction():
+                kept.add_attendee(Identity(ref="", givens=("AMY",)), {"k1"}, None)
+            with kept.transaction():
+                for aid, when in at.items():
+                    kept.record_attendance(HistoryEntry(aid, 1, when, injury=True))
+            with kept.transaction():
+                from_memory = kept.history([1], until=until, since=since, exclude="SKIPPED")
+                assert kept._mirror is not None
+        from_database = plain.history([1], until=until, since=since, exclude="SKIPPED")
+        assert [e.attendance_id for e in from_memory] == ["IN_FIRST", "MIDDLE", "IN_LAST"]
+        assert from_memory == from_database
+    finally:
+        kept.close()
+        plain.close()

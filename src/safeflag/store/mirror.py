@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from bisect import insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
 from datetime import datetime
+from operator import itemgetter
 
 from ..algo.compare import Identity
 from . import HistoryEntry, HomeGiven, ParentLink
 from ._rows import wall_text
 
 __all__ = ["HistoryMirror"]
+
+_ARRIVAL = itemgetter(0)        # of an ``arrivals`` row: (wall-clock arrival text, attendance id)
 
 
 def _identity(stored: Identity | str) -> Identity:
@@ -68,6 +71,7 @@ class HistoryMirror:
         self.fresh_by_premise: dict[str, dict[str, HomeGiven]] = {}   # premise -> by attendance
         # one copy of each findings, warnings, event, relationship and how-linked text
         self._strings: dict[str, str] = {}
+        self._lists: dict[str, tuple[str, ...]] = {}     # findings or warnings text -> decoded
         # attendee_parent rows: by attendee (parent id -> (relationship, attendance id, how))
         # and by parent (attendee ids in the order the links were made, as the table's rowid)
         self.links: dict[int, dict[int, tuple[str, str, str]]] = {}
@@ -160,9 +164,13 @@ class HistoryMirror:
     def history(self, attendee_ids: Iterable[int], *, until: str, since: str,
                 exclude: str) -> list[HistoryEntry]:
         """``until`` and ``since`` as the store compares them: wall-clock ISO text."""
-        found = [(arrival, aid) for a in set(attendee_ids) if a in self.attendee
-                 for arrival, aid in self.arrivals.get(a, ())
-                 if since <= arrival <= until and aid != exclude]
+        found: list[tuple[str, str]] = []
+        for a in set(attendee_ids):
+            rows = self.arrivals.get(a)
+            if rows and a in self.attendee:   # sorted: the window is two bisections away
+                window = rows[bisect_left(rows, since, key=_ARRIVAL):
+                              bisect_right(rows, until, key=_ARRIVAL)]
+                found.extend(row for row in window if row[1] != exclude)
         found.sort()
         return [self._entry(aid, self.attendance[aid]) for _, aid in found]
 
@@ -180,9 +188,17 @@ class HistoryMirror:
         attendee_id, arrival, injury, findings, event, warnings = row
         return HistoryEntry(attendance_id=attendance_id, attendee_id=attendee_id,
                             arrival=datetime.fromisoformat(arrival), injury=injury,
-                            findings=tuple(json.loads(findings)), event=event,
+                            findings=self._decoded(findings), event=event,
                             person_id=self.attendee_person.get(attendee_id),
-                            warnings=tuple(json.loads(warnings)))
+                            warnings=self._decoded(warnings))
+
+    def _decoded(self, text: str) -> tuple[str, ...]:
+        """The JSON list ``text`` (findings, warnings) as a tuple, decoded once per distinct
+        text: the same few lists repeat across a million attendances."""
+        found = self._lists.get(text)
+        if found is None:
+            found = self._lists[text] = tuple(json.loads(text))
+        return found
 
     # --- writes, after the database took them ----------------------------------------------
     def add_attendee(self, attendee_id: int, stored: str, keys: Iterable[str],
