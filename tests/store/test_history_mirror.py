@@ -86,6 +86,9 @@ def _reads(store: SqliteStore) -> dict[str, object]:
         "homes_given": store.homes_given(["LS2 9JT|14", "LS2 9JU|14", "XX1 1XX|1"],
                                          until=START + timedelta(days=30),
                                          since=date(2014, 1, 5)),
+        "homes_of": store.homes_of([*every, 42], exclude="V2"),
+        "homes_in": store.homes_of([], ["LS2 9JT", "XX1 1XX"]),
+        "homes_of_and_in": store.homes_of([2, 3, 5], ["LS2 9JU"], exclude="V1"),
     }
 
 

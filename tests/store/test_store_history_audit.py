@@ -90,6 +90,36 @@ def test_homes_given_are_replaced_per_attendance_and_read_by_home_and_window(sto
         ("LS2 9JU|16", 1, "V1", day), ("LS2 9JT|2,14", 3, "V3", day + timedelta(days=20))]
 
 
+def test_homes_of_attendees_and_in_units_are_read_as_the_attendances_give_them_now(store):
+    """Whenever given, and after an A08 only what it gives: an address it corrected is gone."""
+    day = datetime(2021, 3, 1, 10)
+    for aid, attendee, when, homes in [("V1", 1, day, ["LS2 9JT|41|41 FERN"]),
+                                       ("V2", 1, day - timedelta(days=900), ["HU1 2AA|3"]),
+                                       ("V3", 2, day + timedelta(days=1), ["LS2 9JT|2,14"]),
+                                       ("V4", 3, day, ["LS2 9JTX|1"])]:
+        store.record_attendance(HistoryEntry(aid, attendee, when, injury=False))
+        store.record_homes(aid, attendee, when, homes)
+
+    def of(ids: list[int], units: tuple[str, ...] = (), exclude: str = ""
+           ) -> list[tuple[str, str]]:
+        return [(h.attendance_id, h.premise)
+                for h in store.homes_of(ids, units, exclude=exclude)]
+
+    assert of([1, 2]) == [("V2", "HU1 2AA|3"), ("V1", "LS2 9JT|41|41 FERN"),
+                          ("V3", "LS2 9JT|2,14")]                   # in arrival order
+    assert of([1], exclude="V1") == [("V2", "HU1 2AA|3")]         # a re-check's own left out
+    assert of([], ("LS2 9JT",)) == [("V1", "LS2 9JT|41|41 FERN"),
+                                    ("V3", "LS2 9JT|2,14")]         # not LS2 9JTX's
+    assert of([1], ("LS2 9JT",), exclude="V1") == [              # each once; the units' all
+        ("V2", "HU1 2AA|3"), ("V1", "LS2 9JT|41|41 FERN"), ("V3", "LS2 9JT|2,14")]
+    store.record_homes("V1", 1, day, ["LS2 9JT|14|14 FERN"])         # an A08 corrects V1
+    assert of([1]) == [("V2", "HU1 2AA|3"), ("V1", "LS2 9JT|14|14 FERN")]
+    assert of([], ("LS2 9JT",)) == [("V1", "LS2 9JT|14|14 FERN"), ("V3", "LS2 9JT|2,14")]
+    assert of([]) == []
+    many = of(list(range(1, 1500)), tuple(f"ZZ{i} 1AA" for i in range(700)))   # > 999 values
+    assert many == of([1, 2, 3])
+
+
 def _ident():
     from safeflag.algo.compare import Identity
     return Identity(ref="q", nhs=None, givens=("AMY",), families=("SMITH",), birth=None,

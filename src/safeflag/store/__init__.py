@@ -129,6 +129,8 @@ class Store(Protocol):
                      premises: Sequence[str]) -> None: ...   # replaces the attendance's homes
     def homes_given(self, premises: Iterable[str], *, until: datetime,
                     since: date) -> list[HomeGiven]: ...     # these very homes
+    def homes_of(self, attendee_ids: Iterable[int], units: Iterable[str] = (), *,
+                 exclude: str = "") -> list[HomeGiven]: ...  # theirs, and the units', any date
 
     # parents named on attendances (the attendance-derived family graph)
     def parent_candidates(self, keys: Iterable[str]) -> list[Identity]: ...

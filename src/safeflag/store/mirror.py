@@ -33,6 +33,11 @@ __all__ = ["HistoryMirror"]
 _ARRIVAL = itemgetter(0)        # of an ``arrivals`` row: (wall-clock arrival text, attendance id)
 
 
+def _unit(premise: str) -> str:
+    """The postcode unit of a premise key (``UNIT|marks...``)."""
+    return premise.partition("|")[0]
+
+
 def _identity(stored: Identity | str) -> Identity:
     return Identity.from_json(stored) if isinstance(stored, str) else stored
 
@@ -69,6 +74,7 @@ class HistoryMirror:
         # are not held in memory)
         self.fresh_homes: dict[str, list[HomeGiven]] = {}
         self.fresh_by_premise: dict[str, dict[str, HomeGiven]] = {}   # premise -> by attendance
+        self.fresh_by_unit: dict[str, dict[str, list[HomeGiven]]] = {}   # unit -> by attendance
         # one copy of each findings, warnings, event, relationship and how-linked text
         self._strings: dict[str, str] = {}
         self._lists: dict[str, tuple[str, ...]] = {}     # findings or warnings text -> decoded
@@ -184,6 +190,28 @@ class HistoryMirror:
                  if since <= wall_text(h.arrival) <= until]
         return [*(h for h in stored if h.attendance_id not in self.fresh_homes), *fresh]
 
+    def attendances_of(self, attendee_ids: Iterable[int], exclude: str) -> dict[str, int]:
+        """The attendances of these attendees but ``exclude``, each with its attendee (as the
+        ``attendance`` table holds them, whether or not the attendee has a row)."""
+        return {aid: a for a in sorted(set(attendee_ids)) for _, aid in self.arrivals.get(a, ())
+                if aid != exclude}
+
+    def homes_of(self, stored: list[HomeGiven], attendances: dict[str, int],
+                 units: list[str]) -> list[HomeGiven]:
+        """The homes ``attendances`` (from :meth:`attendances_of`) gave and those given in
+        ``units``, each once: ``stored`` are the database's rows for the attendances not
+        written since the last commit and for the units; the homes written since then are
+        taken from memory in place of theirs."""
+        found = {h: None for h in stored if h.attendance_id not in self.fresh_homes and (
+            attendances.get(h.attendance_id) == h.attendee_id or _unit(h.premise) in units)}
+        for aid, attendee in attendances.items():
+            found.update((h, None) for h in self.fresh_homes.get(aid, ())
+                         if h.attendee_id == attendee)
+        for unit in units:
+            found.update((h, None) for homes in self.fresh_by_unit.get(unit, {}).values()
+                         for h in homes)
+        return list(found)
+
     def _entry(self, attendance_id: str, row: tuple) -> HistoryEntry:
         attendee_id, arrival, injury, findings, event, warnings = row
         return HistoryEntry(attendance_id=attendance_id, attendee_id=attendee_id,
@@ -266,13 +294,17 @@ class HistoryMirror:
         self.fresh_keys_of_parent.clear()
         self.fresh_homes.clear()
         self.fresh_by_premise.clear()
+        self.fresh_by_unit.clear()
 
     def record_homes(self, attendance_id: str, homes: list[HomeGiven]) -> None:
         for before in self.fresh_homes.get(attendance_id, ()):
             del self.fresh_by_premise[before.premise][attendance_id]
+            self.fresh_by_unit[_unit(before.premise)].pop(attendance_id, None)
         self.fresh_homes[attendance_id] = homes
         for home in homes:
             self.fresh_by_premise.setdefault(home.premise, {})[attendance_id] = home
+            self.fresh_by_unit.setdefault(_unit(home.premise), {}).setdefault(
+                attendance_id, []).append(home)
 
     def link_parent(self, link: ParentLink) -> None:
         mine = self.links.setdefault(link.attendee_id, {})

@@ -21,6 +21,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
@@ -62,11 +63,35 @@ MIRROR_MOST = 1_000_000
 #: a batch's CPU over 100,000 attendances for about 60 MiB more (docs/performance.md).
 RUN_CACHE_KIB = 65_536
 _UNREAD = object()
+_HOME_SELECT = "SELECT premise, attendee_id, attendance_id, arrival FROM home"
 # (a key already held is not an error: the key tables are keyed by (key, id))
 _ADD_ATTENDEE_KEY = "INSERT OR IGNORE INTO attendee_key VALUES (?, ?)"
 _ADD_PARENT_KEY = "INSERT OR IGNORE INTO parent_key VALUES (?, ?)"
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+
+
+def _home_order(home: HomeGiven) -> tuple:
+    return home.arrival, home.attendance_id, home.premise
+
+
+#: The most values one read of ``home`` binds (SQLite's limit was 999 before 3.32).
+_ONE_STATEMENT = 900
+
+
+@lru_cache(maxsize=256)
+def _home_statement(by: str, keys: int, ranges: int) -> str:
+    """One read of ``home``: the rows of ``keys`` attendees' attendances (``by`` "attendee":
+    the attendance table's index, one attendance left out) or of ``keys`` attendances (``by``
+    "attendance"), and those in ``ranges`` ranges of premise keys, as one UNION ALL."""
+    marks = ",".join("?" * keys)
+    reads = ([] if not keys else [
+        "SELECT h.premise, h.attendee_id, h.attendance_id, h.arrival FROM attendance t JOIN "
+        "home h ON h.attendance_id = t.attendance_id AND h.attendee_id = t.attendee_id "
+        f"WHERE t.attendee_id IN ({marks}) AND t.attendance_id != ?"] if by == "attendee"
+        else [f"{_HOME_SELECT} WHERE attendance_id IN ({marks})"])
+    reads += [f"{_HOME_SELECT} WHERE premise >= ? AND premise < ?"] * ranges
+    return " UNION ALL ".join(reads)
 
 
 def _advice(exc: BaseException) -> str:
@@ -691,14 +716,52 @@ class SqliteStore:
         ``since`` to ``until``, in arrival order."""
         premises = sorted(set(premises))
         window = (since.isoformat(), wall_text(until))
-        found = [HomeGiven(premise, attendee_id, attendance_id, datetime.fromisoformat(arrival))
-                 for premise, attendee_id, attendance_id, arrival in self._in(
-                     "SELECT premise, attendee_id, attendance_id, arrival FROM home "
-                     "WHERE premise IN ({marks}) AND arrival >= ? AND arrival <= ?", premises,
-                     window)]
+        found = self._homes(self._in(
+            f"{_HOME_SELECT} WHERE premise IN ({{marks}}) AND arrival >= ? AND arrival <= ?",
+            premises, window))
         if (mirror := self._mirrored()) is not None:
             found = mirror.homes_given(found, premises, *window)
-        return sorted(found, key=lambda h: (h.arrival, h.attendance_id, h.premise))
+        return sorted(found, key=_home_order)
+
+    def homes_of(self, attendee_ids: Iterable[int], units: Iterable[str] = (), *,
+                 exclude: str = "") -> list[HomeGiven]:
+        """The homes the attendances of these attendees give, whenever they arrived (but
+        attendance ``exclude``'s), and every home given in the postcode units ``units``,
+        whenever: each once, in arrival order, as each attendance gives them now (an address
+        an A08 corrected is not among them). One statement: the attendees' attendances by
+        their index, each unit as one range of the ``home`` table's key (``UNIT|...``)."""
+        ids, units = sorted(set(attendee_ids)), sorted(set(units))
+        ranges = [bound for unit in units for bound in (f"{unit}|", f"{unit}}}")]
+        if (mirror := self._mirrored()) is not None:
+            attendances = mirror.attendances_of(ids, exclude)
+            stored = [a for a in attendances if a not in mirror.fresh_homes]
+            rows = self._home_rows("attendance", stored, (), ranges)
+            return sorted(mirror.homes_of(self._homes(rows), attendances, units),
+                          key=_home_order)
+        rows = self._home_rows("attendee", ids, (exclude,), ranges)
+        return sorted(self._homes(dict.fromkeys(rows)),   # a row both reads found, once
+                      key=_home_order)
+
+    def _home_rows(self, by: str, keys: Sequence, extra: tuple, ranges: Sequence[str]
+                   ) -> list[tuple]:
+        """``home`` rows of the attendances of attendees (``by`` "attendee", ``extra`` the
+        attendance left out) or of attendances (``by`` "attendance") ``keys``, and in the
+        premise ``ranges`` (low, high, ...): one statement, or one per chunk of a long list."""
+        if not (keys or ranges):
+            return []
+        if len(keys) + len(ranges) <= _ONE_STATEMENT:
+            return self._query(_home_statement(by, len(keys), len(ranges) // 2),
+                               (*keys, *(extra if keys else ()), *ranges))
+        rows = [row for i in range(0, len(ranges), 2)
+                for row in self._query(_home_statement(by, 0, 1), ranges[i:i + 2])]
+        for chunk in chunks(keys):
+            rows.extend(self._query(_home_statement(by, len(chunk), 0), (*chunk, *extra)))
+        return rows
+
+    @staticmethod
+    def _homes(rows: Iterable[tuple]) -> list[HomeGiven]:
+        return [HomeGiven(premise, attendee_id, attendance_id, datetime.fromisoformat(arrival))
+                for premise, attendee_id, attendance_id, arrival in rows]
 
     # --- parents named on attendances -----------------------------------------------------
     def parent_candidates(self, keys: Iterable[str]) -> list[Identity]:
