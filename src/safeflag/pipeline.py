@@ -366,7 +366,8 @@ class Safeflag:
                               child, register=prepared.register_family,
                               most=s.address_household_most,
                               child_months=s.household_child_years * 12,
-                              shared_days=s.home_shared_days)
+                              shared_days=s.home_shared_days,
+                              attendance_id=attendance.attendance_id)
         rel_ids = [r.person_id for r in family.relatives]
         # the plans on record by the arrival date: a look-back over old attendances against
         # today's register must not show a plan that began later

@@ -28,7 +28,7 @@ __all__ = ["Identity", "Comparison", "COMPARISONS", "FIELDS", "blocking_keys", "
            "probability", "is_twin_pattern", "is_generation_gap", "personal_evidence",
            "no_name_agrees", "no_first_name_nor_home", "nhs_contradicted", "merge_identities",
            "premise_key", "legacy_premise_key", "different_dwellings", "same_dwelling",
-           "family_unit_keys",
+           "same_home", "family_unit_keys", "family_codes",
            "PRIOR_LOG2_ODDS", "NO_DATA", "OTHERWISE", "GENERATION_YEARS", "FIRST_NAME_AGREES",
            "BIRTH_AGREES"]
 
@@ -201,8 +201,15 @@ def different_dwellings(a: Identity, b: Identity) -> bool:
 def same_dwelling(a: Identity, b: Identity) -> bool:
     """Do ``a`` and ``b`` give one home: premises in one postcode unit that fit
     (:func:`_one_home`, as for :func:`different_dwellings`)?"""
-    return any(_fit(_numbers_at(a, unit), _numbers_at(b, unit))
-               for unit in {key.split("|", 1)[0] for key in a.premises})
+    return same_home(a.premises, b.premises)
+
+
+def same_home(mine: Iterable[str], theirs: Iterable[str]) -> bool:
+    """Do two sets of premise keys (:func:`premise_key`) hold one home: premises in one postcode
+    unit that fit (:func:`_one_home`)?"""
+    mine, theirs = tuple(mine), tuple(theirs)
+    return any(_fit(_homes_at(mine, unit), _homes_at(theirs, unit))
+               for unit in {key.split("|", 1)[0] for key in mine})
 
 
 #: One home's premises in a unit: its marks, and (house number, street word) when known.
@@ -226,8 +233,12 @@ def _fit(mine: list[_Home], theirs: list[_Home]) -> bool:
 
 
 def _numbers_at(ident: Identity, unit: str) -> list[_Home]:
+    return _homes_at(ident.premises, unit)
+
+
+def _homes_at(premises: Iterable[str], unit: str) -> list[_Home]:
     homes = []
-    for key in ident.premises:
+    for key in premises:
         at, _, rest = key.partition("|")
         if at == unit:
             marks, _, house = rest.partition("|")
@@ -338,7 +349,13 @@ def blocking_keys(ident: Identity, *, query: bool = False) -> set[str]:
 def family_unit_keys(ident: Identity, units: Iterable[str]) -> set[str]:
     """The ``FP`` blocking keys of ``ident``'s family names at the postcode units ``units``."""
     units = tuple(units)
-    return {f"FP:{phonetic(f)}:{unit}" for f in ident.family_words for unit in units}
+    return {f"FP:{code}:{unit}" for code in family_codes(ident) for unit in units}
+
+
+def family_codes(ident: Identity) -> frozenset[str]:
+    """The phonetic codes of ``ident``'s family names, each part of a double-barrelled name
+    (as the ``FP`` blocking keys hold them)."""
+    return frozenset(phonetic(f) for f in ident.family_words)
 
 
 # --- comparison levels --------------------------------------------------------------------------

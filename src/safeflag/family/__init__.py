@@ -41,7 +41,7 @@ def build_family(store: Store, person_id: str | None, attendee_ids: list[int],
                  arrival: datetime, parents: list[ResolvedParent] = (),
                  child: Identity | None = None, register: Family | None = None, *,
                  most: int = DEFAULT_HOUSEHOLD_MOST, child_months: int = HOUSEHOLD_CHILD_MONTHS,
-                 shared_days: int = HOME_SHARED_DAYS) -> Family:
+                 shared_days: int = HOME_SHARED_DAYS, attendance_id: str = "") -> Family:
     """The register family of ``person_id`` (if matched) plus attendance-derived siblings,
     then the register's residents at the address given (``register.at_address``) and the
     attending children at the same home (:func:`children_at_home`) whom none of those names.
@@ -52,7 +52,9 @@ def build_family(store: Store, person_id: str | None, attendee_ids: list[int],
     register alone). ``most`` is ``address_household_most``: more children than this at one
     home is a communal address; ``child_months`` is ``household_child_years`` in months;
     ``shared_days`` is ``home_shared_days``. ``arrival`` is the attendance's arrival (wall
-    clock): the family is as known on its date, the homes as given up to that moment."""
+    clock): the family is as known on its date, the homes as given up to that moment.
+    ``attendance_id`` is the attendance's id: on a re-check (an A08) the homes it gives are
+    ``child``'s, not those recorded for it before."""
     on = arrival.date()
     if register is None:
         register = family_of(store, person_id, on) if person_id else Family(person_id or "")
@@ -73,7 +75,8 @@ def build_family(store: Store, person_id: str | None, attendee_ids: list[int],
                if p.relationship == "mother" and p.parent_id is not None]
     home, home_notes = children_at_home(store, child, attendee_ids, person_id, arrival,
                                         most=most, child_months=child_months,
-                                        shared_days=shared_days, mothers=mothers)
+                                        shared_days=shared_days, mothers=mothers,
+                                        attendance_id=attendance_id)
     at_home = [r for r in home if r.person_id not in known]
     return Family(person_id or "", (*register.relatives, *derived, *at_address, *at_home),
                   (*register.notes, *notes, *home_notes))

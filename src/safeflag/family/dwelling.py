@@ -12,19 +12,26 @@ each one hop from the child's own address (so they cannot chain two families tog
    and ``Flat B, 14``), with the same house number and street where both lines say them
    (not ``14 Oak Road`` and ``14 Fern Close`` of one unit, nor ``Flat 2, 14`` and
    ``2 Fern Close``; :func:`~safeflag.algo.compare.premise_key`). A postcode unit alone
-   holds about fifteen homes, so an address line with no number links nobody.
+   holds about fifteen homes, so an address line with no number links nobody. The homes are
+   those the attendances give as recorded now (the dated homes below), the child's earlier
+   ones and the other's alike, not the attendee records' (which keep every address they
+   learnt, one keyed wrongly and corrected since included).
 2. **The very same home lately, whatever the family name**: another child's attendance in the
    previous ``shared_days`` (365) gave exactly the premises this attendance gives (the same
    unit, the same numbers and letters, the same house number and street: ``14`` does not meet
    ``Flat 2, 14`` here, where a house in flats would join two families; a home stored before
    the house and street were kept is met by its numbers). Half-siblings with their fathers'
    names and step-siblings share a home under several surnames. Without the date, a house in
-   multiple occupation or successive tenancies over the years would join unrelated children;
-   the homes are dated per attendance (an A08 that corrects the address takes the old home
-   away). Where the two children's attendances name two different women as their mother (two
+   multiple occupation or successive tenancies over the years would join unrelated children.
+   Where the two children's attendances name two different women as their mother (two
    NHS numbers, or another first name), they are two families in one house and are not linked
    (nor, so, are step-siblings who each name their own mother: the register's step-parent
    links are for them).
+
+The homes are recorded per attendance, dated: an A08 that corrects the address replaces its
+attendance's homes, so the old home is taken away for both ways (a home also given at another
+attendance stays). Attendances recorded before the homes were (``SCHEMA_VERSION`` 3) have
+none, and are found neither way.
 
 Either way the other must be a child (their birth date puts them under
 ``household_child_years`` on the arrival date: an adult at the home is for the register's
@@ -40,12 +47,12 @@ says how it was found.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from ..algo.compare import (OTHERWISE, Identity, compare, family_unit_keys, legacy_premise_key,
-                            same_dwelling)
+from ..algo.compare import (OTHERWISE, Identity, compare, family_codes, legacy_premise_key,
+                            same_home)
 from ..algo.dates import age_months_range
 from ..settings import RuleSettings
 from ..store import HomeGiven, Store
@@ -69,31 +76,34 @@ def _a_child(other: Identity, on: date, months: int) -> bool:
     return youngest < months and oldest >= 0
 
 
-def _homes(child: Identity, own: list[Identity]) -> Identity:
-    """The child's homes and family names: those of this attendance and of the child's own
-    attendee records (the homes and names its earlier attendances gave)."""
-    premises = tuple(dict.fromkeys(p for ident in (child, *own) for p in ident.premises))
+def _units(premises: Iterable[str]) -> set[str]:
+    """The postcode units of premise keys (``UNIT|...``)."""
+    return {p.partition("|")[0] for p in premises}
+
+
+def _families(child: Identity, own: list[Identity]) -> Identity:
+    """The child with its family names: those of this attendance and of the child's own
+    attendee records (the names its earlier attendances gave)."""
     families = tuple(dict.fromkeys(f for ident in (child, *own) for f in ident.families))
-    if premises == child.premises and families == child.families:
-        return child                 # nothing earlier that today's attendance does not give
-    return replace(child, premises=premises, families=families)
+    return child if families == child.families else replace(child, families=families)
 
 
 def children_at_home(store: Store, child: Identity | None, attendee_ids: list[int],
                      person_id: str | None, arrival: datetime, *, most: int,
                      child_months: int = HOUSEHOLD_CHILD_MONTHS,
-                     shared_days: int = HOME_SHARED_DAYS, mothers: Sequence[int] = ()
-                     ) -> tuple[list[Relative], list[str]]:
+                     shared_days: int = HOME_SHARED_DAYS, mothers: Sequence[int] = (),
+                     attendance_id: str = "") -> tuple[list[Relative], list[str]]:
     """Other attending children (under ``child_months`` on the arrival date) at the child's
     home (see the module's two ways): ``household`` relatives, ``confirmed=False``; and a note
     for each way that found a communal home. ``child`` is this attendance's identity,
     ``attendee_ids`` the child's attendee records, ``mothers`` the parent nodes of the
-    mothers named at this attendance."""
+    mothers named at this attendance, ``attendance_id`` this attendance's id (on a re-check
+    its homes are ``child``'s, not those recorded before)."""
     if child is None:
         return [], []
     on = arrival.date()
     named, note = _same_family_name(store, child, attendee_ids, person_id, on, most,
-                                    child_months)
+                                    child_months, attendance_id)
     lately, late_note = _same_home_lately(store, child, attendee_ids, person_id, arrival,
                                           most, child_months, shared_days, mothers)
     seen = {r.person_id for r in named}
@@ -102,15 +112,34 @@ def children_at_home(store: Store, child: Identity | None, attendee_ids: list[in
 
 
 def _same_family_name(store: Store, child: Identity, attendee_ids: list[int],
-                      person_id: str | None, on: date, most: int, child_months: int
-                      ) -> tuple[list[Relative], str | None]:
-    """Way 1: a home and a family name of the child's, given at any time."""
-    homes = _homes(child, store.attendees(attendee_ids) if attendee_ids else [])
-    if not homes.premises or not homes.families:
+                      person_id: str | None, on: date, most: int, child_months: int,
+                      attendance_id: str) -> tuple[list[Relative], str | None]:
+    """Way 1: a home and a family name of the child's, given at any time. The homes, the
+    child's own earlier ones and the others', are those the attendances give as recorded (the
+    dated homes, which an A08 corrects), not the attendee records': those keep every address
+    they learnt, a wrongly keyed one included. One read finds the child's earlier homes and
+    every home given in the postcode units of today's; a second, the units only earlier homes
+    are in (when any are)."""
+    if not (child.families or attendee_ids):
         return [], None
-    units = {p.split("|", 1)[0] for p in homes.premises}
-    found = [c for c in store.attendee_candidates(family_unit_keys(homes, units))
-             if c.row_id not in attendee_ids and same_dwelling(homes, c)
+    own, units = set(attendee_ids), _units(child.premises)
+    homes = store.homes_of(own, units, exclude=attendance_id)
+    mine = tuple(dict.fromkeys([*child.premises, *(
+        h.premise for h in homes if h.attendee_id in own and h.attendance_id != attendance_id)]))
+    if not mine:
+        return [], None
+    if earlier := _units(mine) - units:
+        homes = [*homes, *store.homes_of((), earlier)]
+    theirs: dict[int, list[str]] = defaultdict(list)
+    for home in homes:
+        if home.attendee_id not in own:
+            theirs[home.attendee_id].append(home.premise)
+    fitting = [a for a, given in theirs.items() if same_home(mine, given)]
+    if not fitting:
+        return [], None
+    records = store.attendees([*own, *fitting])     # one read: the child's records and theirs
+    codes = family_codes(_families(child, [r for r in records if r.row_id in own]))
+    found = [c for c in records if c.row_id not in own and codes & family_codes(c)
              and _a_child(c, on, child_months) and not may_be_self(child, c)]
     return _relatives(
         store, found, person_id, most,
