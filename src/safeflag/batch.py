@@ -15,7 +15,9 @@
   would, recording nothing twice. OUT appears (renamed from ``OUT.partial``) only when complete.
 - **One run per output**: a run holds an exclusive lock on ``OUT.lock`` and on its quarantine
   file's ``.lock`` from before it touches anything; another run on the same files is refused at
-  once, changing nothing. The lock ends with the batch process, however it ends.
+  once, changing nothing. The lock ends with the batch process, however it ends. A caller
+  that opens (or creates) its database for the run takes the locks first
+  (:func:`claim_output`), so a refused run does not make a database either.
 - **Progress** on standard error: a live line on a terminal, a plain line every few seconds
   otherwise. See ``docs/operations.md``.
 """
@@ -35,7 +37,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -57,7 +59,8 @@ except ImportError:            # Windows: no flock; runs on one output are not k
     fcntl = None               # type: ignore[assignment]
 
 __all__ = ["BatchSummary", "BatchItem", "Quarantine", "run_batch", "read_batch_items",
-           "merge_by_arrival", "default_workers", "quarantine_path", "lock_path"]
+           "merge_by_arrival", "default_workers", "quarantine_path", "lock_path",
+           "claim_output", "OutputClaim"]
 
 log = logging.getLogger("safeflag.batch")
 
@@ -620,6 +623,35 @@ def _one_run_writing(*paths: tuple[Path, str]) -> Iterator[None]:
             _give_back_lock(path, fd)
 
 
+@dataclass
+class OutputClaim:
+    """The output and quarantine file a run may write, their locks held by
+    :func:`claim_output` (``held`` until its block ends)."""
+
+    out: Path
+    quarantine: Path
+    held: bool = True
+
+
+@contextmanager
+def claim_output(out: str | Path, quarantine: str | Path | None = None
+                 ) -> Iterator[OutputClaim]:
+    """Make sure a run may write ``out`` and its quarantine file (``quarantine``, by default
+    :func:`quarantine_path`), and hold their locks for the length of the block: for a caller
+    that opens or creates the database only once the run can go ahead (``safeflag batch``).
+    Pass the claim to :func:`run_batch`. Raises :class:`~safeflag.errors.InputError`, having
+    changed nothing, when they cannot be made where asked or another run holds either lock."""
+    out = Path(out)
+    held = Path(quarantine or quarantine_path(out))
+    _check_output(out, held)
+    with _one_run_writing((out, "--out"), (held, "--quarantine")):
+        claim = OutputClaim(out, held)
+        try:
+            yield claim
+        finally:
+            claim.held = False
+
+
 class _Checkpoint:
     """Where a run over the same inputs and output got to: records done, output bytes and
     their SHA-256.
@@ -760,7 +792,7 @@ def _finished_earlier(out: Path, partial: Path, done: int, size: int, saved: str
 def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | None = None,
               workers: int = 1, quarantine: str | Path | None = None, user: str | None = None,
               commit_every: int = 500, progress: bool = True,
-              strict: bool = False) -> BatchSummary:
+              strict: bool = False, claim: OutputClaim | None = None) -> BatchSummary:
     """Check every record of ``inputs`` into ``out`` (NDJSON); return the run's summary.
 
     ``strict`` also validates each HL7 message against its version's structure (hl7apy) and
@@ -778,7 +810,8 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
     ``OUT.lock`` and its quarantine file's ``.lock`` (:func:`lock_path`) from before it touches
     the partial output, the checkpoint or the quarantine until it ends, and removes them then;
     a killed run's are left, and taken over by the next run. Where ``fcntl`` is missing
-    (Windows) nothing is locked.
+    (Windows) nothing is locked. ``claim`` is :func:`claim_output`'s for the same files, when
+    the caller took the locks before opening ``sf``'s database: the run uses them.
 
     Raises :class:`~safeflag.errors.InputError` when an input cannot be opened or another run
     is writing ``out`` or the quarantine file (nothing is checked or changed),
@@ -786,12 +819,14 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
     output cannot be written; the run's committed history is kept either way.
     """
     check_inputs(inputs)
-    out = Path(out)
-    held = Path(quarantine or quarantine_path(out))
-    _check_output(out, held)
-    with _one_run_writing((out, "--out"), (held, "--quarantine")):
-        return _run_batch(sf, inputs, out, held, fmt=fmt, workers=workers, user=user,
-                          commit_every=commit_every, progress=progress, strict=strict)
+    if claim is not None and (not claim.held or (claim.out, claim.quarantine) != (
+            Path(out), Path(quarantine or quarantine_path(out)))):
+        raise ValueError("claim is not one held on this run's output and quarantine file; "
+                         "take it with claim_output(out, quarantine)")
+    with claim_output(out, quarantine) if claim is None else nullcontext(claim) as mine:
+        return _run_batch(sf, inputs, mine.out, mine.quarantine, fmt=fmt, workers=workers,
+                          user=user, commit_every=commit_every, progress=progress,
+                          strict=strict)
 
 
 def _run_batch(sf: Safeflag, inputs: list[str], out: Path, held: Path, *, fmt: str | None,

@@ -20,6 +20,7 @@ them routinely. Every
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -175,22 +176,23 @@ def check(file: str = typer.Argument("-", help="Attendance file (HL7 v2, FHIR JS
     """Check one attendance (or each in FILE) and print its flags and prompts."""
     if fmt not in ("json", "text", "fhir"):
         raise _fail(InputError("--format must be json, text or fhir"))
-    failed, seen = False, 0
+    failed = False
     try:
         _check_input_format(input_format)
         check_inputs([file])
+        # checked in input order: a record that arrived before one read earlier is said
+        items = ArrivalOrder(file).watch(read_attendances(file, fmt=input_format,
+                                                          strict=strict))
+        first = next(items, None)           # before the database: an empty input changes nothing
+        if first is None:
+            raise InputError(f"{'standard input' if file == '-' else file} holds no record; "
+                             "nothing was checked")
         with _open_for_checks(db, config, user, channel="check") as sf, _reader_may_go():
-            # checked in input order: a record that arrived before one read earlier is said
-            items = ArrivalOrder(file).watch(read_attendances(file, fmt=input_format,
-                                                              strict=strict))
-            for seen, item in enumerate(items, start=1):
+            for item in itertools.chain([first], items):
                 result = sf.check_item(item)
                 # a readable message that is not an arrival (A03, ORU) is reported, not failed
                 failed = failed or (bool(result.errors) and not isinstance(item, NotAnArrival))
                 typer.echo(_emit(result, fmt))
-        if not seen:
-            raise InputError(f"{'standard input' if file == '-' else file} holds no record; "
-                             "nothing was checked")
     except SafeflagError as exc:
         raise _fail(exc) from exc
     raise typer.Exit(EXIT_RECORD_ERRORS if failed else EXIT_OK)
@@ -228,22 +230,26 @@ def batch(inputs: list[str] = typer.Argument(..., help="Attendance files, each i
     Exit status: 0 every record checked; 1 some records unreadable (see the quarantine file);
     2 could not run. A run that is stopped can simply be run again: nothing is recorded twice.
     """
-    from .batch import default_workers, run_batch
+    from .batch import claim_output, default_workers, run_batch
     try:
         _check_input_format(input_format)
         if summary_json is not None and (summary_json.is_dir()
                                          or not summary_json.parent.is_dir()):
             raise InputError(f"--summary-json {summary_json}: not a file in an existing folder; "
                              "nothing was checked")
+        check_inputs(inputs)
     except SafeflagError as exc:
         raise _fail(exc) from exc
     if nice and hasattr(os, "nice"):          # POSIX; workers inherit it
         os.nice(nice)
     try:
-        with _open_for_checks(db, config, user, channel="batch") as sf:
+        # the output's locks before the database: a run refused (another batch is writing the
+        # same --out) makes no database and changes none
+        with claim_output(out, quarantine) as claim, \
+                _open_for_checks(db, config, user, channel="batch") as sf:
             summary = run_batch(sf, inputs, out, fmt=input_format,
                                 workers=workers or default_workers(), quarantine=quarantine,
-                                strict=strict)
+                                strict=strict, claim=claim)
         if summary_json is not None:
             summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n",
                                     encoding="utf-8")

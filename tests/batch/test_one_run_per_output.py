@@ -161,6 +161,27 @@ def test_a_quarantine_file_another_run_is_writing_is_refused(world, files, tmp_p
     assert not list(tmp_path.glob("*.lock"))
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="no flock")
+def test_a_claim_taken_before_the_database_is_opened_is_the_run_s_lock(world, files, tmp_path):
+    """`safeflag batch` takes the output's locks before it opens (or makes) the database, and
+    hands them to the run; meanwhile no other run can have them."""
+    db, extract, out = files
+    with batch.claim_output(out) as claim:
+        with pytest.raises(InputError, match=f"is writing {out}; wait for it to finish"):
+            with batch.claim_output(out):
+                pass
+        with Safeflag(SqliteStore(db)) as sf:
+            with pytest.raises(ValueError, match="claim"):      # another run's output
+                batch.run_batch(sf, [str(extract)], tmp_path / "other.ndjson", claim=claim,
+                                progress=False)
+            summary = batch.run_batch(sf, [str(extract)], out, claim=claim, progress=False)
+            assert batch.lock_path(out).exists()               # still the caller's
+    assert summary.records == len(world.attendances)
+    assert not list(out.parent.glob("*.lock"))
+    with Safeflag(SqliteStore(db)) as sf, pytest.raises(ValueError, match="claim"):
+        batch.run_batch(sf, [str(extract)], out, claim=claim, progress=False)   # given back
+
+
 def test_a_lock_file_left_by_a_killed_run_does_not_stop_the_next(world, files):
     db, extract, out = files
     batch.lock_path(out).write_text("999999\n")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from safeflag.batch import lock_path, quarantine_path
 from safeflag.cli import EXIT_CANNOT_RUN, EXIT_OK, EXIT_RECORD_ERRORS, app
 
 from ..batch.worlds import hl7_message, new_db, small_world
@@ -77,6 +81,66 @@ def test_could_not_run_exits_2(db, tmp_path, problem):
     assert result.exit_code == EXIT_CANNOT_RUN, result.output
     assert not (tmp_path / "out.ndjson").exists()
     assert not list(tmp_path.rglob("*.partial"))     # refused before anything was checked
+
+
+# Another process holding a lock file as a running batch holds its OUT.lock (flock, its pid in
+# the file) until its standard input closes.
+HOLD = ("import fcntl, os, sys\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "os.write(fd, f'{os.getpid()}\\n'.encode())\n"
+        "print('held', flush=True)\n"
+        "sys.stdin.read()\n")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no flock")
+@pytest.mark.parametrize("locked", ["--out", "--quarantine"])
+@pytest.mark.parametrize("database", ["new", "existing"])
+def test_a_run_another_batch_holds_off_makes_and_changes_no_database(world, tmp_path, locked,
+                                                                    database):
+    """Overlapping cron jobs: the second run is refused before it opens its database, so a
+    --db naming none yet is not made (an empty database answers "no flags") and one that
+    exists is left as it was, its files and all."""
+    src = tmp_path / "day.hl7"
+    src.write_text("".join(hl7_message(a) for a in world.attendances), encoding="utf-8")
+    out, db = tmp_path / "out.ndjson", tmp_path / "sf.db"
+    if database == "existing":
+        new_db(db, world)
+    target = out if locked == "--out" else quarantine_path(out)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(lock_path(target))],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        before = _files(tmp_path)
+        result = _batch(str(src), "--db", str(db), "--out", str(out), "--workers", "1")
+        after = _files(tmp_path)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert result.exit_code == EXIT_CANNOT_RUN, result.output
+    assert (f"another safeflag batch (process {holder.pid}) is writing {target}; wait for it "
+            f"to finish or choose another {locked}; nothing was checked") in result.output
+    assert after == before
+    assert db.exists() is (database == "existing")
+
+
+@pytest.mark.parametrize("problem", ["missing input", "output folder missing",
+                                     "quarantine is the output"])
+def test_a_run_refused_before_it_starts_makes_no_database(tmp_path, problem):
+    src = tmp_path / "day.hl7"
+    src.write_text(GARBAGE, encoding="utf-8")
+    out = (tmp_path / "nowhere" / "out.ndjson" if problem == "output folder missing"
+           else tmp_path / "out.ndjson")
+    given = str(tmp_path / "nope.hl7") if problem == "missing input" else str(src)
+    extra = ["--quarantine", str(out)] if problem == "quarantine is the output" else []
+    result = _batch(given, "--db", str(tmp_path / "sf.db"), "--out", str(out), *extra)
+    assert result.exit_code == EXIT_CANNOT_RUN, result.output
+    assert "nothing was checked" in result.output
+    assert list(_files(tmp_path)) == ["day.hl7"]
 
 
 @pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf\r\n", b"\x0b\x1c\r"])

@@ -131,6 +131,19 @@ def test_a_database_path_in_a_folder_that_does_not_exist_is_refused(tmp_path, co
     assert not missing.parent.exists()
 
 
+@pytest.mark.parametrize("what", ["blank stdin", "empty file"])
+def test_check_with_nothing_to_check_makes_no_database(tmp_path, what):
+    """Refused (exit 2) before the database is opened: a new --db is not made for it."""
+    target = "-" if what == "blank stdin" else tmp_path / "empty.hl7"
+    if what == "empty file":
+        target.write_bytes(b"")
+    fresh = tmp_path / "fresh.db"
+    result = runner.invoke(app, ["check", str(target), "--db", str(fresh)], input="\r\n")
+    assert result.exit_code == EXIT_CANNOT_RUN, result.output
+    assert "holds no record; nothing was checked" in result.output
+    assert not list(tmp_path.glob("fresh.db*"))
+
+
 def test_a_new_database_or_one_without_a_register_is_said(tmp_path, db, caplog):
     fresh = tmp_path / "fresh.db"
     with caplog.at_level("WARNING", logger="safeflag.cli"):
