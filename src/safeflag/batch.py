@@ -838,15 +838,16 @@ def run_batch(sf: Safeflag, inputs: list[str], out: str | Path, *, fmt: str | No
     (Windows) nothing is locked. ``claim`` is :func:`claim_output`'s for the same files, when
     the caller took the locks before opening ``sf``'s database: the run uses them.
 
-    Raises :class:`~safeflag.errors.InputError` when an input cannot be opened or another run
-    is writing ``out`` or the quarantine file (nothing is checked or changed),
+    Raises :class:`~safeflag.errors.InputError` when an input cannot be opened, another run
+    is writing ``out`` or the quarantine file, or ``claim`` is not held on them (nothing is
+    checked or changed),
     :class:`~safeflag.errors.StoreError` when the database fails and ``OSError`` when the
     output cannot be written; the run's committed history is kept either way.
     """
     check_inputs(inputs)
     if claim is not None and (not claim.held or (claim.out, claim.quarantine) != (
             Path(out), Path(quarantine or quarantine_path(out)))):
-        raise ValueError("claim is not one held on this run's output and quarantine file; "
+        raise InputError("claim is not one held on this run's output and quarantine file; "
                          "take it with claim_output(out, quarantine)")
     with claim_output(out, quarantine) if claim is None else nullcontext(claim) as mine:
         return _run_batch(sf, inputs, mine.out, mine.quarantine, fmt=fmt, workers=workers,

@@ -171,14 +171,14 @@ def test_a_claim_taken_before_the_database_is_opened_is_the_run_s_lock(world, fi
             with batch.claim_output(out):
                 pass
         with Safeflag(SqliteStore(db)) as sf:
-            with pytest.raises(ValueError, match="claim"):      # another run's output
+            with pytest.raises(InputError, match="claim"):      # another run's output
                 batch.run_batch(sf, [str(extract)], tmp_path / "other.ndjson", claim=claim,
                                 progress=False)
             summary = batch.run_batch(sf, [str(extract)], out, claim=claim, progress=False)
             assert batch.lock_path(out).exists()               # still the caller's
     assert summary.records == len(world.attendances)
     assert not list(out.parent.glob("*.lock"))
-    with Safeflag(SqliteStore(db)) as sf, pytest.raises(ValueError, match="claim"):
+    with Safeflag(SqliteStore(db)) as sf, pytest.raises(InputError, match="claim"):
         batch.run_batch(sf, [str(extract)], out, claim=claim, progress=False)   # given back
 
 
