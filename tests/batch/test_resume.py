@@ -88,12 +88,14 @@ def test_a_partial_output_changed_since_is_not_resumed(files):
     db, first, _, out = files
     with pytest.raises(Stopped):
         _run(db, first, out, stop_after=25)
+    committed = _audited(db)    # 20 in groups of 10; fewer a group on a slow machine (the
+    assert 0 < committed < 25   # size follows the rate), so counted rather than assumed
     partial = out.with_name(out.name + ".partial")
     text = partial.read_bytes()
     partial.write_bytes(text.replace(b'"arrival"', b'"ARRIVAL"', 1))   # same length
     summary = _run(db, first, out)
     assert summary.records == 60 and len(_lines(out)) == 60
-    assert _audited(db) == 80                   # all 60 checked: the first 20 again
+    assert _audited(db) == committed + 60       # all 60 checked: the committed ones again
 
 
 def test_a_run_stopped_after_its_output_was_complete_is_not_checked_again(files, monkeypatch):
