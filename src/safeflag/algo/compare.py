@@ -27,8 +27,8 @@ from .postcode import parse_postcode
 __all__ = ["Identity", "Comparison", "COMPARISONS", "FIELDS", "blocking_keys", "compare",
            "probability", "is_twin_pattern", "is_generation_gap", "personal_evidence",
            "no_name_agrees", "no_first_name_nor_home", "nhs_contradicted", "merge_identities",
-           "premise_key", "legacy_premise_key", "different_dwellings", "same_dwelling",
-           "same_home", "family_unit_keys", "family_codes",
+           "premise_key", "premise_unit", "legacy_premise_key", "different_dwellings",
+           "same_dwelling", "same_home", "family_unit_keys", "family_codes",
            "PRIOR_LOG2_ODDS", "NO_DATA", "OTHERWISE", "GENERATION_YEARS", "FIRST_NAME_AGREES",
            "BIRTH_AGREES"]
 
@@ -176,6 +176,11 @@ def premise_key(postcode: str | None, line: str | None) -> str | None:
     return f"{parsed.unit}|{','.join(marks)}{house}"
 
 
+def premise_unit(key: str) -> str:
+    """The postcode unit of a premise key (:func:`premise_key`: ``UNIT|...``)."""
+    return key.partition("|")[0]
+
+
 def legacy_premise_key(key: str) -> str:
     """``key`` as keys were stored before they named the house and street (``UNIT|marks``)."""
     unit, _, rest = key.partition("|")
@@ -209,7 +214,7 @@ def same_home(mine: Iterable[str], theirs: Iterable[str]) -> bool:
     unit that fit (:func:`_one_home`)?"""
     mine, theirs = tuple(mine), tuple(theirs)
     return any(_fit(_homes_at(mine, unit), _homes_at(theirs, unit))
-               for unit in {key.split("|", 1)[0] for key in mine})
+               for unit in {premise_unit(key) for key in mine})
 
 
 #: One home's premises in a unit: its marks, and (house number, street word) when known.

@@ -52,7 +52,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from ..algo.compare import (OTHERWISE, Identity, compare, family_codes, legacy_premise_key,
-                            same_home)
+                            premise_unit, same_home)
 from ..algo.dates import age_months_range
 from ..settings import RuleSettings
 from ..store import HomeGiven, Store
@@ -78,7 +78,7 @@ def _a_child(other: Identity, on: date, months: int) -> bool:
 
 def _units(premises: Iterable[str]) -> set[str]:
     """The postcode units of premise keys (``UNIT|...``)."""
-    return {p.partition("|")[0] for p in premises}
+    return {premise_unit(p) for p in premises}
 
 
 def _families(child: Identity, own: list[Identity]) -> Identity:

@@ -24,18 +24,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from operator import itemgetter
 
-from ..algo.compare import Identity
+from ..algo.compare import Identity, premise_unit
 from . import HistoryEntry, HomeGiven, ParentLink
 from ._rows import wall_text
 
 __all__ = ["HistoryMirror"]
 
 _ARRIVAL = itemgetter(0)        # of an ``arrivals`` row: (wall-clock arrival text, attendance id)
-
-
-def _unit(premise: str) -> str:
-    """The postcode unit of a premise key (``UNIT|marks...``)."""
-    return premise.partition("|")[0]
 
 
 def _identity(stored: Identity | str) -> Identity:
@@ -203,7 +198,8 @@ class HistoryMirror:
         written since the last commit and for the units; the homes written since then are
         taken from memory in place of theirs."""
         found = {h: None for h in stored if h.attendance_id not in self.fresh_homes and (
-            attendances.get(h.attendance_id) == h.attendee_id or _unit(h.premise) in units)}
+            attendances.get(h.attendance_id) == h.attendee_id
+            or premise_unit(h.premise) in units)}
         for aid, attendee in attendances.items():
             found.update((h, None) for h in self.fresh_homes.get(aid, ())
                          if h.attendee_id == attendee)
@@ -299,11 +295,11 @@ class HistoryMirror:
     def record_homes(self, attendance_id: str, homes: list[HomeGiven]) -> None:
         for before in self.fresh_homes.get(attendance_id, ()):
             del self.fresh_by_premise[before.premise][attendance_id]
-            self.fresh_by_unit[_unit(before.premise)].pop(attendance_id, None)
+            self.fresh_by_unit[premise_unit(before.premise)].pop(attendance_id, None)
         self.fresh_homes[attendance_id] = homes
         for home in homes:
             self.fresh_by_premise.setdefault(home.premise, {})[attendance_id] = home
-            self.fresh_by_unit.setdefault(_unit(home.premise), {}).setdefault(
+            self.fresh_by_unit.setdefault(premise_unit(home.premise), {}).setdefault(
                 attendance_id, []).append(home)
 
     def link_parent(self, link: ParentLink) -> None:
